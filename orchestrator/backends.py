@@ -1,0 +1,118 @@
+"""Which backend a stack uses, and a comparable key for "where its state lives" (pure).
+
+Precedence: the stack's ``stack.yaml`` ``backend:``; else a ``backend`` block in the stack's
+``*.tf`` (kept as written); else the root ``backend`` template rendered for the stack; else
+local state under ``.orchestrate/state/<stack id>/terraform.tfstate``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.config import BackendConfig, RootConfig
+from orchestrator.discovery import STATE_DIR, Stack
+from orchestrator.errors import ConfigError
+from orchestrator.hcl import Unresolved
+
+BackendSource = Literal["stack.yaml", "terraform", "template", "default"]
+StateKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EffectiveBackend:
+    type: str
+    config: dict[str, Any]
+    source: BackendSource
+
+    @property
+    def declared_in_terraform(self) -> bool:
+        return self.source == "terraform"
+
+
+def render_template(value: Any, stack: Stack) -> Any:
+    """Replace {stack}, {slug}, {environment} and {cloud} in every string of a backend config."""
+    if isinstance(value, str):
+        return (
+            value.replace("{stack}", stack.id)
+            .replace("{slug}", stack.slug)
+            .replace("{environment}", stack.environment or "")
+            .replace("{cloud}", stack.cloud or "")
+        )
+    if isinstance(value, dict):
+        return {k: render_template(v, stack) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_template(v, stack) for v in value]
+    return value
+
+
+def default_local_state(stack: Stack) -> str:
+    return f"{STATE_DIR}/state/{stack.id}/terraform.tfstate"
+
+
+def effective_backend(stack: Stack, root: RootConfig) -> EffectiveBackend:
+    declared = stack.tf.backend
+    override: BackendConfig | None = stack.config.backend
+    if override is not None:
+        if declared is not None and declared.type != override.type:
+            raise ConfigError(
+                f"stack.yaml sets backend '{override.type}' but the Terraform code declares "
+                f"backend '{declared.type}' ({declared.file}:{declared.line})",
+                where=stack.config_file,
+                hint="Keep one of them.",
+            )
+        return EffectiveBackend(override.type, render_template(dict(override.config), stack), "stack.yaml")
+    if declared is not None:
+        return EffectiveBackend(declared.type, dict(declared.config), "terraform")
+    if root.backend is not None:
+        return EffectiveBackend(
+            root.backend.type, render_template(dict(root.backend.config), stack), "template"
+        )
+    return EffectiveBackend("local", {"path": default_local_state(stack)}, "default")
+
+
+def _norm_local(path: str, base: Path) -> str:
+    p = Path(path)
+    if not p.is_absolute():
+        p = base / p
+    return os.path.normpath(p)
+
+
+def state_key(backend: str | None, config: dict[str, Any], base: Path) -> StateKey | None:
+    """A key equal for two configurations that address the same state; None when unknowable.
+
+    ``base`` is the directory relative paths are resolved against (terraform's working dir).
+    """
+    if backend is None:
+        return None
+
+    def get(name: str, default: Any = None) -> Any:
+        v = config.get(name, default)
+        return None if isinstance(v, Unresolved) else v
+
+    if backend == "local":
+        path = get("path", "terraform.tfstate")
+        return ("local", _norm_local(path, base)) if isinstance(path, str) else None
+    if backend == "s3":
+        bucket, key = get("bucket"), get("key")
+        return ("s3", bucket, key) if isinstance(bucket, str) and isinstance(key, str) else None
+    if backend == "gcs":
+        bucket, prefix = get("bucket"), get("prefix", "")
+        if isinstance(bucket, str) and isinstance(prefix, str):
+            return ("gcs", bucket, prefix.strip("/"))
+        return None
+    if backend == "azurerm":
+        parts = (get("storage_account_name"), get("container_name"), get("key"))
+        if all(isinstance(p, str) for p in parts):
+            return ("azurerm", *parts)
+        return None
+    return None
+
+
+def stack_state_key(stack: Stack, root_dir: Path, root: RootConfig) -> StateKey | None:
+    eb = effective_backend(stack, root)
+    # A template/default local path is relative to the repository, a declared one to the stack.
+    base = root_dir if eb.source in ("template", "default") else stack.dir
+    return state_key(eb.type, eb.config, base)

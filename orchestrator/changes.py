@@ -1,0 +1,297 @@
+"""Which stacks a change touches (SPEC §4 "Changed stacks").
+
+The pure core maps changed file paths to stacks: a file in the stack's directory, in a
+local module it uses (recursively), or matching one of its ``watch`` globs. GitPython is
+used only at the edge, to list changed files against a base ref, uncommitted ones included.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import STACK_CONFIG_NAME, RootConfig, load_root_config
+from orchestrator.discovery import Stack
+from orchestrator.errors import GitError
+from orchestrator.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str  # repo-relative posix path (the new path for renames)
+    status: str  # A, M, D, R, T, ? (untracked)
+    old_path: str | None = None
+
+
+@dataclass
+class ChangedStacks:
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # stack id -> why it is included
+    deleted: list[str] = field(default_factory=list)  # stacks whose stack.yaml was removed
+    base: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A repo-relative glob with ** (any depth), * and ? (within one segment)."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+def watch_patterns(stack: Stack) -> list[str]:
+    """The stack's watch globs made repo-relative."""
+    out = []
+    for pat in stack.config.watch:
+        joined = posixpath.normpath(posixpath.join(stack.path, pat)) if not pat.startswith("/") else pat[1:]
+        out.append(joined)
+    return out
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def stacks_for_files(stacks: Mapping[str, Stack], files: Iterable[str]) -> dict[str, list[str]]:
+    """Stacks touched by changed ``files`` (repo-relative posix), with the reasons. Pure."""
+    files = sorted(set(files))
+    # A file belongs to the deepest stack directory that contains it (nested stacks).
+    by_dir = sorted(((s.path, sid) for sid, s in stacks.items()), key=lambda x: -len(x[0]))
+    reasons: dict[str, list[str]] = {}
+
+    def add(sid: str, why: str) -> None:
+        bucket = reasons.setdefault(sid, [])
+        if why not in bucket:
+            bucket.append(why)
+
+    for f in files:
+        for d, sid in by_dir:
+            if _under(f, d):
+                add(sid, f"changed file {f}")
+                break
+    for sid, stack in stacks.items():
+        for module in stack.module_paths:
+            hits = [f for f in files if _under(f, module)]
+            if hits:
+                add(sid, f"module {module} ({hits[0]}{' and more' if len(hits) > 1 else ''})")
+        for pattern, shown in zip(watch_patterns(stack), stack.config.watch, strict=True):
+            rx = _glob_regex(pattern)
+            hits = [f for f in files if rx.match(f) or fnmatch.fnmatchcase(f, pattern)]
+            if hits:
+                add(sid, f"watch {shown} ({hits[0]})")
+    return reasons
+
+
+def _root_config_diff(old: RootConfig, new: RootConfig, stacks: Mapping[str, Stack]) -> dict[str, list[str]]:
+    """Stacks whose behaviour a change of orchestrate.yaml can alter."""
+    reasons: dict[str, list[str]] = {}
+    everything = (
+        old.stacks_dir != new.stacks_dir
+        or old.backend != new.backend
+        or old.terraform.binary != new.terraform.binary
+        or old.terraform.version != new.terraform.version
+    )
+    for sid, stack in stacks.items():
+        if everything:
+            reasons[sid] = ["orchestrate.yaml: terraform or backend settings changed"]
+        elif stack.cloud is not None and old.clouds.get(stack.cloud) != new.clouds.get(stack.cloud):
+            reasons[sid] = [f"orchestrate.yaml: cloud target '{stack.cloud}' changed"]
+    return reasons
+
+
+# ---------------------------------------------------------------- git edge
+
+
+def _open_repo(root: Path) -> Any:
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise GitError(
+            f"{root} is not inside a git repository",
+            hint="--changed compares git commits: run it in a clone of your repository.",
+        ) from exc
+
+
+def default_base(repo: Any) -> str | None:
+    """The merge-base with origin/main (or origin/master), else HEAD~1, else None."""
+    import git
+
+    for remote_ref in ("origin/main", "origin/master"):
+        try:
+            repo.rev_parse(remote_ref)
+        except (git.BadName, ValueError, git.GitCommandError):
+            continue
+        try:
+            bases = repo.merge_base("HEAD", remote_ref)
+        except git.GitCommandError:
+            continue
+        if bases:
+            return str(bases[0].hexsha)
+    try:
+        return str(repo.rev_parse("HEAD~1").hexsha)
+    except (git.BadName, ValueError, git.GitCommandError):
+        return None
+
+
+def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str | None, Any]:
+    """Files changed between ``base`` and the work tree (commits, staged, unstaged, untracked)."""
+    import git
+
+    repo = _open_repo(root)
+    try:
+        repo.head.commit  # noqa: B018 - raises on a repository without commits
+    except ValueError as exc:
+        raise GitError("the repository has no commits yet", hint="Commit your stacks first.") from exc
+    base_sha: str | None
+    if base is not None:
+        try:
+            base_sha = str(repo.rev_parse(base).hexsha)
+        except (git.BadName, ValueError, git.GitCommandError) as exc:
+            raise GitError(
+                f"unknown git ref '{base}'",
+                hint="Pass a branch, tag or commit that exists locally (fetch it first in CI).",
+            ) from exc
+    else:
+        base_sha = default_base(repo)
+    top = Path(repo.working_tree_dir).resolve()
+    prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
+
+    changes: dict[str, FileChange] = {}
+    try:
+        if base_sha is None:
+            # A single commit: everything in it is new.
+            for path in repo.git.ls_files().splitlines():
+                changes[path] = FileChange(path, "A")
+        else:
+            out = repo.git.diff("--name-status", "-M", "-z", base_sha, "--")
+            parts = out.split("\0")
+            i = 0
+            while i < len(parts) - 1:
+                status = parts[i]
+                if not status:
+                    i += 1
+                    continue
+                if status[0] in "RC":
+                    old, new = parts[i + 1], parts[i + 2]
+                    changes[new] = FileChange(new, status[0], old)
+                    if status[0] == "R":
+                        changes.setdefault(old, FileChange(old, "D"))
+                    i += 3
+                else:
+                    changes[parts[i + 1]] = FileChange(parts[i + 1], status[0])
+                    i += 2
+        for path in repo.untracked_files:
+            changes.setdefault(path, FileChange(path, "?"))
+    except git.GitCommandError as exc:
+        raise GitError(f"git diff failed: {exc.stderr.strip() or exc}") from exc
+
+    result = []
+    for c in changes.values():
+        if prefix and not _under(c.path, prefix):
+            continue
+        rel = c.path[len(prefix) + 1 :] if prefix else c.path
+        old = c.old_path[len(prefix) + 1 :] if (prefix and c.old_path) else c.old_path
+        result.append(FileChange(rel, c.status, old))
+    return sorted(result, key=lambda c: c.path), base_sha, repo
+
+
+def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Any, base_sha: str | None) -> list[str]:
+    stacks_dir = ws.config.stacks_dir.rstrip("/")
+    deleted = []
+    for c in changes:
+        if c.status != "D" or posixpath.basename(c.path) != STACK_CONFIG_NAME:
+            continue
+        directory = posixpath.dirname(c.path)
+        if (ws.root / directory / STACK_CONFIG_NAME).exists():
+            continue
+        sid = posixpath.relpath(directory, stacks_dir) if _under(directory, stacks_dir) else directory
+        if base_sha is not None:
+            try:
+                import yaml
+
+                text = repo.git.show(f"{base_sha}:{_repo_path(ws, repo, c.path)}")
+                name = (yaml.safe_load(text) or {}).get("name")
+                if isinstance(name, str):
+                    sid = name
+            except Exception:
+                pass
+        if sid not in ws.stacks:
+            deleted.append(sid)
+    return sorted(set(deleted))
+
+
+def _repo_path(ws: Workspace, repo: Any, rel: str) -> str:
+    top = Path(repo.working_tree_dir).resolve()
+    return (ws.root.resolve() / rel).relative_to(top).as_posix()
+
+
+def _old_root_config(ws: Workspace, repo: Any, base_sha: str) -> RootConfig | None:
+    try:
+        text = repo.git.show(f"{base_sha}:{_repo_path(ws, repo, 'orchestrate.yaml')}")
+    except Exception:
+        return None
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        return load_root_config(Path(tmp), "orchestrate.yaml@base")
+    except Exception:
+        return None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def changed_stacks(
+    ws: Workspace, *, base: str | None = None, include_dependents: bool = True
+) -> ChangedStacks:
+    """Stacks changed against ``base`` (and, unless told not to, everything downstream)."""
+    changes, base_sha, repo = changed_files(ws.root, base)
+    files = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
+    reasons = stacks_for_files(ws.stacks, files)
+    if "orchestrate.yaml" in files and base_sha is not None:
+        old = _old_root_config(ws, repo, base_sha)
+        if old is None:
+            extra = {sid: ["orchestrate.yaml changed"] for sid in ws.stacks}
+        else:
+            extra = _root_config_diff(old, ws.config, ws.stacks)
+        for sid, why in extra.items():
+            reasons.setdefault(sid, []).extend(w for w in why if w not in reasons.get(sid, []))
+    if include_dependents:
+        graph = ws.graph
+        for sid in graph.ordered(graph.downstream_of(list(reasons))):
+            ups = sorted(u for u in graph.upstream_of([sid]) if u in reasons and u != sid)
+            direct = [u for u in graph.dependencies(sid) if u in reasons] or ups
+            reasons.setdefault(sid, []).append("dependent of " + ", ".join(direct))
+    return ChangedStacks(
+        reasons={k: reasons[k] for k in ws.graph.ordered(reasons)},
+        deleted=_deleted_stacks(ws, changes, repo, base_sha),
+        base=base_sha,
+        files=sorted(set(files)),
+    )

@@ -1,0 +1,108 @@
+"""Cloud targets resolved for use: endpoints (including the emulated clouds while they run)
+and the environment terraform gets for a stack. Pure apart from reading the emulate state.
+
+Environment variables per provider (set per stack, never by mutating os.environ):
+
+- aws:   AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE, AWS_ENDPOINT_URL
+- gcp:   GOOGLE_PROJECT, GOOGLE_CLOUD_PROJECT, GOOGLE_REGION, GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT
+- azure: ARM_SUBSCRIPTION_ID, ARM_TENANT_ID, ARM_RESOURCE_MANAGER_ENDPOINT
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import AwsTarget, AzureTarget, GcpTarget, RootConfig
+from orchestrator.errors import ConfigError
+
+EMULATE_DIR = Path(".orchestrate") / "emulate"
+EMULATE_STATE = EMULATE_DIR / "state.json"
+
+Target = AwsTarget | GcpTarget | AzureTarget
+
+
+@dataclass(frozen=True)
+class EmulateState:
+    """What `orchestrate emulate up` started (written by orchestrator.emulate)."""
+
+    endpoints: dict[str, str]  # provider ("aws"|"gcp"|"azure") -> http://127.0.0.1:PORT
+    env: dict[str, str] = field(default_factory=dict)  # fake credentials, TF_CLI_CONFIG_FILE, ...
+    pids: dict[str, int] = field(default_factory=dict)
+
+
+def read_emulate_state(root: Path) -> EmulateState | None:
+    """The emulate state of a repository, or None when the emulated clouds are not up."""
+    path = root / EMULATE_STATE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    endpoints = data.get("endpoints")
+    if not isinstance(endpoints, dict):
+        return None
+    return EmulateState(
+        endpoints={str(k): str(v) for k, v in endpoints.items()},
+        env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
+        pids={str(k): int(v) for k, v in (data.get("pids") or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    name: str
+    target: Target
+    endpoint: str | None  # the configured endpoint, else the emulated one, else None
+    emulated: bool
+
+    @property
+    def provider(self) -> str:
+        return self.target.provider
+
+
+def resolve_target(config: RootConfig, name: str, emulate: EmulateState | None = None) -> ResolvedTarget:
+    try:
+        target = config.clouds[name]
+    except KeyError:
+        known = ", ".join(sorted(config.clouds)) or "none are defined"
+        raise ConfigError(
+            f"unknown cloud target '{name}' (known: {known})",
+            where="orchestrate.yaml",
+            hint="Add it under clouds: or fix the stack's cloud:.",
+        ) from None
+    if target.endpoint:
+        return ResolvedTarget(name, target, target.endpoint, False)
+    if emulate is not None and target.provider in emulate.endpoints:
+        return ResolvedTarget(name, target, emulate.endpoints[target.provider], True)
+    return ResolvedTarget(name, target, None, False)
+
+
+def terraform_env(resolved: ResolvedTarget, emulate: EmulateState | None = None) -> dict[str, str]:
+    """Variables terraform and its providers need for this target (added to a copy of os.environ)."""
+    t = resolved.target
+    env: dict[str, str] = {}
+    if isinstance(t, AwsTarget):
+        env["AWS_REGION"] = t.region
+        env["AWS_DEFAULT_REGION"] = t.region
+        if t.profile:
+            env["AWS_PROFILE"] = t.profile
+        if resolved.endpoint:
+            env["AWS_ENDPOINT_URL"] = resolved.endpoint
+    elif isinstance(t, GcpTarget):
+        env["GOOGLE_PROJECT"] = t.project
+        env["GOOGLE_CLOUD_PROJECT"] = t.project
+        if t.region:
+            env["GOOGLE_REGION"] = t.region
+        if resolved.endpoint:
+            env["GOOGLE_RESOURCE_MANAGER_CUSTOM_ENDPOINT"] = resolved.endpoint
+    elif isinstance(t, AzureTarget):
+        env["ARM_SUBSCRIPTION_ID"] = t.subscription_id
+        if t.tenant_id:
+            env["ARM_TENANT_ID"] = t.tenant_id
+        if resolved.endpoint:
+            env["ARM_RESOURCE_MANAGER_ENDPOINT"] = resolved.endpoint
+    if resolved.emulated and emulate is not None:
+        env.update(emulate.env)
+    return env

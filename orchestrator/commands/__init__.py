@@ -1,0 +1,1 @@
+"""One module per command; each exports a click command named ``command``."""

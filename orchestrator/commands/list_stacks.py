@@ -1,0 +1,35 @@
+"""orchestrate list: stacks in run order."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.app import get_app, json_flag_or
+from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.render.graphs import stack_rows, to_json_text
+from orchestrator.render.tables import stacks_table
+from orchestrator.ui import emit
+
+
+@click.command("list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Output format [table]."
+)
+@selection_options
+def command(fmt: str | None, **selection: object) -> int:
+    """Stacks in run order with cloud, environment and dependencies."""
+    app = get_app()
+    ws = app.workspace()
+    sel = select_stacks(ws, **selection)  # type: ignore[arg-type]
+    rows = stack_rows(ws.graph, sel.ids)
+    for row in rows:
+        if sel.reasons:
+            row["included_because"] = sel.reasons.get(row["id"], [])
+    if json_flag_or(fmt, "table") == "json":
+        data: dict[str, object] = {"stacks": rows}
+        if sel.deleted:
+            data["deleted"] = sel.deleted
+        emit(to_json_text(data))
+    else:
+        emit(stacks_table(rows, no_color=app.no_color))
+    return 0

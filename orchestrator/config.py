@@ -1,0 +1,293 @@
+"""orchestrate.yaml and stack.yaml: validated, frozen models and their loaders.
+
+Raw YAML -> validated model with defaults filled in, as two steps; any problem is a
+ConfigError naming the file and line. The models are the source of the published JSON
+Schemas (``orchestrate schema``, docs/schema/).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from orchestrator.errors import ConfigError
+from orchestrator.yamlfile import line_of, parse_yaml, read_text
+
+ROOT_CONFIG_NAME = "orchestrate.yaml"
+STACK_CONFIG_NAME = "stack.yaml"
+
+_DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+M = TypeVar("M", bound=BaseModel)
+_STACK_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'30m', '1h30m', '45s' or a number of seconds -> seconds."""
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("must be positive")
+        return float(value)
+    m = _DURATION.match(value)
+    if not value.strip() or not m or not any(m.groups()):
+        raise ValueError(f"{value!r} is not a duration such as 30m, 1h30m or 45s")
+    h, mi, s = (int(g) if g else 0 for g in m.groups())
+    total = h * 3600 + mi * 60 + s
+    if total <= 0:
+        raise ValueError("must be positive")
+    return float(total)
+
+
+class TerraformSettings(_Model):
+    binary: str | None = Field(None, description="terraform, tofu, or an absolute path [terraform on PATH]")
+    version: str | None = Field(None, description="version constraint such as '>=1.0, <2'")
+    parallelism: int | None = Field(None, ge=1, le=256, description="stacks run at once [CPUs]")
+    plugin_cache: bool = Field(True, description="one shared TF_PLUGIN_CACHE_DIR")
+    timeout: str | int | None = Field(None, description="per terraform command, e.g. 30m [none]")
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, v: str | None) -> str | None:
+        if v is not None:
+            from orchestrator.versions import parse_constraint
+
+            parse_constraint(v)
+        return v
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return None if self.timeout is None else parse_duration(self.timeout)
+
+    @property
+    def effective_parallelism(self) -> int:
+        return self.parallelism or os.cpu_count() or 2
+
+
+BackendType = Literal["local", "s3", "gcs", "azurerm"]
+
+
+class BackendConfig(_Model):
+    type: BackendType = Field(description="local | s3 | gcs | azurerm")
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="backend settings; '{stack}' is replaced by the stack id"
+    )
+
+
+class _CloudBase(_Model):
+    endpoint: str | None = Field(None, description="API endpoint (LocalStack, sovereign clouds, tests)")
+    max_parallel: int | None = Field(None, ge=1, description="terraform runs at once on this target")
+
+
+class AwsTarget(_CloudBase):
+    provider: Literal["aws"]
+    region: str = Field(description="AWS region, e.g. eu-west-1")
+    profile: str | None = None
+    role_arn: str | None = None
+    account_id: str | None = Field(None, description="expected account; scans refuse another")
+
+
+class GcpTarget(_CloudBase):
+    provider: Literal["gcp"]
+    project: str
+    region: str | None = None
+    folder: str | None = Field(None, description="folder id whose projects are scanned for unmanaged ones")
+
+
+class AzureTarget(_CloudBase):
+    provider: Literal["azure"]
+    subscription_id: str
+    tenant_id: str | None = None
+    location: str | None = None
+
+
+CloudTarget = Annotated[AwsTarget | GcpTarget | AzureTarget, Field(discriminator="provider")]
+
+
+class PolicySettings(_Model):
+    dir: str = "policies"
+    namespaces: list[str] = Field(default_factory=lambda: ["main"])
+    enforcement: Literal["blocking", "advisory"] = "blocking"
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="parameters for policies, visible as data.orchestrate.params"
+    )
+
+
+class ApprovalSettings(_Model):
+    required: int = Field(1, ge=0)
+    allow_manual: bool = True
+    allow_forks: bool = Field(False, description="plan pull requests from forks with credentials")
+
+
+class DriftSettings(_Model):
+    mode: Literal["api", "refresh", "both"] = "api"
+    open_prs: bool = True
+    labels: list[str] = Field(default_factory=lambda: ["drift"])
+    base_branch: str | None = Field(None, description="branch drift PRs target [the default branch]")
+
+
+class GitHubSettings(_Model):
+    repository: str | None = None
+    api_url: str | None = None
+
+
+class RootConfig(_Model):
+    version: Literal[1] = 1
+    stacks_dir: str = "stacks"
+    terraform: TerraformSettings = Field(default_factory=TerraformSettings)
+    backend: BackendConfig | None = None
+    clouds: dict[str, CloudTarget] = Field(default_factory=dict)
+    policies: PolicySettings = Field(default_factory=PolicySettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    github: GitHubSettings = Field(default_factory=GitHubSettings)
+    redact: list[str] = Field(default_factory=list, description="regexes masked in every text output")
+
+    @field_validator("redact")
+    @classmethod
+    def _check_redact(cls, v: list[str]) -> list[str]:
+        for i, pattern in enumerate(v):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"entry {i} is not a valid regular expression: {exc}") from exc
+        return v
+
+    @field_validator("stacks_dir")
+    @classmethod
+    def _check_stacks_dir(cls, v: str) -> str:
+        if not v.strip() or Path(v).is_absolute() or ".." in Path(v).parts:
+            raise ValueError("must be a relative path inside the repository")
+        return v
+
+
+class StackDrift(_Model):
+    enabled: bool = True
+    ignore: list[str] = Field(default_factory=list, description="driftctl-style ignore rules")
+
+
+class StackApply(_Model):
+    requires_approval: bool = True
+
+
+class StackPolicy(_Model):
+    allow_destroy: list[str] = Field(
+        default_factory=list, description="resource addresses (or '*') the stack may delete or replace"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="per-stack policy parameters")
+
+
+class StackConfig(_Model):
+    name: str | None = Field(None, description="stack id [path under stacks_dir]")
+    cloud: str | None = Field(None, description="a key of clouds: in orchestrate.yaml")
+    environment: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="TF_VAR_<name> from '<stack id>.<output>'; implies depends_on"
+    )
+    watch: list[str] = Field(default_factory=list, description="globs, relative to the stack directory")
+    var_files: list[str] = Field(default_factory=list)
+    backend: BackendConfig | None = None
+    drift: StackDrift = Field(default_factory=StackDrift)
+    apply: StackApply = Field(default_factory=StackApply)
+    policy: StackPolicy = Field(default_factory=StackPolicy)
+    tags: list[str] = Field(default_factory=list, description="free labels, filterable")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str | None) -> str | None:
+        if v is not None and not _STACK_ID.match(v):
+            raise ValueError(f"{v!r} is not a valid stack id (letters, digits, _ . - /)")
+        return v
+
+    @field_validator("inputs")
+    @classmethod
+    def _check_inputs(cls, v: dict[str, str]) -> dict[str, str]:
+        for var, ref in v.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", var):
+                raise ValueError(f"input name {var!r} is not a valid Terraform variable name")
+            stack, _, output = ref.rpartition(".")
+            if not stack or not output:
+                raise ValueError(f"input {var!r}: {ref!r} is not of the form '<stack id>.<output name>'")
+        return v
+
+
+def input_source(ref: str) -> tuple[str, str]:
+    """'gcp/project.project_id' -> ('gcp/project', 'project_id')."""
+    stack, _, output = ref.rpartition(".")
+    return stack, output
+
+
+def _format_validation_error(exc: ValidationError, text: str, shown: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if isinstance(p, int | str)]
+    line = line_of(text, loc)
+    dotted = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in ("aws", "gcp", "azure")))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        msg = f"unknown key '{dotted}'"
+        hint = "Remove it or check its spelling; `orchestrate schema` lists the valid keys."
+    elif kind == "missing":
+        msg = f"missing required key '{dotted}'"
+        hint = "Add it; `orchestrate schema` lists the required keys."
+    elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        msg = f"'{dotted}': provider must be one of aws, gcp, azure"
+        hint = "Set provider: aws, gcp or azure."
+    else:
+        reason = err["msg"].removeprefix("Value error, ")
+        msg = f"'{dotted}': {reason}" if dotted else reason
+        hint = "Fix the value; `orchestrate schema` describes every key."
+    more = len(exc.errors()) - 1
+    if more:
+        hint += f" ({more} more problem{'s' if more > 1 else ''} in this file)"
+    return ConfigError(msg, where=f"{shown}:{line}" if line else shown, hint=hint)
+
+
+def _validate(model: type[M], data: Any, text: str, shown: str) -> M:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of keys at the top level, found {type(data).__name__}",
+            where=f"{shown}:1",
+            hint="Write the file as 'key: value' lines.",
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, text, shown) from None
+
+
+def load_root_config(path: Path | None, shown: str | None = None) -> RootConfig:
+    """Load orchestrate.yaml; a missing optional file gives the defaults."""
+    if path is None:
+        return RootConfig()
+    shown = shown or str(path)
+    text = read_text(path, shown)
+    return _validate(RootConfig, parse_yaml(text, shown), text, shown)
+
+
+def parse_stack_config(text: str, shown: str) -> StackConfig:
+    return _validate(StackConfig, parse_yaml(text, shown), text, shown)
+
+
+def json_schema(kind: Literal["orchestrate", "stack"]) -> dict[str, Any]:
+    model: type[BaseModel] = RootConfig if kind == "orchestrate" else StackConfig
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://orchestrate.dev/schema/{kind}.schema.json"
+    schema["title"] = ROOT_CONFIG_NAME if kind == "orchestrate" else STACK_CONFIG_NAME
+    return schema

@@ -1,0 +1,255 @@
+"""The stack dependency graph (networkx), built from depends_on, inputs and remote state.
+
+An edge runs from an upstream stack to the stack that depends on it, so a topological
+order is the run order. Every edge records why it exists. Order is deterministic:
+topological, ties broken by id.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import networkx as nx
+
+from orchestrator.backends import StateKey, stack_state_key, state_key
+from orchestrator.config import input_source
+from orchestrator.discovery import Discovery, Stack
+from orchestrator.errors import GraphError
+from orchestrator.yamlfile import line_of
+
+EdgeKind = Literal["depends_on", "inputs", "remote_state"]
+
+
+@dataclass(frozen=True)
+class EdgeReason:
+    kind: EdgeKind
+    detail: str  # 'inputs': the variable; 'remote_state': data.terraform_remote_state.<name>
+    where: str  # file[:line]
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "detail": self.detail, "where": self.where}
+
+
+@dataclass
+class StackGraph:
+    """Stacks and their dependency edges. Pure: no I/O after construction."""
+
+    stacks: dict[str, Stack]
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+
+    # ---------------------------------------------------------------- queries
+
+    @cached_property
+    def order(self) -> list[str]:
+        """All stack ids in run order: by level, ties broken by id (a topological order)."""
+        levels = self.levels
+        return sorted(self.graph.nodes, key=lambda s: (levels[s], s))
+
+    @cached_property
+    def levels(self) -> dict[str, int]:
+        """0 for stacks without dependencies, else 1 + the highest level among them."""
+        level: dict[str, int] = {}
+        for sid in nx.lexicographical_topological_sort(self.graph):
+            preds = list(self.graph.predecessors(sid))
+            level[sid] = 1 + max(level[p] for p in preds) if preds else 0
+        return level
+
+    def dependencies(self, sid: str) -> list[str]:
+        return sorted(self.graph.predecessors(sid))
+
+    def dependents(self, sid: str) -> list[str]:
+        return sorted(self.graph.successors(sid))
+
+    def reasons(self, upstream: str, downstream: str) -> list[EdgeReason]:
+        return list(self.graph.edges[upstream, downstream]["reasons"])
+
+    def downstream_of(self, ids: Iterable[str]) -> set[str]:
+        """Every stack that depends, directly or not, on one of ``ids`` (excluding them)."""
+        out: set[str] = set()
+        for sid in ids:
+            out |= nx.descendants(self.graph, sid)
+        return out - set(ids)
+
+    def upstream_of(self, ids: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for sid in ids:
+            out |= nx.ancestors(self.graph, sid)
+        return out - set(ids)
+
+    def ordered(self, ids: Iterable[str]) -> list[str]:
+        """``ids`` in run order."""
+        wanted = set(ids)
+        return [s for s in self.order if s in wanted]
+
+    def subgraph(self, ids: Iterable[str]) -> StackGraph:
+        keep = set(ids)
+        sub = StackGraph({k: v for k, v in self.stacks.items() if k in keep})
+        sub.graph = self.graph.subgraph(keep).copy()
+        return sub
+
+    def reversed_order(self, ids: Iterable[str]) -> list[str]:
+        """Destroy order: dependents first."""
+        return list(reversed(self.ordered(ids)))
+
+    def edges(self) -> list[tuple[str, str, list[EdgeReason]]]:
+        return sorted((u, v, list(d["reasons"])) for u, v, d in self.graph.edges(data=True))
+
+    def critical_path_lengths(self, weights: dict[str, float] | None = None) -> dict[str, float]:
+        """For each stack, the longest weighted path from it to a sink (itself included)."""
+        w = weights or {}
+        out: dict[str, float] = {}
+        for sid in reversed(list(nx.lexicographical_topological_sort(self.graph))):
+            tail = max((out[s] for s in self.graph.successors(sid)), default=0.0)
+            out[sid] = w.get(sid, 1.0) + tail
+        return out
+
+
+# ---------------------------------------------------------------- construction
+
+
+def _line(stack: Stack, loc: list[int | str]) -> str:
+    try:
+        text = (stack.dir / "stack.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return stack.config_file
+    line = line_of(text, loc)
+    return f"{stack.config_file}:{line}" if line else stack.config_file
+
+
+def _unknown(stack: Stack, missing: str, loc: list[int | str], known: Iterable[str], what: str) -> GraphError:
+    close = difflib.get_close_matches(missing, list(known), n=1)
+    hint = (
+        f"Did you mean '{close[0]}'?" if close else "Check the id: `orchestrate list` shows every stack id."
+    )
+    return GraphError(
+        f"stack '{stack.id}' {what} unknown stack '{missing}'",
+        where=_line(stack, loc),
+        hint=hint,
+    )
+
+
+def _cycle_error(graph: nx.DiGraph) -> GraphError:
+    cycle_edges = nx.find_cycle(graph)
+    nodes = [u for u, _ in cycle_edges]
+    # Report in "depends on" direction, starting from the smallest id, for a stable message.
+    nodes = list(reversed(nodes))
+    start = nodes.index(min(nodes))
+    nodes = nodes[start:] + nodes[:start]
+    text = " -> ".join([*nodes, nodes[0]])
+    first = nodes[0]
+    return GraphError(
+        f"dependency cycle: {text}  ('->' reads 'depends on')",
+        hint=f"Remove one of these dependencies (start with the stack.yaml of '{first}').",
+    )
+
+
+def build_graph(discovery: Discovery) -> StackGraph:
+    """Build and check the graph. Raises GraphError for unknown ids and cycles."""
+    stacks = discovery.stacks
+    g = nx.DiGraph()
+    g.add_nodes_from(sorted(stacks))
+
+    def add(upstream: str, downstream: str, reason: EdgeReason) -> None:
+        if g.has_edge(upstream, downstream):
+            g.edges[upstream, downstream]["reasons"].append(reason)
+        else:
+            g.add_edge(upstream, downstream, reasons=[reason])
+
+    for sid in sorted(stacks):
+        stack = stacks[sid]
+        for i, dep in enumerate(stack.config.depends_on):
+            if dep not in stacks:
+                raise _unknown(stack, dep, ["depends_on", i], stacks, "depends on")
+            add(dep, sid, EdgeReason("depends_on", dep, _line(stack, ["depends_on", i])))
+        for var, ref in sorted(stack.config.inputs.items()):
+            up, output = input_source(ref)
+            if up not in stacks:
+                raise _unknown(stack, up, ["inputs", var], stacks, f"takes input '{var}' from")
+            add(up, sid, EdgeReason("inputs", f"{var} <- {up}.{output}", _line(stack, ["inputs", var])))
+
+    for up, down, reason in _remote_state_edges(discovery):
+        if up != down:
+            add(up, down, reason)
+
+    if not nx.is_directed_acyclic_graph(g):
+        raise _cycle_error(g)
+    return StackGraph(stacks, g)
+
+
+def state_index(discovery: Discovery) -> dict[StateKey, str]:
+    """Where each stack keeps its state -> stack id."""
+    index: dict[StateKey, str] = {}
+    for sid in sorted(discovery.stacks):
+        key = stack_state_key(discovery.stacks[sid], discovery.root, discovery.config)
+        if key is not None:
+            index.setdefault(key, sid)
+    return index
+
+
+def _remote_state_edges(discovery: Discovery) -> list[tuple[str, str, EdgeReason]]:
+    index = state_index(discovery)
+    out: list[tuple[str, str, EdgeReason]] = []
+    for sid in sorted(discovery.stacks):
+        stack = discovery.stacks[sid]
+        sources: list[tuple[Any, Path]] = [(rs, stack.dir) for rs in stack.tf.remote_states]
+        for module in stack.modules:
+            sources += [(rs, discovery.root / module.path) for rs in module.tf.remote_states]
+        for rs, base in sources:
+            key = state_key(rs.backend, rs.config, base)
+            if key is None:
+                continue
+            upstream = index.get(key)
+            if upstream is not None:
+                out.append(
+                    (
+                        upstream,
+                        sid,
+                        EdgeReason(
+                            "remote_state", f"data.terraform_remote_state.{rs.name}", f"{rs.file}:{rs.line}"
+                        ),
+                    )
+                )
+    return out
+
+
+def unresolved_remote_states(discovery: Discovery) -> list[str]:
+    """Warnings for remote-state sources that match no stack (for validate)."""
+    index = state_index(discovery)
+    warnings = []
+    for sid in sorted(discovery.stacks):
+        stack = discovery.stacks[sid]
+        for rs in stack.tf.remote_states:
+            key = state_key(rs.backend, rs.config, stack.dir)
+            if key is None:
+                warnings.append(
+                    f"{rs.file}:{rs.line}: data.terraform_remote_state.{rs.name} has a computed "
+                    "config, so orchestrate cannot infer which stack it reads; add depends_on if it is one"
+                )
+            elif key not in index:
+                warnings.append(
+                    f"{rs.file}:{rs.line}: data.terraform_remote_state.{rs.name} reads state that no "
+                    "stack in this repository writes"
+                )
+    return warnings
+
+
+def check_inputs(graph: StackGraph) -> list[str]:
+    """Warnings for inputs whose upstream output or downstream variable is not declared."""
+    out = []
+    for sid in graph.order:
+        stack = graph.stacks[sid]
+        variables = stack.tf.variables
+        for var, ref in sorted(stack.config.inputs.items()):
+            up, output = input_source(ref)
+            if output not in graph.stacks[up].tf.outputs:
+                out.append(
+                    f"{stack.config_file}: input '{var}' reads output '{output}' that '{up}' does not declare"
+                )
+            if variables and var not in variables:
+                out.append(f"{stack.config_file}: input '{var}' sets a variable the stack does not declare")
+    return out

@@ -1,0 +1,216 @@
+"""Plan sets (SPEC §6): the manifest model, its content-derived id, atomic write and read.
+
+Layout of a plan set directory::
+
+    manifest.json
+    policy.json                     # policy results for every stack (when policies ran)
+    <stack-slug>/plan.tfplan        # the saved plan terraform applies
+    <stack-slug>/plan.json          # terraform show -json plan.tfplan
+    <stack-slug>/plan.txt           # terraform show plan.tfplan (redacted)
+    <stack-slug>/log.txt            # everything terraform printed (redacted)
+
+The directory appears whole or not at all: it is built under a temporary name beside its
+final place and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.errors import PlanSetError
+
+MANIFEST = "manifest.json"
+POLICY_FILE = "policy.json"
+PLAN_FILE = "plan.tfplan"
+PLAN_JSON = "plan.json"
+PLAN_TEXT = "plan.txt"
+LOG_FILE = "log.txt"
+PLANS_DIR = Path(".orchestrate") / "plans"
+
+StackStatus = Literal["changes", "no-changes", "failed", "skipped", "provisional"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Counts(_Model):
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    replace: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.add + self.change + self.destroy + self.replace
+
+
+class ResourceChange(_Model):
+    """One planned change, enough to compare a re-plan with what was approved."""
+
+    address: str
+    actions: list[str]
+
+
+class StackPlan(_Model):
+    stack: str
+    slug: str
+    path: str
+    cloud: str | None = None
+    environment: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    status: StackStatus
+    counts: Counts = Field(default_factory=Counts)
+    resource_changes: list[ResourceChange] = Field(default_factory=list)
+    output_changes: bool = False
+    plan_sha256: str | None = None  # of plan.tfplan
+    plan_json_sha256: str | None = None
+    lineage: str | None = None
+    serial: int | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)  # variable -> value used (redacted)
+    provisional_on: list[str] = Field(default_factory=list)  # upstream stacks it waits for
+    error: str | None = None
+    duration_s: float | None = None
+
+
+class Manifest(_Model):
+    format: int = 1
+    id: str = ""
+    commit: str | None = None
+    dirty: bool = False
+    created_at: str
+    kind: Literal["plan", "destroy", "drift-remediation"] = "plan"
+    terraform_version: str | None = None
+    terraform_binary: str | None = None
+    orchestrate_version: str
+    pr: int | None = None
+    stacks: list[StackPlan]
+    policy: dict[str, Any] | None = None  # summary: {"enforcement", "denied", "warned", "errors"}
+
+    def stack(self, stack_id: str) -> StackPlan | None:
+        return next((s for s in self.stacks if s.stack == stack_id), None)
+
+    def content_id(self) -> str:
+        """The id derived from everything else in the manifest."""
+        body = self.model_dump(mode="json", exclude={"id"})
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return f"ps-{digest[:16]}"
+
+    def with_id(self) -> Manifest:
+        return self.model_copy(update={"id": self.content_id()})
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_plan_set(
+    parent: Path,
+    manifest: Manifest,
+    populate: Callable[[Path], None],
+    *,
+    final_dir: Path | None = None,
+) -> tuple[Manifest, Path]:
+    """Create a plan set atomically.
+
+    ``populate(tmp_dir)`` writes the per-stack files into a temporary directory; then the
+    manifest gets its id, is written, and the directory is renamed to
+    ``final_dir`` (``--out``) or ``parent/<id>``. Returns the manifest with its id and the path.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    target_parent = final_dir.parent if final_dir is not None else parent
+    target_parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".planset-", dir=target_parent))
+    try:
+        populate(tmp)
+        manifest = manifest.with_id()
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        dest = final_dir if final_dir is not None else parent / manifest.id
+        if dest.exists():
+            if final_dir is not None and not any(dest.iterdir()):
+                dest.rmdir()
+            elif final_dir is None:
+                # Same content, same id: the plan set already exists; keep the older one.
+                shutil.rmtree(tmp)
+                return manifest, dest
+            else:
+                raise PlanSetError(
+                    f"{dest} already exists and is not empty",
+                    hint="Choose another --out directory or remove it first.",
+                )
+        tmp.replace(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest, dest
+
+
+def read_manifest(plan_set: Path) -> Manifest:
+    path = plan_set / MANIFEST
+    if not plan_set.is_dir():
+        raise PlanSetError(
+            "the plan set does not exist",
+            where=str(plan_set),
+            hint="Run `orchestrate plan` first, or pass the directory of an existing plan set.",
+        )
+    try:
+        data = json.loads(path.read_text())
+        manifest = Manifest.model_validate(data)
+    except OSError as exc:
+        raise PlanSetError(
+            f"cannot read {MANIFEST}: {exc.strerror or exc}",
+            where=str(plan_set),
+            hint="The plan set is incomplete; plan again.",
+        ) from exc
+    except (ValueError, ValidationError) as exc:
+        raise PlanSetError(
+            f"{MANIFEST} is corrupt ({str(exc).splitlines()[0][:120]})",
+            where=str(path),
+            hint="Plan again; never edit a plan set by hand.",
+        ) from exc
+    if manifest.id != manifest.content_id():
+        raise PlanSetError(
+            f"{MANIFEST} does not match its id {manifest.id} (it was changed after planning)",
+            where=str(path),
+            hint="Plan again; never edit a plan set by hand.",
+        )
+    return manifest
+
+
+def latest_plan_set(root: Path) -> Path:
+    """The most recently written plan set under .orchestrate/plans/."""
+    base = root / PLANS_DIR
+    candidates = []
+    if base.is_dir():
+        for d in base.iterdir():
+            if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file():
+                candidates.append(d)
+    if not candidates:
+        raise PlanSetError(
+            "no plan set found under .orchestrate/plans",
+            hint="Run `orchestrate plan` first, or pass --plan-set DIR.",
+        )
+    return max(candidates, key=lambda d: (d / MANIFEST).stat().st_mtime_ns)
+
+
+def read_plan_json(plan_set: Path, slug: str) -> dict[str, Any]:
+    path = plan_set / slug / PLAN_JSON
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except OSError as exc:
+        raise PlanSetError(f"cannot read {PLAN_JSON}: {exc.strerror or exc}", where=str(path)) from exc
+    except ValueError as exc:
+        raise PlanSetError(f"{PLAN_JSON} is not valid JSON", where=str(path)) from exc
+    return data

@@ -1,0 +1,134 @@
+"""Masking of secrets in every text orchestrate writes (comments, logs, reports, PR bodies).
+
+Two sources: values Terraform marks sensitive in plan or state JSON (``before_sensitive``,
+``after_sensitive``, sensitive outputs and variables), collected per plan; and the
+``redact:`` patterns of orchestrate.yaml. A Redactor is applied at every edge where text
+leaves the process, and to structured data before it is serialised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "(sensitive)"
+# Short values such as "1" or "true" would mask half a plan; terraform shows those as
+# "(sensitive value)" in its own text anyway.
+MIN_SECRET_LENGTH = 4
+
+
+class Redactor:
+    def __init__(self, patterns: Iterable[str] = (), secrets: Iterable[str] = ()) -> None:
+        self._patterns = [re.compile(p) for p in patterns]
+        self._secrets: set[str] = set()
+        self._secret_re: re.Pattern[str] | None = None
+        self.add_secrets(secrets)
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        added = False
+        for v in values:
+            if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH and v not in self._secrets:
+                self._secrets.add(v)
+                added = True
+        if added:
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._secret_re = re.compile("|".join(re.escape(s) for s in ordered))
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
+    def text(self, value: str) -> str:
+        if self._secret_re is not None:
+            value = self._secret_re.sub(MASK, value)
+        for pattern in self._patterns:
+            value = pattern.sub(MASK, value)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """A deep copy of JSON-like data with every string redacted (keys included)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def _leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, str):
+        yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _masked(value: Any, mask: Any) -> Iterable[str]:
+    """Leaves of ``value`` where the parallel ``mask`` (terraform's *_sensitive) is true."""
+    if mask is True:
+        yield from _leaves(value)
+    elif isinstance(mask, dict) and isinstance(value, dict):
+        for k, m in mask.items():
+            if k in value:
+                yield from _masked(value[k], m)
+    elif isinstance(mask, list) and isinstance(value, list):
+        for v, m in zip(value, mask, strict=False):
+            yield from _masked(v, m)
+
+
+def sensitive_values(doc: dict[str, Any]) -> set[str]:
+    """Every value a plan JSON (``terraform show -json``) or state JSON marks sensitive."""
+    found: set[str] = set()
+    for rc in doc.get("resource_changes", []) or []:
+        change = rc.get("change") or {}
+        found.update(_masked(change.get("before"), change.get("before_sensitive")))
+        found.update(_masked(change.get("after"), change.get("after_sensitive")))
+    for section in ("resource_drift",):
+        for rc in doc.get(section, []) or []:
+            change = rc.get("change") or {}
+            found.update(_masked(change.get("before"), change.get("before_sensitive")))
+            found.update(_masked(change.get("after"), change.get("after_sensitive")))
+    for name, oc in (doc.get("output_changes") or {}).items():
+        del name
+        if oc.get("before_sensitive") is True or oc.get("after_sensitive") is True:
+            found.update(_leaves(oc.get("before")))
+            found.update(_leaves(oc.get("after")))
+        else:
+            found.update(_masked(oc.get("before"), oc.get("before_sensitive")))
+            found.update(_masked(oc.get("after"), oc.get("after_sensitive")))
+    for values_key in ("planned_values", "prior_state", "values"):
+        values = doc.get(values_key)
+        if isinstance(values, dict):
+            found.update(_sensitive_in_values(values))
+    # Variables declared sensitive appear in configuration.root_module.variables.
+    config_vars = (((doc.get("configuration") or {}).get("root_module") or {}).get("variables")) or {}
+    plan_vars = doc.get("variables") or {}
+    for name, decl in config_vars.items():
+        if isinstance(decl, dict) and decl.get("sensitive") and name in plan_vars:
+            found.update(_leaves((plan_vars[name] or {}).get("value")))
+    # Raw state (terraform state pull): outputs marked sensitive.
+    for out in (doc.get("outputs") or {}).values():
+        if isinstance(out, dict) and out.get("sensitive"):
+            found.update(_leaves(out.get("value")))
+    return {v for v in found if len(v) >= MIN_SECRET_LENGTH}
+
+
+def _sensitive_in_values(values: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for out in (values.get("outputs") or {}).values():
+        if isinstance(out, dict) and out.get("sensitive"):
+            found.update(_leaves(out.get("value")))
+    modules = [values.get("root_module") or {}]
+    while modules:
+        mod = modules.pop()
+        for res in mod.get("resources", []) or []:
+            found.update(_masked(res.get("values"), res.get("sensitive_values")))
+        modules.extend(mod.get("child_modules", []) or [])
+    return found

@@ -1,0 +1,1 @@
+"""Renderers: plain data in, text out (tables, JSON, Mermaid, DOT, Markdown, SARIF)."""
