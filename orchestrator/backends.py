@@ -73,14 +73,11 @@ def effective_backend(stack: Stack, root: RootConfig) -> EffectiveBackend:
     return EffectiveBackend("local", {"path": default_local_state(stack)}, "default")
 
 
-def _norm_local(path: str, base: Path) -> str:
-    p = Path(path)
-    if not p.is_absolute():
-        p = base / p
-    return os.path.normpath(p)
+def _norm_local(path: str, base: Path | str) -> str:
+    return os.path.normpath(path if os.path.isabs(path) else os.path.join(base, path))
 
 
-def state_key(backend: str | None, config: dict[str, Any], base: Path) -> StateKey | None:
+def state_key(backend: str | None, config: dict[str, Any], base: Path | str) -> StateKey | None:
     """A key equal for two configurations that address the same state; None when unknowable.
 
     ``base`` is the directory relative paths are resolved against (terraform's working dir).

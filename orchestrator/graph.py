@@ -8,9 +8,10 @@ topological, ties broken by id.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +30,16 @@ EdgeKind = Literal["depends_on", "inputs", "remote_state"]
 class EdgeReason:
     kind: EdgeKind
     detail: str  # 'inputs': the variable; 'remote_state': data.terraform_remote_state.<name>
-    where: str  # file[:line]
+    # file[:line]; for stack.yaml entries the line is looked up only when asked for (YAML
+    # composition with marks costs ~0.4 ms a file, too much to pay for every `list`).
+    location: str | tuple[str, str, tuple[int | str, ...]]
+
+    @property
+    def where(self) -> str:
+        if isinstance(self.location, str):
+            return self.location
+        path, shown, loc = self.location
+        return _line_in(path, shown, loc)
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "detail": self.detail, "where": self.where}
@@ -112,13 +122,22 @@ class StackGraph:
 # ---------------------------------------------------------------- construction
 
 
-def _line(stack: Stack, loc: list[int | str]) -> str:
+@lru_cache(maxsize=4096)
+def _line_in(directory: str, shown: str, loc: tuple[int | str, ...]) -> str:
     try:
-        text = (stack.dir / "stack.yaml").read_text(encoding="utf-8")
+        text = Path(directory, "stack.yaml").read_text(encoding="utf-8")
     except OSError:
-        return stack.config_file
-    line = line_of(text, loc)
-    return f"{stack.config_file}:{line}" if line else stack.config_file
+        return shown
+    line = line_of(text, list(loc))
+    return f"{shown}:{line}" if line else shown
+
+
+def _line(stack: Stack, loc: list[int | str]) -> str:
+    return _line_in(str(stack.dir), stack.config_file, tuple(loc))
+
+
+def _lazy(stack: Stack, loc: list[int | str]) -> tuple[str, str, tuple[int | str, ...]]:
+    return (str(stack.dir), stack.config_file, tuple(loc))
 
 
 def _unknown(stack: Stack, missing: str, loc: list[int | str], known: Iterable[str], what: str) -> GraphError:
@@ -165,12 +184,12 @@ def build_graph(discovery: Discovery) -> StackGraph:
         for i, dep in enumerate(stack.config.depends_on):
             if dep not in stacks:
                 raise _unknown(stack, dep, ["depends_on", i], stacks, "depends on")
-            add(dep, sid, EdgeReason("depends_on", dep, _line(stack, ["depends_on", i])))
+            add(dep, sid, EdgeReason("depends_on", dep, _lazy(stack, ["depends_on", i])))
         for var, ref in sorted(stack.config.inputs.items()):
             up, output = input_source(ref)
             if up not in stacks:
                 raise _unknown(stack, up, ["inputs", var], stacks, f"takes input '{var}' from")
-            add(up, sid, EdgeReason("inputs", f"{var} <- {up}.{output}", _line(stack, ["inputs", var])))
+            add(up, sid, EdgeReason("inputs", f"{var} <- {up}.{output}", _lazy(stack, ["inputs", var])))
 
     for up, down, reason in _remote_state_edges(discovery):
         if up != down:
@@ -193,12 +212,14 @@ def state_index(discovery: Discovery) -> dict[StateKey, str]:
 
 def _remote_state_edges(discovery: Discovery) -> list[tuple[str, str, EdgeReason]]:
     index = state_index(discovery)
+    root_s = str(discovery.root)
     out: list[tuple[str, str, EdgeReason]] = []
     for sid in sorted(discovery.stacks):
         stack = discovery.stacks[sid]
-        sources: list[tuple[Any, Path]] = [(rs, stack.dir) for rs in stack.tf.remote_states]
+        sources: list[tuple[Any, str]] = [(rs, str(stack.dir)) for rs in stack.tf.remote_states]
         for module in stack.modules:
-            sources += [(rs, discovery.root / module.path) for rs in module.tf.remote_states]
+            mdir = os.path.join(root_s, module.path)
+            sources += [(rs, mdir) for rs in module.tf.remote_states]
         for rs, base in sources:
             key = state_key(rs.backend, rs.config, base)
             if key is None:

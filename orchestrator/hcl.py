@@ -94,13 +94,20 @@ class TerraformInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TerraformInfo:
-        data = _decode(data)
+        # Hot on warm runs (one call per cached file): decode only what can hold Unresolved.
         backend = data.get("backend")
         return cls(
-            backend=BackendBlock(**backend) if backend else None,
-            remote_states=[RemoteStateRef(**r) for r in data.get("remote_states", [])],
-            modules=[ModuleCall(**m) for m in data.get("modules", [])],
-            declarations=[Declaration(**d) for d in data.get("declarations", [])],
+            backend=BackendBlock(
+                backend["type"], _decode(backend["config"]), backend["file"], backend["line"]
+            )
+            if backend
+            else None,
+            remote_states=[
+                RemoteStateRef(r["name"], r["backend"], _decode(r["config"]), r["file"], r["line"])
+                for r in data.get("remote_states", ())
+            ],
+            modules=[ModuleCall(**m) for m in data.get("modules", ())],
+            declarations=[Declaration(**d) for d in data.get("declarations", ())],
             required_providers=dict(data.get("required_providers", {})),
         )
 

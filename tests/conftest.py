@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -77,10 +78,22 @@ def simple_stack(depends_on: list[str] | None = None, **extra: object) -> str:
 # ---------------------------------------------------------------- the CLI in-process
 
 
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _entry(args: tuple[str, ...]) -> None:
+    from orchestrator.cli import main
+
+    main(list(args))
+
+
 @pytest.fixture
 def cli() -> Callable[..., Result]:
-    """Run `orchestrate ARGS` in-process through main() (exit codes as a user sees them)."""
-    from orchestrator.cli import main
+    """Run `orchestrate ARGS` in-process through main() (exit codes as a user sees them).
+
+    ``result.output`` holds stdout and stderr interleaved; ``result.stdout`` only stdout.
+    """
 
     def _run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
@@ -89,10 +102,7 @@ def cli() -> Callable[..., Result]:
             os.chdir(cwd)
         try:
             return runner.invoke(
-                lambda: main(list(args)),  # type: ignore[arg-type,return-value]
-                [],
-                env={"NO_COLOR": "1", **(env or {})},
-                catch_exceptions=False,
+                _entry, list(args), env={"NO_COLOR": "1", **(env or {})}, catch_exceptions=False
             )
         finally:
             os.chdir(old)
@@ -132,7 +142,11 @@ class TerraformBinary:
 def _version_of(path: str) -> str | None:
     try:
         out = subprocess.run(
-            [path, "version", "-json"], capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"}
+            [path, "version", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin"},
         )
         return str(json.loads(out.stdout)["terraform_version"])
     except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
@@ -242,7 +256,7 @@ def moto_session() -> Iterator[MotoServer]:
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    port = server._server.server_port  # noqa: SLF001 - port 0 picks a free one
+    port = server._server.server_port
     yield MotoServer(f"http://127.0.0.1:{port}")
     server.stop()
 
