@@ -36,6 +36,7 @@ class ChangedStacks:
     deleted: list[str] = field(default_factory=list)  # stacks whose stack.yaml was removed
     base: str | None = None
     files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @lru_cache(maxsize=512)
@@ -71,6 +72,16 @@ def watch_patterns(stack: Stack) -> list[str]:
     return out
 
 
+def var_file_paths(stack: Stack) -> list[tuple[str, str]]:
+    """(repo-relative path, as written) of the stack's var_files that lie outside its directory."""
+    out = []
+    for vf in stack.config.var_files:
+        joined = posixpath.normpath(posixpath.join(stack.path, vf))
+        if not _under(joined, stack.path):
+            out.append((joined, vf))
+    return out
+
+
 def _under(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
@@ -102,6 +113,9 @@ def stacks_for_files(stacks: Mapping[str, Stack], files: Iterable[str]) -> dict[
             hits = [f for f in files if rx.match(f) or fnmatch.fnmatchcase(f, pattern)]
             if hits:
                 add(sid, f"watch {shown} ({hits[0]})")
+        for path, shown in var_file_paths(stack):
+            if path in files:
+                add(sid, f"var file {shown} ({path})")
     return reasons
 
 
@@ -137,11 +151,21 @@ def _open_repo(root: Path) -> Any:
         ) from exc
 
 
-def default_base(repo: Any) -> str | None:
-    """The merge-base with origin/main (or origin/master), else HEAD~1, else None."""
+def _base_candidates(env: Mapping[str, str]) -> list[str]:
+    refs = []
+    # In a pull_request workflow GitHub names the branch the PR targets.
+    if env.get("GITHUB_BASE_REF"):
+        refs.append(f"origin/{env['GITHUB_BASE_REF']}")
+    refs += ["origin/main", "origin/HEAD", "origin/master"]
+    return list(dict.fromkeys(refs))
+
+
+def default_base(repo: Any, env: Mapping[str, str] | None = None) -> str | None:
+    """The merge-base with the PR's target branch (GITHUB_BASE_REF), origin/main, the remote's
+    default branch or origin/master; else HEAD~1; else None (a single commit)."""
     import git
 
-    for remote_ref in ("origin/main", "origin/master"):
+    for remote_ref in _base_candidates(os.environ if env is None else env):
         try:
             repo.rev_parse(remote_ref)
         except (git.BadName, ValueError, git.GitCommandError):
@@ -153,9 +177,21 @@ def default_base(repo: Any) -> str | None:
         if bases:
             return str(bases[0].hexsha)
     try:
-        return str(repo.rev_parse("HEAD~1").hexsha)
+        parent = str(repo.rev_parse("HEAD~1").hexsha)
     except (git.BadName, ValueError, git.GitCommandError):
         return None
+    # In a shallow clone HEAD names its parent but the parent's objects are not there.
+    return parent if _has_commit(repo, parent) else None
+
+
+def _has_commit(repo: Any, sha: str) -> bool:
+    import git
+
+    try:
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
+    except git.GitCommandError:
+        return False
+    return True
 
 
 def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str | None, Any]:
@@ -176,6 +212,20 @@ def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str |
                 f"unknown git ref '{base}'",
                 hint="Pass a branch, tag or commit that exists locally (fetch it first in CI).",
             ) from exc
+        if not _has_commit(repo, base_sha):
+            raise GitError(
+                f"git ref '{base}' names a commit this shallow clone does not have",
+                hint="Fetch more history (actions/checkout with fetch-depth: 0).",
+            )
+        # Like a pull request's diff on GitHub (base...HEAD): what the branch changed since it
+        # left the base, not what the base changed since (those stacks must not be re-planned
+        # with the branch's older code).
+        try:
+            forks = repo.merge_base("HEAD", base_sha)
+        except git.GitCommandError:
+            forks = []
+        if forks:
+            base_sha = str(forks[0].hexsha)
     else:
         base_sha = default_base(repo)
     top = Path(repo.working_tree_dir).resolve()
@@ -206,7 +256,8 @@ def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str |
                     changes[parts[i + 1]] = FileChange(parts[i + 1], status[0])
                     i += 2
         for path in repo.untracked_files:
-            changes.setdefault(path, FileChange(path, "?"))
+            if not _is_working_file(path):
+                changes.setdefault(path, FileChange(path, "?"))
     except git.GitCommandError as exc:
         raise GitError(f"git diff failed: {exc.stderr.strip() or exc}") from exc
 
@@ -218,6 +269,18 @@ def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str |
         old = c.old_path[len(prefix) + 1 :] if (prefix and c.old_path) else c.old_path
         result.append(FileChange(rel, c.status, old))
     return sorted(result, key=lambda c: c.path), base_sha, repo
+
+
+# Directories terraform and orchestrate create inside a checkout; untracked files there are
+# working files, not changes (many repositories do not gitignore them).
+_WORKING_DIRS = {".terraform", ".orchestrate"}
+
+
+def _is_working_file(path: str) -> bool:
+    parts = path.split("/")
+    return any(p in _WORKING_DIRS for p in parts[:-1]) or parts[-1].endswith(
+        (".tfstate", ".tfstate.backup", ".tfplan", ".terraform.tfstate.lock.info")
+    )
 
 
 def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Any, base_sha: str | None) -> list[str]:
@@ -243,6 +306,15 @@ def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Any, base_sh
         if sid not in ws.stacks:
             deleted.append(sid)
     return sorted(set(deleted))
+
+
+def _is_shallow(repo: Any) -> bool:
+    import git
+
+    try:
+        return str(repo.git.rev_parse("--is-shallow-repository")).strip() == "true"
+    except git.GitCommandError:
+        return False
 
 
 def _repo_path(ws: Workspace, repo: Any, rel: str) -> str:
@@ -273,6 +345,16 @@ def changed_stacks(
 ) -> ChangedStacks:
     """Stacks changed against ``base`` (and, unless told not to, everything downstream)."""
     changes, base_sha, repo = changed_files(ws.root, base)
+    warnings = []
+    if base_sha is None and _is_shallow(repo):
+        warnings.append(
+            "this clone is shallow, so there is no earlier commit to compare with: every stack counts "
+            "as changed (fetch the history, e.g. actions/checkout with fetch-depth: 0, or pass --base)"
+        )
+    for message in warnings:
+        from orchestrator.ui import warn
+
+        warn(message)
     files = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     reasons = stacks_for_files(ws.stacks, files)
     if "orchestrate.yaml" in files and base_sha is not None:
@@ -294,4 +376,5 @@ def changed_stacks(
         deleted=_deleted_stacks(ws, changes, repo, base_sha),
         base=base_sha,
         files=sorted(set(files)),
+        warnings=warnings,
     )
