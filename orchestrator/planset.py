@@ -77,8 +77,15 @@ class StackPlan(_Model):
     serial: int | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)  # variable -> value used (redacted)
     provisional_on: list[str] = Field(default_factory=list)  # upstream stacks it waits for
+    unknown_inputs: list[str] = Field(default_factory=list)  # inputs planned with a placeholder
+    reason: str | None = None  # why provisional (without a plan) or skipped
+    source_sha256: str | None = None  # of the stack's files and local modules when planned
     error: str | None = None
     duration_s: float | None = None
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan_sha256 is not None
 
 
 class Manifest(_Model):
@@ -118,14 +125,15 @@ def sha256_file(path: Path) -> str:
 
 def write_plan_set(
     parent: Path,
-    manifest: Manifest,
-    populate: Callable[[Path], None],
+    manifest: Manifest | None,
+    populate: Callable[[Path], Manifest | None],
     *,
     final_dir: Path | None = None,
 ) -> tuple[Manifest, Path]:
     """Create a plan set atomically.
 
-    ``populate(tmp_dir)`` writes the per-stack files into a temporary directory; then the
+    ``populate(tmp_dir)`` writes the per-stack files into a temporary directory and may
+    return the manifest (built from what it planned), which replaces ``manifest``; then the
     manifest gets its id, is written, and the directory is renamed to
     ``final_dir`` (``--out``) or ``parent/<id>``. Returns the manifest with its id and the path.
     """
@@ -134,7 +142,11 @@ def write_plan_set(
     target_parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".planset-", dir=target_parent))
     try:
-        populate(tmp)
+        built = populate(tmp)
+        if built is not None:
+            manifest = built
+        if manifest is None:
+            raise PlanSetError("internal: a plan set needs a manifest")
         manifest = manifest.with_id()
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         dest = final_dir if final_dir is not None else parent / manifest.id

@@ -1,0 +1,113 @@
+"""orchestrate apply: apply an approved plan set in dependency order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator import audit
+from orchestrator.app import App, get_app
+from orchestrator.approval import Approval, resolve_local_approval
+from orchestrator.engine.apply import ApplyRun, apply_plan_set, audit_record
+from orchestrator.engine.context import Engine
+from orchestrator.engine.report import print_apply_summary, print_manifest_preview
+from orchestrator.engine.verify import APPLICABLE, approval_needed
+from orchestrator.errors import ApprovalRefused
+from orchestrator.locks import current_owner
+from orchestrator.planset import Manifest, latest_plan_set, read_manifest
+from orchestrator.progress import make_progress
+from orchestrator.render.graphs import to_json_text
+from orchestrator.ui import emit, err_console, warn
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def confirm_on_tty(app: App, manifest: Manifest, what: str) -> bool:
+    print_manifest_preview(manifest, no_color=app.no_color)
+    console = err_console(app.no_color)
+    answer = console.input(f"{what} plan set {manifest.id}? Only 'yes' will be accepted: ", markup=False)
+    return answer.strip() == "yes"
+
+
+def resolve_approval(
+    app: App,
+    engine: Engine,
+    plan_set: Path,
+    approved_by: str | None,
+    reason: str | None,
+    *,
+    what: str = "apply",
+) -> Approval | None:
+    """The approval for this plan set, or None when no stack in it requires one.
+
+    A refusal is audited and raised (ApprovalRefused, exit 1) before anything is applied.
+    """
+    manifest = read_manifest(plan_set)
+    needing = approval_needed(engine, [s for s in manifest.stacks if s.status in APPLICABLE])
+    if not needing and approved_by is None and reason is None:
+        return None
+    try:
+        return resolve_local_approval(
+            engine.config.approval,
+            approved_by=approved_by,
+            reason=reason,
+            interactive=interactive(),
+            confirm=lambda: confirm_on_tty(app, manifest, what.capitalize()),
+            user=current_owner(),
+            what=what,
+        )
+    except ApprovalRefused as exc:
+        audit.append(
+            engine.root,
+            audit_record(
+                what,
+                engine=engine,
+                plan_set=plan_set,
+                manifest_id=manifest.id,
+                approval=None,
+                result="refused",
+                reason=exc.message,
+            ),
+        )
+        raise
+
+
+def run_apply(
+    app: App, engine: Engine, plan_set: Path, approval: Approval | None, *, fail_fast: bool = False
+) -> ApplyRun:
+    run = apply_plan_set(engine, plan_set, approval, fail_fast=fail_fast)
+    for w in run.verified.warnings:
+        warn(w, no_color=app.no_color)
+    for notice in engine.locks.notices:
+        warn(notice, no_color=app.no_color)
+    print_apply_summary(run, no_color=app.no_color)
+    if app.json_output:
+        emit(to_json_text(run.to_json()))
+    return run
+
+
+@click.command("apply")
+@click.option(
+    "--plan-set",
+    "plan_set",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The plan set to apply [the latest under .orchestrate/plans].",
+)
+@click.option(
+    "--approved-by", default=None, metavar="NAME", help="Who approved (needs approval.allow_manual)."
+)
+@click.option("--reason", default=None, metavar="TEXT", help="Why, for the audit log (with --approved-by).")
+@click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
+def command(plan_set: Path | None, approved_by: str | None, reason: str | None, fail_fast: bool) -> int:
+    """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
+    app = get_app()
+    ws = app.workspace()
+    directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    approval = resolve_approval(app, engine, directory, approved_by, reason)
+    return run_apply(app, engine, directory, approval, fail_fast=fail_fast).exit_code

@@ -1,0 +1,57 @@
+"""orchestrate plan: plan stacks in dependency order, check policies, write a plan set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from orchestrator.app import App, get_app
+from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.engine.context import Engine
+from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
+from orchestrator.engine.report import plan_run_json, print_plan_summary
+from orchestrator.progress import make_progress
+from orchestrator.render.graphs import to_json_text
+from orchestrator.ui import emit, info, warn
+
+
+def run_plan(
+    app: App, stacks: tuple[str, ...], out: Path | None, fail_fast: bool, **selection: object
+) -> PlanRun:
+    """Select, plan and report; returns the run (the PR flow builds on this)."""
+    ws = app.workspace()
+    sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
+    for gone in sel.deleted:
+        warn(
+            f"stack '{gone}' was deleted in this change; it is not planned and never destroyed "
+            "without an explicit `orchestrate destroy`",
+            no_color=app.no_color,
+        )
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    run = plan_stacks(engine, PlanOptions(stacks=sel.ids, out=out, fail_fast=fail_fast))
+    return run
+
+
+@click.command("plan")
+@click.argument("stacks", nargs=-1)
+@selection_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the plan set here [.orchestrate/plans/<id>].",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
+def command(stacks: tuple[str, ...], out: Path | None, fail_fast: bool, **selection: object) -> int:
+    """Plan STACKS (default: all, or --changed) in dependency order and write a plan set."""
+    app = get_app()
+    run = run_plan(app, stacks, out, fail_fast, **selection)
+    for notice in run.notices:
+        warn(notice, no_color=app.no_color)
+    print_plan_summary(run, no_color=app.no_color)
+    if app.json_output:
+        emit(to_json_text(plan_run_json(run)))
+    if not run.manifest.stacks:
+        info("no stacks selected", no_color=app.no_color)
+    return run.exit_code

@@ -1,0 +1,184 @@
+"""Checks a plan set must pass before anything of it is applied (SPEC §6).
+
+Every check runs before the first terraform apply, so a refusal applies nothing:
+the manifest's content id, the approval, the commit and each stack's source files, each
+plan file's (and plan JSON's) sha256, the terraform version, the state each plan was made
+against, and the policies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.approval import Approval
+from orchestrator.engine.context import Engine
+from orchestrator.engine.source import commit_info, source_digest, source_paths
+from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
+from orchestrator.planset import PLAN_FILE, PLAN_JSON, Manifest, StackPlan, read_manifest, sha256_file
+
+APPLICABLE = ("changes", "provisional")
+
+
+@dataclass
+class VerifiedPlanSet:
+    manifest: Manifest
+    dir: Path
+    to_apply: list[StackPlan]  # in the manifest's order
+    warnings: list[str] = field(default_factory=list)
+    policy: Any | None = None
+
+    def digests(self) -> dict[str, str | None]:
+        return {s.stack: s.plan_sha256 for s in self.to_apply}
+
+
+def approval_needed(engine: Engine, plans: list[StackPlan]) -> list[str]:
+    """Stacks that need a human approval (apply.requires_approval, default true)."""
+    return [p.stack for p in plans if engine.stack(p.stack).config.apply.requires_approval]
+
+
+def check_files(plan_set: Path, sp: StackPlan) -> None:
+    """The plan file and plan JSON are exactly the ones planned (pure apart from hashing)."""
+    for name, expected in ((PLAN_FILE, sp.plan_sha256), (PLAN_JSON, sp.plan_json_sha256)):
+        if expected is None:
+            continue
+        path = plan_set / sp.slug / name
+        if not path.is_file():
+            raise ApprovalRefused(
+                f"apply refused: {name} of '{sp.stack}' is missing from the plan set",
+                where=str(path),
+                hint="The plan set is incomplete; plan again. Nothing was applied.",
+            )
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ApprovalRefused(
+                f"apply refused: {name} of '{sp.stack}' does not match the sha256 in the manifest "
+                f"(planned {expected[:12]}, found {actual[:12]}); it was changed after planning",
+                where=str(path),
+                hint="Never edit a plan set; plan again and get the new plan approved. Nothing was applied.",
+            )
+
+
+def verify_plan_set(
+    engine: Engine,
+    plan_set: Path,
+    approval: Approval | None,
+    *,
+    state_identity: Callable[[str], tuple[str | None, int | None]] | None = None,
+    check_policies: bool = True,
+) -> VerifiedPlanSet:
+    """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply."""
+    manifest = read_manifest(plan_set)
+    unknown = [s.stack for s in manifest.stacks if s.stack not in engine.ws.stacks]
+    if unknown:
+        raise PlanSetError(
+            f"the plan set names stacks this repository no longer has: {', '.join(unknown)}",
+            where=str(plan_set),
+            hint="Plan again on the current code.",
+        )
+    to_apply = [s for s in manifest.stacks if s.status in APPLICABLE]
+    warnings = [
+        f"'{s.stack}' is {s.status} in this plan set and will not be applied"
+        + (f" ({s.error or s.reason})" if (s.error or s.reason) else "")
+        for s in manifest.stacks
+        if s.status in ("failed", "skipped")
+    ]
+
+    # 1. Approval.
+    needing = approval_needed(engine, to_apply)
+    if needing and approval is None:
+        raise ApprovalRefused(
+            f"apply refused: no approval for {', '.join(needing)}",
+            hint="Confirm in a terminal, pass --approved-by NAME --reason TEXT, or approve the pull "
+            "request and use --pr N. Nothing was applied.",
+        )
+
+    # 2. The code: the commit, then each stack's files.
+    paths = [p for s in to_apply for p in source_paths(engine.stack(s.stack))]
+    info = commit_info(engine.root, paths)
+    if manifest.commit is not None and info.sha != manifest.commit:
+        now = info.sha[:12] if info.sha else "no commit"
+        raise ApprovalRefused(
+            f"apply refused: the work tree is at {now} but the plan set was made at commit "
+            f"{manifest.commit[:12]}",
+            hint=f"Check out {manifest.commit[:12]} to apply this plan set, or plan again on this commit. "
+            "Nothing was applied.",
+        )
+    for sp in to_apply:
+        if sp.source_sha256 is None:
+            continue
+        now_digest = source_digest(engine.root, engine.stack(sp.stack))
+        if now_digest != sp.source_sha256:
+            raise ApprovalRefused(
+                f"apply refused: the files of '{sp.stack}' (or its modules) changed since it was planned",
+                where=engine.stack(sp.stack).path,
+                hint="Commit or revert the changes and plan again. Nothing was applied.",
+            )
+    if manifest.dirty:
+        warnings.append("this plan set was made from uncommitted changes (their digests match)")
+
+    # 3. The plan files.
+    for sp in to_apply:
+        check_files(plan_set, sp)
+
+    # 4. The terraform version: a saved plan applies only with the version that made it.
+    if manifest.terraform_version and manifest.terraform_version != str(engine.binary.version):
+        raise ApprovalRefused(
+            f"apply refused: the plan set was made with terraform {manifest.terraform_version} but "
+            f"{engine.binary.describe()} would apply it",
+            hint="Use the same terraform version (terraform.binary), or plan again. Nothing was applied.",
+        )
+
+    # 5. Policies, re-evaluated on the verified plan JSONs.
+    policy = None
+    with_plans = [s for s in to_apply if s.plan_json_sha256 is not None]
+    if check_policies and with_plans:
+        from orchestrator.engine.plan import evaluate_policies
+
+        plans = [
+            (engine.stack(s.stack), json.loads((plan_set / s.slug / PLAN_JSON).read_text()))
+            for s in with_plans
+        ]
+        policy = evaluate_policies(engine, plans)
+        if policy is not None and policy.blocking:
+            denied = [r.stack for r in policy.stacks if r.counts().get("denied") or r.counts().get("errors")]
+            raise PolicyBlocked(
+                f"apply refused: policies deny this plan set ({', '.join(denied) or 'see policy.json'})",
+                where=str(plan_set),
+                hint="Fix the code or the policy and plan again; `orchestrate policy --plan-set DIR` "
+                "lists the findings. Nothing was applied.",
+            )
+
+    # 6. The state each plan was made against has not moved.
+    if state_identity is not None:
+        stale = _stale_states(to_apply, state_identity, engine.parallelism)
+        if stale:
+            raise StalePlanError(
+                "apply refused: the state moved since planning (terraform would say 'Saved plan is stale'): "
+                + "; ".join(stale),
+                hint="Plan again and get the new plan approved. Nothing was applied.",
+            )
+    return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy)
+
+
+def _stale_states(
+    plans: list[StackPlan], identity: Callable[[str], tuple[str | None, int | None]], parallelism: int
+) -> list[str]:
+    checked = [p for p in plans if p.plan_sha256 is not None]
+    if not checked:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(checked)))) as pool:
+        found = list(pool.map(lambda p: identity(p.stack), checked))
+    out = []
+    for sp, (lineage, serial) in zip(checked, found, strict=True):
+        if (sp.lineage or None) != (lineage or None) or (sp.lineage and sp.serial != serial):
+            before = f"serial {sp.serial}" if sp.lineage else "no state"
+            after = f"serial {serial}" if lineage else "no state"
+            if sp.lineage and lineage and sp.lineage != lineage:
+                after = "another lineage"
+            out.append(f"{sp.stack} ({before} -> {after})")
+    return out

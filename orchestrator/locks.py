@@ -1,0 +1,178 @@
+"""One plan or apply per stack at a time: a lock file per stack under .orchestrate/locks/.
+
+The lock file (created with O_EXCL, so two runs cannot both take it) records the owner,
+pid, host, operation, time and the process start time. Terraform's own state lock stays on
+underneath; this lock also covers what terraform does not lock (init, the plan set, the
+audit record) and gives a clear message naming the holder.
+
+Stale rule (docs/engine.md): a lock is stale, and taken over with a notice, when
+- it was taken on this host and its process no longer exists (or the pid was reused by a
+  process that started later), or
+- it is older than ``STALE_AFTER`` (12 hours; 2 x terraform.timeout when that is longer).
+A lock that is not stale is reported with its holder and the command that clears it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator.errors import StateLockError
+
+LOCKS_DIR = Path(".orchestrate") / "locks"
+STALE_AFTER = 12 * 3600.0
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    stack: str
+    operation: str
+    owner: str
+    pid: int
+    host: str
+    created_at: str  # ISO 8601, UTC
+    created_ts: float
+    pid_start: int | None = None  # /proc/<pid>/stat start time, against pid reuse
+
+    def describe(self) -> str:
+        return f"{self.operation} by {self.owner} (pid {self.pid} on {self.host}) since {self.created_at}"
+
+
+def current_owner() -> str:
+    for var in ("ORCHESTRATE_OWNER", "GITHUB_ACTOR", "USER", "LOGNAME"):
+        v = os.environ.get(var)
+        if v:
+            return v
+    return f"uid-{os.getuid()}"
+
+
+def process_start(pid: int) -> int | None:
+    """Start time of a process in clock ticks since boot (Linux), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    rest = stat.rsplit(")", 1)[-1].split()
+    try:
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(record: LockRecord, *, now: float, host: str, max_age: float) -> str | None:
+    """Why a lock is stale, or None when it is live (pure apart from checking the pid)."""
+    if record.host == host:
+        if not pid_alive(record.pid):
+            return f"its process {record.pid} is gone"
+        if record.pid_start is not None:
+            start = process_start(record.pid)
+            if start is not None and start != record.pid_start:
+                return f"pid {record.pid} now belongs to another process"
+    age = now - record.created_ts
+    if age > max_age:
+        return f"it is {age / 3600:.1f} hours old"
+    return None
+
+
+class StackLocks:
+    """Locks of one repository. ``hold(stack, op)`` is a context manager."""
+
+    def __init__(self, root: Path, *, owner: str | None = None, max_age: float = STALE_AFTER) -> None:
+        self.dir = root / LOCKS_DIR
+        self.owner = owner or current_owner()
+        self.host = socket.gethostname()
+        self.max_age = max_age
+        self.notices: list[str] = []
+
+    def path(self, slug: str) -> Path:
+        return self.dir / f"{slug}.lock"
+
+    def read(self, slug: str) -> LockRecord | None:
+        try:
+            data = json.loads(self.path(slug).read_text())
+            return LockRecord(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def acquire(self, stack: str, slug: str, operation: str) -> LockRecord:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        record = LockRecord(
+            stack=stack,
+            operation=operation,
+            owner=self.owner,
+            pid=pid,
+            host=self.host,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_ts=time.time(),
+            pid_start=process_start(pid),
+        )
+        path = self.path(slug)
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                held = self.read(slug)
+                if held is None:
+                    # Unreadable: a writer died between create and write, or it is being written.
+                    try:
+                        age = time.time() - path.stat().st_mtime
+                    except FileNotFoundError:
+                        continue
+                    if age < 5:
+                        time.sleep(0.2)
+                        continue
+                    self.notices.append(f"{stack}: removed an unreadable stack lock ({path})")
+                    path.unlink(missing_ok=True)
+                    continue
+                why = is_stale(held, now=time.time(), host=self.host, max_age=self.max_age)
+                if why is None:
+                    raise StateLockError(
+                        f"another orchestrate run holds the lock of this stack: {held.describe()}",
+                        where=stack,
+                        hint=f"Wait for it to finish. If it is dead, remove the lock: rm {path}",
+                    ) from None
+                self.notices.append(f"{stack}: took over a stale lock ({why}): {held.describe()}")
+                # Replace atomically so a concurrent taker cannot lose its own fresh lock.
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(asdict(record), fh)
+            return record
+        raise StateLockError(
+            "could not take the stack lock (it keeps changing hands)",
+            where=stack,
+            hint=f"Check for concurrent runs; the lock is {path}.",
+        )
+
+    def release(self, slug: str, record: LockRecord) -> None:
+        held = self.read(slug)
+        if held is not None and (held.pid, held.created_ts) == (record.pid, record.created_ts):
+            self.path(slug).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def hold(self, stack: str, slug: str, operation: str) -> Iterator[LockRecord]:
+        record = self.acquire(stack, slug, operation)
+        try:
+            yield record
+        finally:
+            self.release(slug, record)

@@ -1,0 +1,464 @@
+"""The one place that runs terraform: argv building (pure) and a single subprocess call site.
+
+Every command runs as ``terraform -chdir=<stack dir> <subcommand> ...`` with an explicit
+environment (never by mutating ``os.environ``), its output streamed line by line into a
+per-stack log file (redacted), a timeout, and SIGINT/SIGTERM passed on: terraform gets a
+SIGINT so it can stop cleanly and release its state lock; if it has not exited after a
+grace period it is killed. Failures are classified into the error hierarchy (state lock
+held, stale plan, providers not installable, plain failure) by a pure function.
+
+python-terraform was rejected for this job (docs/decisions.md): no per-call environment,
+no streaming, no timeout, broken ``apply <planfile>`` and ``destroy``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from orchestrator.errors import Interrupted, StalePlanError, StateLockError, TerraformError
+from orchestrator.redact import Redactor
+from orchestrator.terraform.binary import TerraformBinary
+
+# Terraform stops cleanly on the first SIGINT (it releases its state lock); a second one
+# or SIGKILL can leave the lock behind, so it gets this long before being killed.
+GRACE_SECONDS = 20.0
+
+AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+
+
+class ProviderInstallError(TerraformError):
+    """terraform init could not install providers (the registry is unreachable, offline)."""
+
+
+class TerraformTimeout(TerraformError):
+    """A terraform command ran longer than terraform.timeout."""
+
+
+class InitRequired(TerraformError):
+    """terraform says the working directory needs `terraform init` (again)."""
+
+
+# ---------------------------------------------------------------- argv building (pure)
+
+
+def chdir(directory: Path) -> str:
+    return f"-chdir={directory}"
+
+
+def init_args(
+    directory: Path, *, backend_config: Path | None = None, backend: bool = True, reconfigure: bool = False
+) -> list[str]:
+    args = [chdir(directory), "init", "-input=false", "-no-color"]
+    if not backend:
+        args.append("-backend=false")
+    else:
+        if backend_config is not None:
+            args.append(f"-backend-config={backend_config}")
+        if reconfigure:
+            args.append("-reconfigure")
+    return args
+
+
+def plan_args(
+    directory: Path,
+    out: Path,
+    *,
+    var_files: Sequence[str] = (),
+    destroy: bool = False,
+    refresh_only: bool = False,
+    lock_timeout: str | None = None,
+) -> list[str]:
+    args = [chdir(directory), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}"]
+    if destroy:
+        args.append("-destroy")
+    if refresh_only:
+        args.append("-refresh-only")
+    if lock_timeout:
+        args.append(f"-lock-timeout={lock_timeout}")
+    args += [f"-var-file={f}" for f in var_files]
+    return args
+
+
+def show_json_args(directory: Path, plan: Path) -> list[str]:
+    return [chdir(directory), "show", "-json", "-no-color", str(plan)]
+
+
+def apply_args(directory: Path, plan: Path, *, lock_timeout: str | None = None) -> list[str]:
+    # A saved plan is applied without a prompt; -auto-approve is neither needed nor wanted.
+    args = [chdir(directory), "apply", "-input=false", "-no-color"]
+    if lock_timeout:
+        args.append(f"-lock-timeout={lock_timeout}")
+    return [*args, str(plan)]
+
+
+def output_json_args(directory: Path) -> list[str]:
+    return [chdir(directory), "output", "-json", "-no-color"]
+
+
+def validate_json_args(directory: Path) -> list[str]:
+    return [chdir(directory), "validate", "-json", "-no-color"]
+
+
+def state_pull_args(directory: Path) -> list[str]:
+    return [chdir(directory), "state", "pull"]
+
+
+def force_unlock_args(directory: Path, lock_id: str) -> list[str]:
+    return [chdir(directory), "force-unlock", "-force", lock_id]
+
+
+def compose_env(base: Mapping[str, str], *layers: Mapping[str, str]) -> dict[str, str]:
+    """A fresh environment: ``base`` (a copy of os.environ), then each layer, then automation flags."""
+    env = dict(base)
+    for layer in layers:
+        env.update(layer)
+    env.update(AUTOMATION_ENV)
+    return env
+
+
+def shell_quote_env(env: Mapping[str, str]) -> str:
+    import shlex
+
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+
+
+# ---------------------------------------------------------------- failure classification (pure)
+
+_LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*)$", re.M)
+_ERROR_LINE = re.compile(r"^(?:│\s*)?Error:\s*(.+)$", re.M)
+_OFFLINE = (
+    "Failed to query available provider packages",
+    "could not connect to registry.terraform.io",
+    "Failed to request discovery document",
+    "Failed to install provider",
+    "no such host",
+    "Failed to retrieve available versions",
+)
+_INIT_NEEDED = (
+    "Module not installed",
+    "Required plugins are not installed",
+    "Backend initialization required",
+    "Inconsistent dependency lock file",
+    "Backend configuration changed",
+    "missing or corrupted provider plugins",
+    'please run "terraform init"',
+    'Run "terraform init"',
+    "Module source has changed",
+    "Plugin reinitialization required",
+)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str | None = None
+    path: str | None = None
+    operation: str | None = None
+    who: str | None = None
+    created: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.who:
+            parts.append(f"held by {self.who}")
+        if self.operation:
+            parts.append(f"for {self.operation.removeprefix('OperationType').lower()}")
+        if self.created:
+            parts.append(f"since {self.created}")
+        if self.id:
+            parts.append(f"lock id {self.id}")
+        return ", ".join(parts) or "holder unknown"
+
+
+def parse_lock_info(text: str) -> LockInfo:
+    fields_ = {k.lower(): v.strip() for k, v in _LOCK_FIELD.findall(text)}
+    return LockInfo(
+        id=fields_.get("id") or None,
+        path=fields_.get("path") or None,
+        operation=fields_.get("operation") or None,
+        who=fields_.get("who") or None,
+        created=fields_.get("created") or None,
+    )
+
+
+def first_error(text: str) -> str | None:
+    m = _ERROR_LINE.search(text)
+    return m.group(1).strip() if m else None
+
+
+def classify_failure(
+    subcommand: str, output: str, *, where: str | None, log: Path | None, unlock_hint: str | None = None
+) -> TerraformError:
+    """The error for a failed terraform command, from what it printed (pure)."""
+    see = f" (log: {log})" if log else ""
+    if "Error acquiring the state lock" in output or "Error locking state" in output:
+        info = parse_lock_info(output)
+        hint = "Wait for the other run to finish."
+        if info.id and unlock_hint:
+            hint += f" If it is dead, clear the lock: {unlock_hint.replace('{id}', info.id)}"
+        return StateLockError(f"the terraform state is locked: {info.describe()}", where=where, hint=hint)
+    if "Saved plan is stale" in output:
+        return StalePlanError(
+            "the state changed since this plan was made (terraform: Saved plan is stale)",
+            where=where,
+            hint="Plan again and get the new plan approved.",
+        )
+    if subcommand == "init" and any(s in output for s in _OFFLINE):
+        return ProviderInstallError(
+            "providers could not be installed: the provider registry is unreachable",
+            where=where,
+            hint="Run `orchestrate emulate up` to use the stand-in providers, or configure a provider "
+            "mirror (TF_CLI_CONFIG_FILE)" + see + ".",
+        )
+    if subcommand != "init" and any(s in output for s in _INIT_NEEDED):
+        return InitRequired(
+            f"terraform {subcommand} needs init again: {first_error(output) or 'init required'}", where=where
+        )
+    message = first_error(output) or (output.strip().splitlines() or ["no output"])[-1][:200]
+    return TerraformError(f"terraform {subcommand} failed: {message}", where=where, hint=f"See the log{see}.")
+
+
+# ---------------------------------------------------------------- running (the one call site)
+
+
+class CancelToken:
+    """Shared by every run of one command: an interrupt reaches every live terraform."""
+
+    def __init__(self, grace: float = GRACE_SECONDS) -> None:
+        self.grace = grace
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self.interrupted = threading.Event()
+        self.signal_name: str | None = None
+
+    def register(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+            if self.interrupted.is_set():
+                _send(proc, signal.SIGINT)
+
+    def unregister(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def interrupt(self, signal_name: str = "SIGINT") -> None:
+        """Ask every running terraform to stop (SIGINT); a watchdog kills what outlives the grace."""
+        first = not self.interrupted.is_set()
+        self.interrupted.set()
+        self.signal_name = self.signal_name or signal_name
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _send(proc, signal.SIGINT)
+        if first and procs:
+            threading.Thread(target=self._kill_after_grace, daemon=True).start()
+
+    def _kill_after_grace(self) -> None:
+        deadline = time.monotonic() + self.grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._procs:
+                    return
+            time.sleep(0.1)
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _send(proc, signal.SIGKILL)
+
+    def live(self) -> int:
+        with self._lock:
+            return len(self._procs)
+
+
+def _send(proc: subprocess.Popen[bytes], sig: int) -> None:
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Result:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr
+
+
+@dataclass
+class Runner:
+    """Runs terraform for one command invocation of orchestrate (shared by every stack)."""
+
+    binary: TerraformBinary
+    redactor: Redactor = field(default_factory=Redactor)
+    cancel: CancelToken = field(default_factory=CancelToken)
+    timeout: float | None = None
+
+    def argv(self, args: Sequence[str]) -> list[str]:
+        return [self.binary.path, *args]
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log: Path | None = None,
+        stdout_path: Path | None = None,
+        ok_codes: Iterable[int] = (0,),
+        where: str | None = None,
+        on_line: Callable[[str], None] | None = None,
+        unlock_hint: str | None = None,
+        log_stdout: bool = True,
+    ) -> Result:
+        """Run terraform; raise a classified TerraformError unless the exit code is in ``ok_codes``.
+
+        stdout goes to ``stdout_path`` when given (large JSON), else it is captured; both
+        streams are appended to ``log`` (redacted) unless ``log_stdout`` is False.
+        """
+        subcommand = next((a for a in args if not a.startswith("-")), "terraform")
+        if self.cancel.interrupted.is_set():
+            raise Interrupted(f"interrupted before terraform {subcommand}", where=where)
+        argv = self.argv(args)
+        started = time.monotonic()
+        log_fh = log.open("a", encoding="utf-8") if log else None
+        out_fh = stdout_path.open("wb") if stdout_path else None
+        try:
+            if log_fh:
+                log_fh.write(f"$ terraform {' '.join(args)}\n")
+                log_fh.flush()
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=dict(env),
+                    # Its own session: a Ctrl-C at the terminal reaches orchestrate only, which
+                    # passes one SIGINT on (two would make terraform abandon its state lock).
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise TerraformError(
+                    f"cannot run {self.binary.path}: {exc.strerror or exc}",
+                    where=where,
+                    hint="Check the terraform installation (terraform.binary in orchestrate.yaml).",
+                ) from exc
+            self.cancel.register(proc)
+            write_lock = threading.Lock()
+            out_chunks: list[str] = []
+            err_chunks: list[str] = []
+
+            def pump(stream: IO[bytes], sink: list[str], to_file: IO[bytes] | None, logged: bool) -> None:
+                for raw in iter(stream.readline, b""):
+                    if to_file is not None:
+                        to_file.write(raw)
+                        continue
+                    line = raw.decode("utf-8", errors="replace")
+                    sink.append(line)
+                    if logged and log_fh is not None:
+                        with write_lock:
+                            log_fh.write(self.redactor.text(line))
+                            log_fh.flush()
+                    if on_line is not None:
+                        on_line(self.redactor.text(line.rstrip("\n")))
+                stream.close()
+
+            assert proc.stdout is not None and proc.stderr is not None
+            threads = [
+                threading.Thread(
+                    target=pump, args=(proc.stdout, out_chunks, out_fh, log_stdout), daemon=True
+                ),
+                threading.Thread(target=pump, args=(proc.stderr, err_chunks, None, True), daemon=True),
+            ]
+            for t in threads:
+                t.start()
+            timed_out = self._wait(proc)
+            for t in threads:
+                t.join()
+            self.cancel.unregister(proc)
+            duration = time.monotonic() - started
+            result = Result(list(args), proc.returncode, "".join(out_chunks), "".join(err_chunks), duration)
+            if log_fh:
+                log_fh.write(f"# exit {proc.returncode} after {duration:.1f}s\n")
+        finally:
+            if log_fh:
+                log_fh.close()
+            if out_fh:
+                out_fh.close()
+        if timed_out:
+            raise TerraformTimeout(
+                f"terraform {subcommand} timed out after {self.timeout:.0f}s and was stopped",
+                where=where,
+                hint="Raise terraform.timeout in orchestrate.yaml, or find what hangs in the log"
+                + (f" ({log})" if log else "")
+                + ".",
+            )
+        if self.cancel.interrupted.is_set() and result.returncode not in set(ok_codes):
+            raise Interrupted(
+                f"terraform {subcommand} was interrupted ({self.cancel.signal_name or 'SIGINT'})", where=where
+            )
+        if result.returncode < 0:
+            name = signal.Signals(-result.returncode).name
+            raise TerraformError(
+                f"terraform {subcommand} was killed by {name}",
+                where=where,
+                hint="Run the command again; if the state is locked, the error will name the lock to clear.",
+            )
+        if result.returncode not in set(ok_codes):
+            raise classify_failure(subcommand, result.output, where=where, log=log, unlock_hint=unlock_hint)
+        return result
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Wait for the process; on timeout stop it (SIGINT, then SIGKILL) and return True."""
+        if self.timeout is None:
+            proc.wait()
+            return False
+        try:
+            proc.wait(timeout=self.timeout)
+            return False
+        except subprocess.TimeoutExpired:
+            _send(proc, signal.SIGINT)
+            try:
+                proc.wait(timeout=self.cancel.grace)
+            except subprocess.TimeoutExpired:
+                _send(proc, signal.SIGKILL)
+                proc.wait()
+            return True
+
+
+def install_signal_forwarding(cancel: CancelToken) -> Callable[[], None]:
+    """While terraform runs, SIGINT/SIGTERM stop it cleanly instead of killing orchestrate.
+
+    Returns a function restoring the previous handlers. Only the main thread may install
+    handlers; elsewhere (tests, embedding) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def handler(signum: int, frame: object) -> None:
+        del frame
+        cancel.interrupt(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
