@@ -106,3 +106,16 @@ def terraform_env(resolved: ResolvedTarget, emulate: EmulateState | None = None)
     if resolved.emulated and emulate is not None:
         env.update(emulate.env)
     return env
+
+
+def stack_terraform_env(config: RootConfig, cloud: str | None, emulate: EmulateState | None) -> dict[str, str]:
+    """Everything a stack's terraform runs get on top of os.environ.
+
+    While the emulated clouds are up, their env (TF_CLI_CONFIG_FILE pointing at the stand-in
+    provider mirror, fake credentials) applies to every stack, with or without a cloud target;
+    then the target's own variables (which win).
+    """
+    env: dict[str, str] = dict(emulate.env) if emulate is not None else {}
+    if cloud is not None:
+        env.update(terraform_env(resolve_target(config, cloud, emulate)))
+    return env

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from orchestrator.app import get_app
@@ -12,13 +14,39 @@ from orchestrator.ui import emit, info, warn
 
 
 @click.command("validate")
-def command() -> int:
+@click.option("--skip-terraform", is_flag=True, help="Check the configuration and graph only.")
+@click.option(
+    "--strict", is_flag=True, help="Fail when a stack cannot be checked (providers not installable offline)."
+)
+def command(skip_terraform: bool, strict: bool) -> int:
     """Check orchestrate.yaml, every stack.yaml, the dependency graph and the Terraform code."""
     app = get_app()
     ws = app.workspace()
     graph = ws.graph  # raises on cycles and unknown dependencies
     found = config_findings(ws)
     ok = not found.errors
+    tf_results: list[Any] = []
+    if ok and not skip_terraform and graph.order:
+        from orchestrator.engine.context import Engine
+        from orchestrator.engine.validate import validate_stacks
+        from orchestrator.progress import make_progress
+
+        engine = Engine.create(ws, progress=make_progress(app.no_color))
+        tf_results = validate_stacks(engine, list(graph.order))
+        unchecked = [r.stack for r in tf_results if r.status == "unchecked"]
+        for r in tf_results:
+            for d in r.diagnostics:
+                (found.errors if d.severity == "error" else found.warnings).append(d.render())
+            if r.status == "failed":
+                found.errors.append(f"{r.stack}: {r.error}")
+        if unchecked:
+            message = (
+                f"terraform validate could not check {', '.join(unchecked)}: providers could not be "
+                "installed (the provider registry is unreachable); run `orchestrate emulate up` to use "
+                "the stand-in providers, or configure a provider mirror"
+            )
+            (found.errors if strict else found.warnings).append(message)
+        ok = not found.errors
     if app.json_output:
         emit(
             to_json_text(
@@ -28,6 +56,7 @@ def command() -> int:
                     "edges": graph.graph.number_of_edges(),
                     "errors": found.errors,
                     "warnings": found.warnings,
+                    "terraform": [r.to_json() for r in tf_results],
                 }
             )
         )
@@ -36,8 +65,10 @@ def command() -> int:
     for e in found.errors:
         info(f"error: {e}", no_color=app.no_color)
     if ok:
+        checked = sum(1 for r in tf_results if r.status == "valid")
         info(
             f"valid: {len(graph.order)} stacks, {graph.graph.number_of_edges()} dependencies"
+            + (f", terraform validate passed for {checked}" if tf_results else "")
             + (f", {len(found.warnings)} warnings" if found.warnings else ""),
             no_color=app.no_color,
         )

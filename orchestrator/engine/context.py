@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.backends import effective_backend, state_key
-from orchestrator.clouds import EmulateState, read_emulate_state, resolve_target, terraform_env
+from orchestrator.clouds import EmulateState, read_emulate_state, resolve_target, stack_terraform_env
 from orchestrator.config import AwsTarget
 from orchestrator.discovery import STATE_DIR, Stack
 from orchestrator.errors import ConfigError, TerraformError
@@ -125,14 +125,7 @@ class Engine:
 
     def stack_env(self, stack: Stack, variables: Mapping[str, Any] | None = None) -> dict[str, str]:
         """A fresh environment for terraform in this stack (os.environ is never changed)."""
-        layers: list[Mapping[str, str]] = []
-        if self.emulate is not None:
-            # The stand-in provider mirror (TF_CLI_CONFIG_FILE) and fake credentials apply to
-            # every stack while the emulated clouds are up, with or without a cloud target.
-            layers.append(self.emulate.env)
-        if stack.cloud is not None:
-            resolved = resolve_target(self.config, stack.cloud, self.emulate)
-            layers.append(terraform_env(resolved))
+        layers: list[Mapping[str, str]] = [stack_terraform_env(self.config, stack.cloud, self.emulate)]
         own = {"TF_DATA_DIR": str(self.work(stack).data_dir)}
         if self.config.terraform.plugin_cache:
             cache = self.root / PLUGIN_CACHE

@@ -49,7 +49,11 @@ def resolve_inputs(
     sid: str,
     in_run: Mapping[str, UpstreamPlan],
     read_state_outputs: Callable[[str], Mapping[str, PlannedOutput] | None],
+    *,
+    lenient: bool = False,
 ) -> ResolvedInputs:
+    """``lenient`` (destroy plans): an output that cannot be read gets a placeholder instead
+    of failing, since destroying does not depend on input values."""
     stack = graph.stacks[sid]
     out = ResolvedInputs()
     provisional: set[str] = set()
@@ -78,6 +82,10 @@ def resolve_inputs(
         else:
             outputs = read_state_outputs(up)
             po = (outputs or {}).get(name)
+            if po is None and lenient:
+                out.values[var] = placeholder(var)
+                out.unknown.append(var)
+                continue
             if po is None:
                 raise _missing_output(sid, var, up, name, in_state=outputs is not None)
             _set(out, var, up, po, unknown=False)

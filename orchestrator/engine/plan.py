@@ -220,7 +220,9 @@ def plan_one(
     return StackOutcome(sp, summary, plan_json, state_exists=identity.exists)
 
 
-def _dag_tasks(engine: Engine, ids: Sequence[str], *, reverse: bool, op: str) -> list[Task]:
+def _dag_tasks(
+    engine: Engine, ids: Sequence[str], *, reverse: bool, op: str, independent: bool = False
+) -> list[Task]:
     graph = engine.ws.graph
     wanted = set(ids)
     weights = {sid: engine.estimated_seconds(engine.stack(sid), op) for sid in ids}
@@ -231,7 +233,10 @@ def _dag_tasks(engine: Engine, ids: Sequence[str], *, reverse: bool, op: str) ->
     limits = engine.pool_limits()
     tasks = []
     for sid in ids:
-        related = graph.downstream_of([sid]) if reverse else graph.upstream_of([sid])
+        if independent:
+            related: set[str] = set()
+        else:
+            related = graph.downstream_of([sid]) if reverse else graph.upstream_of([sid])
         cloud = engine.stack(sid).cloud
         tasks.append(
             Task(
@@ -252,10 +257,11 @@ def run_stacks(
     reverse: bool = False,
     op: str,
     fail_fast: bool = False,
+    independent: bool = False,
 ) -> dict[str, TaskResult[Any]]:
-    """Run ``worker`` over stacks in dependency order (reverse for destroy), under the scheduler,
-    with SIGINT/SIGTERM forwarded to terraform."""
-    tasks = _dag_tasks(engine, ids, reverse=reverse, op=op)
+    """Run ``worker`` over stacks in dependency order (reverse for destroy; no order when
+    ``independent``), under the scheduler, with SIGINT/SIGTERM forwarded to terraform."""
+    tasks = _dag_tasks(engine, ids, reverse=reverse, op=op, independent=independent)
     restore = tf.install_signal_forwarding(engine.cancel)
     try:
         return run_dag(
@@ -333,7 +339,7 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
                 with engine.locks.hold(sid, stack.slug, op):
                     if destroy:
                         # Upstreams are destroyed after their dependents: read their state as it is.
-                        inputs = resolve_inputs(graph, sid, {}, read_state)
+                        inputs = resolve_inputs(graph, sid, {}, read_state, lenient=True)
                         inputs.provisional_on = []
                         inputs.blocked = None
                     else:

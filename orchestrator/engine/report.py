@@ -37,7 +37,7 @@ def _policy_cell(run: PlanRun, sid: str) -> str:
     return "pass"
 
 
-def print_plan_summary(run: PlanRun, *, no_color: bool = False) -> None:
+def print_plan_summary(run: PlanRun, *, no_color: bool = False, apply_hint: bool = True) -> None:
     console = err_console(no_color)
     m = run.manifest
     table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None)
@@ -66,7 +66,7 @@ def print_plan_summary(run: PlanRun, *, no_color: bool = False) -> None:
             "blocked by policy: see policy.json in the plan set (`orchestrate policy` explains each finding)",
             markup=False,
         )
-    if any(s.status in ("changes", "provisional") for s in m.stacks) and run.exit_code == 2:
+    if apply_hint and any(s.status in ("changes", "provisional") for s in m.stacks) and run.exit_code == 2:
         console.print(
             "to apply it: orchestrate apply --approved-by NAME --reason TEXT  (or confirm in a terminal)",
             markup=False,

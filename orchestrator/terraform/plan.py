@@ -149,8 +149,8 @@ def plan_state_identity(plan_file: Path) -> StateIdentity:
     """Lineage and serial of the state a saved plan was made against (from the plan's zip)."""
     try:
         with zipfile.ZipFile(plan_file) as zf:
-            name = "tfstate-prev" if "tfstate-prev" in zf.namelist() else "tfstate"
-            data = json.loads(zf.read(name))
+            # "tfstate" is the prior state the plan was made against (what staleness is judged by).
+            data = json.loads(zf.read("tfstate"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return StateIdentity(None, None)
     lineage = data.get("lineage") or None
@@ -174,9 +174,8 @@ def plan_text(stdout: str) -> str:
     for line in lines:
         if _REFRESH_LINE.match(line):
             continue
-        if (
-            line.startswith("Saved the plan to:")
-            or (line.startswith("─────") and _trailer_follows(lines, line))
+        if line.startswith("Saved the plan to:") or (
+            line.startswith("─────") and _trailer_follows(lines, line)
         ):
             break
         out.append(line)

@@ -1,0 +1,76 @@
+"""orchestrate destroy: plan -destroy in reverse dependency order, then apply it with approval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from orchestrator.app import get_app
+from orchestrator.commands._select import select_stacks
+from orchestrator.commands.apply import resolve_approval, run_apply
+from orchestrator.engine.context import Engine
+from orchestrator.engine.destroy import plan_destroy
+from orchestrator.engine.report import plan_run_json, print_plan_summary
+from orchestrator.errors import EXIT_CHANGES, EXIT_OK, OrchestratorError
+from orchestrator.progress import make_progress
+from orchestrator.render.graphs import to_json_text
+from orchestrator.ui import emit, info
+
+
+@click.command("destroy")
+@click.argument("stacks", nargs=-1, required=True)
+@click.option(
+    "--approved-by", default=None, metavar="NAME", help="Who approved (needs approval.allow_manual)."
+)
+@click.option("--reason", default=None, metavar="TEXT", help="Why, for the audit log (with --approved-by).")
+@click.option(
+    "--plan-only",
+    is_flag=True,
+    help="Only write the destroy plan set; apply it later with `orchestrate apply --plan-set DIR`.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Plan set directory."
+)
+@click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
+def command(
+    stacks: tuple[str, ...],
+    approved_by: str | None,
+    reason: str | None,
+    plan_only: bool,
+    out: Path | None,
+    fail_fast: bool,
+) -> int:
+    """Destroy STACKS, dependents first. Refused while a stack not named still depends on one.
+
+    Writes a destroy plan set, shows it, and applies it once approved (a terminal "yes" or
+    --approved-by NAME --reason TEXT), exactly like `orchestrate apply`.
+    """
+    app = get_app()
+    ws = app.workspace()
+    ids = select_stacks(ws, stacks=stacks).ids
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    run = plan_destroy(engine, ids, out=out, fail_fast=fail_fast)
+    print_plan_summary(run, no_color=app.no_color, apply_hint=False)
+    code = run.exit_code
+    if code != EXIT_CHANGES:
+        if app.json_output:
+            emit(to_json_text(plan_run_json(run)))
+        if code == EXIT_OK:
+            info("nothing to destroy", no_color=app.no_color)
+        return code
+    if plan_only:
+        if app.json_output:
+            emit(to_json_text(plan_run_json(run)))
+        info(
+            f"destroy plan set written; to apply it: orchestrate apply --plan-set {run.dir} "
+            "--approved-by NAME --reason TEXT",
+            no_color=app.no_color,
+        )
+        return code
+    try:
+        approval = resolve_approval(app, engine, run.dir, approved_by, reason, what="destroy")
+    except OrchestratorError as exc:
+        exc.hint = (exc.hint or "") + f" The destroy plan set is kept: {run.dir}"
+        raise
+    return run_apply(app, engine, run.dir, approval, fail_fast=fail_fast).exit_code
