@@ -1,0 +1,98 @@
+"""orchestrate drift: compare stored state with the live clouds; report; exit 0 clean, 2 drift, 1 error."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from orchestrator.app import get_app, json_flag_or
+from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.errors import OrchestratorError
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    path = path.resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OrchestratorError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="Choose a writable --out path."
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OrchestratorError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="Choose a writable --out path."
+        ) from exc
+
+
+@click.command("drift")
+@click.argument("stacks", nargs=-1)
+@click.option(
+    "--mode",
+    type=click.Choice(["api", "refresh", "both"]),
+    default=None,
+    help="api: cloud SDKs; refresh: terraform plan -refresh-only; both: merged [drift.mode, else api].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default=None,
+    help="Report format [table].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to FILE (atomically).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Also report resources the cloud created itself (default VPC, ...)."
+)
+@selection_options
+def command(
+    stacks: tuple[str, ...],
+    mode: str | None,
+    fmt: str | None,
+    out: Path | None,
+    strict: bool,
+    **selection: object,
+) -> int:
+    """Scan for drift between the stacks' state and the live clouds."""
+    from orchestrator.drift.io import default_io
+    from orchestrator.drift.scan import ScanOptions, scan
+    from orchestrator.redact import Redactor
+    from orchestrator.render.drift import render, summary_line
+    from orchestrator.ui import emit, info
+
+    app = get_app()
+    ws = app.workspace()
+    sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
+    redactor = Redactor(ws.config.redact)
+    options = ScanOptions(mode=mode or ws.config.drift.mode, strict=strict)  # type: ignore[arg-type]
+
+    def progress(message: str) -> None:
+        info(redactor.text(message), no_color=app.no_color)
+
+    io = default_io(ws, progress=progress)
+    report, secrets = scan(ws, sel.ids, options, io)
+    redactor.add_secrets(secrets)
+    data = report.to_dict(redact=redactor.data)
+    text = render(data, json_flag_or(fmt, "table"), no_color=app.no_color)
+    if out is not None:
+        write_atomic(out, text)
+        info(f"{summary_line(data)}; report written to {out}", no_color=app.no_color)
+    else:
+        emit(text)
+    return report.exit_code

@@ -1,0 +1,424 @@
+"""Expected (state) against actual (live) attributes, per resource type, after normalisation (pure).
+
+Each supported type lists the attributes compared and how (``Attr.kind``). Readers return
+live attributes in the provider's names and shapes; an attribute a reader does not return is
+not compared (the subset per type is documented in docs/drift.md). Normalisation:
+
+- ``tags``: live tags against ``tags_all`` (provider default tags included) when the state has
+  it, else ``tags``; AWS-reserved ``aws:*`` keys are ignored; one diff per tag key.
+- ``policy`` / ``json``: JSON documents compared as data; IAM policies also treat a single
+  statement or value like a one-element list and ignore the order of statements and values.
+- ``location``: "West Europe" equals "westeurope".
+- ``value``: provider defaults fill unset values; "" equals unset; 1 equals 1.0.
+- ``set``: order and duplicates ignored; ``rules`` (security group rules) compared as sets of
+  single permissions, reported one rule per diff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from orchestrator.drift.model import AttrPath, Diff
+from orchestrator.redact import MASK
+
+Kind = Literal[
+    "value", "tags", "policy", "json", "set", "objects", "rules", "location", "nested", "inline_policies"
+]
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Attr:
+    name: str
+    kind: Kind = "value"
+    default: Any = None
+    # Compared only when the state records the attribute (computed ones older providers lack).
+    only_if_in_state: bool = True
+
+
+TAGS = Attr("tags", "tags", only_if_in_state=False)
+
+SPECS: dict[str, tuple[Attr, ...]] = {
+    "aws_s3_bucket": (
+        TAGS,
+        Attr("versioning", "nested", default=[{"enabled": False, "mfa_delete": False}]),
+    ),
+    "aws_instance": (
+        Attr("ami"),
+        Attr("instance_type"),
+        Attr("subnet_id"),
+        Attr("availability_zone"),
+        Attr("key_name", default=""),
+        Attr("vpc_security_group_ids", "set"),
+        Attr("source_dest_check", default=True),
+        Attr("monitoring", default=False),
+        Attr("ebs_optimized", default=False),
+        Attr("private_ip"),
+        Attr("instance_state"),
+        TAGS,
+    ),
+    "aws_security_group": (
+        Attr("name"),
+        Attr("description", default="Managed by Terraform"),
+        Attr("vpc_id"),
+        Attr("ingress", "rules", default=[]),
+        Attr("egress", "rules", default=[]),
+        TAGS,
+    ),
+    "aws_vpc": (
+        Attr("cidr_block"),
+        Attr("instance_tenancy", default="default"),
+        TAGS,
+    ),
+    "aws_subnet": (
+        Attr("vpc_id"),
+        Attr("cidr_block"),
+        Attr("availability_zone"),
+        Attr("map_public_ip_on_launch", default=False),
+        Attr("assign_ipv6_address_on_creation", default=False),
+        TAGS,
+    ),
+    "aws_iam_role": (
+        Attr("path", default="/"),
+        Attr("assume_role_policy", "policy"),
+        Attr("permissions_boundary", default=""),
+        Attr("managed_policy_arns", "set", default=[]),
+        Attr("inline_policy", "inline_policies", default=[]),
+        TAGS,
+    ),
+    "aws_dynamodb_table": (
+        Attr("billing_mode", default="PROVISIONED"),
+        Attr("hash_key"),
+        Attr("range_key", default=""),
+        Attr("attribute", "objects", default=[]),
+        Attr("read_capacity", default=0),
+        Attr("write_capacity", default=0),
+        Attr("stream_enabled", default=False),
+        Attr("stream_view_type", default=""),
+        Attr("table_class", default="STANDARD"),
+        Attr("deletion_protection_enabled", default=False),
+        TAGS,
+    ),
+    "aws_sqs_queue": (
+        Attr("delay_seconds", default=0),
+        Attr("max_message_size", default=262144),
+        Attr("message_retention_seconds", default=345600),
+        Attr("receive_wait_time_seconds", default=0),
+        Attr("visibility_timeout_seconds", default=30),
+        Attr("fifo_queue", default=False),
+        Attr("content_based_deduplication", default=False),
+        Attr("kms_master_key_id", default=""),
+        Attr("sqs_managed_sse_enabled"),
+        Attr("policy", "policy"),
+        Attr("redrive_policy", "json"),
+        Attr("redrive_allow_policy", "json"),
+        TAGS,
+    ),
+    "aws_sns_topic": (
+        Attr("display_name", default=""),
+        Attr("policy", "policy"),
+        Attr("delivery_policy", "json"),
+        Attr("kms_master_key_id", default=""),
+        Attr("fifo_topic", default=False),
+        Attr("content_based_deduplication", default=False),
+        TAGS,
+    ),
+    "google_project": (
+        Attr("name"),
+        Attr("folder_id", default=""),
+        Attr("org_id", default=""),
+        Attr("labels", "tags", only_if_in_state=False),
+    ),
+    "google_folder": (
+        Attr("display_name"),
+        Attr("parent"),
+    ),
+    "azurerm_resource_group": (
+        Attr("location", "location"),
+        TAGS,
+    ),
+    # Any other azurerm_* resource is compared on these (resources.get_by_id).
+    "azurerm_*": (
+        Attr("location", "location"),
+        TAGS,
+    ),
+}
+
+
+def spec_for(rtype: str) -> tuple[Attr, ...] | None:
+    if rtype in SPECS:
+        return SPECS[rtype]
+    if rtype.startswith("azurerm_"):
+        return SPECS["azurerm_*"]
+    return None
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or value == "" or value is _UNSET
+
+
+def norm_scalar(value: Any, default: Any = None) -> Any:
+    if _is_unset(value):
+        value = default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == "" and default is None:
+        return None
+    return value
+
+
+def norm_location(value: Any) -> Any:
+    return value.replace(" ", "").lower() if isinstance(value, str) else value
+
+
+def _parse_json(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return value
+
+
+def _numbers(value: Any) -> Any:
+    """Numeric strings as numbers (AWS returns some JSON numbers as strings)."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def norm_policy(value: Any) -> Any:
+    """An IAM-style policy document as comparable data (order-free statements and values)."""
+    doc = _parse_json(value)
+    if doc in (None, {}, ""):
+        return None
+
+    def walk(v: Any, key: str | None) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            items = sorted({_canon(x): x for x in (walk(x, key) for x in v)}.values(), key=_canon)
+            # A lone value equals a one-element list ("Action": "s3:*" is ["s3:*"]).
+            return items[0] if len(items) == 1 and key != "Statement" else items
+        return v
+
+    if isinstance(doc, dict) and isinstance(doc.get("Statement"), dict):
+        doc = {**doc, "Statement": [doc["Statement"]]}
+    return walk(doc, None)
+
+
+def norm_json(value: Any) -> Any:
+    doc = _parse_json(value)
+    return None if doc in (None, {}, "") else _numbers(doc)
+
+
+def norm_tags(value: Any, *, drop_reserved: bool = True) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if not (drop_reserved and k.startswith("aws:"))}
+
+
+def expected_tags(state: Mapping[str, Any], name: str = "tags") -> dict[str, Any]:
+    """What the cloud should hold: ``tags_all``/``effective_labels`` when recorded, else ``tags``."""
+    configured = state.get(name)
+    for all_name in ("tags_all", "effective_labels", "terraform_labels"):
+        if name == "tags" and all_name != "tags_all":
+            continue
+        if name == "labels" and all_name == "tags_all":
+            continue
+        candidate = state.get(all_name)
+        if isinstance(candidate, dict) and (candidate or not configured):
+            return dict(candidate)
+    return dict(configured) if isinstance(configured, dict) else {}
+
+
+# ---------------------------------------------------------------- security group rules
+
+RULE_SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids", "security_groups")
+_PROTOCOLS = {"all": "-1", "-1": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+
+
+def _protocol(value: Any) -> str:
+    text = str(value).lower() if value is not None else "-1"
+    return _PROTOCOLS.get(text, text)
+
+
+Atom = tuple[str, int, int, str, str, str]  # protocol, from, to, source kind, source, description
+
+
+def rule_atoms(rules: Any) -> set[Atom]:
+    """Provider-shaped rules (each with lists of sources) as single permissions."""
+    atoms: set[Atom] = set()
+    if not isinstance(rules, list):
+        return atoms
+    for rule in rules:
+        if not isinstance(rule, dict):
+            continue
+        protocol = _protocol(rule.get("protocol"))
+        lo, hi = (
+            (0, 0) if protocol == "-1" else (int(rule.get("from_port") or 0), int(rule.get("to_port") or 0))
+        )
+        description = str(rule.get("description") or "")
+        for kind in RULE_SOURCES:
+            for source in rule.get(kind) or []:
+                atoms.add((protocol, lo, hi, kind, str(source), description))
+        if rule.get("self"):
+            atoms.add((protocol, lo, hi, "self", "true", description))
+    return atoms
+
+
+def atoms_to_rules(atoms: set[Atom]) -> list[dict[str, Any]]:
+    """Single permissions grouped back into provider-shaped rules (for readable diffs)."""
+    grouped: dict[tuple[str, int, int, str], dict[str, Any]] = {}
+    for protocol, lo, hi, kind, source, description in sorted(atoms):
+        key = (protocol, lo, hi, description)
+        rule = grouped.setdefault(
+            key,
+            {
+                "protocol": protocol,
+                "from_port": lo,
+                "to_port": hi,
+                "description": description,
+                **{k: [] for k in RULE_SOURCES},
+                "self": False,
+            },
+        )
+        if kind == "self":
+            rule["self"] = True
+        else:
+            rule[kind].append(source)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+# ---------------------------------------------------------------- diffing
+
+
+def _sensitive(path: AttrPath, sensitive: Sequence[AttrPath]) -> bool:
+    return any(path[: len(p)] == p or p[: len(path)] == path for p in sensitive)
+
+
+def _diff_nested(path: AttrPath, expected: Any, actual: Any, out: list[Diff]) -> None:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(set(expected) | set(actual)):
+            _diff_nested((*path, key), expected.get(key), actual.get(key), out)
+        return
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            _diff_nested((*path, i), e, a, out)
+        return
+    if norm_scalar(expected) != norm_scalar(actual):
+        out.append(Diff(path, expected, actual))
+
+
+def _objects_key(v: Any) -> str:
+    return _canon(v)
+
+
+def compare_attr(attr: Attr, state: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
+    name = attr.name
+    expected = state.get(name, _UNSET)
+    actual = live.get(name)
+    path: AttrPath = (name,)
+    kind = attr.kind
+    if kind == "tags":
+        want = {k: v for k, v in expected_tags(state, name).items() if not k.startswith("aws:")}
+        have = norm_tags(actual)
+        return [
+            Diff((name, key), want.get(key), have.get(key))
+            for key in sorted(set(want) | set(have))
+            if want.get(key) != have.get(key)
+        ]
+    if expected is _UNSET or expected is None or expected == []:
+        expected = attr.default
+    if kind == "value":
+        e, a = norm_scalar(expected, attr.default), norm_scalar(actual, attr.default)
+        return [] if e == a else [Diff(path, e, a)]
+    if kind == "location":
+        return [] if norm_location(expected) == norm_location(actual) else [Diff(path, expected, actual)]
+    if kind == "policy":
+        e, a = norm_policy(expected), norm_policy(actual)
+        return [] if e == a else [Diff(path, _parse_json(expected), _parse_json(actual))]
+    if kind == "json":
+        e, a = norm_json(expected), norm_json(actual)
+        return [] if e == a else [Diff(path, _parse_json(expected), _parse_json(actual))]
+    if kind == "set":
+        e_set = sorted({str(v) for v in (expected or [])})
+        a_set = sorted({str(v) for v in (actual or [])})
+        return [] if e_set == a_set else [Diff(path, e_set, a_set)]
+    if kind == "objects":
+        e_obj = sorted((x for x in expected or []), key=_objects_key)
+        a_obj = sorted((x for x in actual or []), key=_objects_key)
+        return [] if [_canon(x) for x in e_obj] == [_canon(x) for x in a_obj] else [Diff(path, e_obj, a_obj)]
+    if kind == "nested":
+        out: list[Diff] = []
+        _diff_nested(path, expected, actual, out)
+        return out
+    if kind == "inline_policies":
+        e_pol = {p["name"]: p.get("policy") for p in expected or [] if isinstance(p, dict) and p.get("name")}
+        a_pol = {p["name"]: p.get("policy") for p in actual or [] if isinstance(p, dict) and p.get("name")}
+        return [
+            Diff((name, key), _parse_json(e_pol.get(key)), _parse_json(a_pol.get(key)))
+            for key in sorted(set(e_pol) | set(a_pol))
+            if norm_policy(e_pol.get(key)) != norm_policy(a_pol.get(key))
+        ]
+    if kind == "rules":
+        e_atoms, a_atoms = rule_atoms(expected), rule_atoms(actual)
+        removed = [Diff(path, r, None) for r in atoms_to_rules(e_atoms - a_atoms)]
+        added = [Diff(path, None, r) for r in atoms_to_rules(a_atoms - e_atoms)]
+        return removed + added
+    raise ValueError(f"unknown attribute kind {kind!r}")  # pragma: no cover - SPECS are static
+
+
+def compare(
+    rtype: str,
+    state: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    sensitive: Sequence[AttrPath] = (),
+    ignored: Callable[[AttrPath], bool] | None = None,
+) -> list[Diff]:
+    """The differences between a state instance's attributes and the live ones.
+
+    Values at paths the state marks sensitive are replaced by the redaction mask on both sides,
+    so a secret that drifted is reported as drifted without showing either value.
+    """
+    spec = spec_for(rtype)
+    if spec is None:
+        raise KeyError(rtype)
+    diffs: list[Diff] = []
+    for attr in spec:
+        if attr.name not in live:
+            continue
+        if attr.only_if_in_state and attr.name not in state:
+            continue
+        diffs.extend(compare_attr(attr, state, live))
+    if ignored is not None:
+        diffs = [d for d in diffs if not ignored(d.path)]
+    return [
+        Diff(d.path, MASK if d.expected is not None else None, MASK if d.actual is not None else None)
+        if _sensitive(d.path, sensitive)
+        else d
+        for d in diffs
+    ]

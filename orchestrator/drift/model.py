@@ -1,0 +1,242 @@
+"""The values of a drift scan: state resources, live resources, diffs and the report (pure).
+
+The JSON form of a report (``DriftReport.to_dict``) carries SPEC §8's stable field names;
+fields beyond them (``mode``, ``resources``, ``unchecked``, ``fingerprint`` per stack,
+``incomplete`` at the top) are additions a reader may ignore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from orchestrator.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+
+PathSegment = str | int
+AttrPath = tuple[PathSegment, ...]
+Status = Literal["clean", "drifted", "error"]
+Mode = Literal["api", "refresh", "both"]
+
+
+def escape_segment(segment: str) -> str:
+    """A path segment as written in paths and ignore rules: dots and backslashes escaped."""
+    return segment.replace("\\", "\\\\").replace(".", "\\.")
+
+
+def path_text(path: Sequence[PathSegment]) -> str:
+    """('tags', 'owner') -> 'tags.owner'; ('versioning', 0, 'enabled') -> 'versioning.0.enabled'."""
+    return ".".join(str(p) if isinstance(p, int) else escape_segment(p) for p in path)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One managed resource instance recorded in a stack's state."""
+
+    address: str  # module.assets.aws_s3_bucket.this["a"]
+    type: str
+    name: str
+    module: str | None  # "module.assets" or None for the root module
+    index_key: int | str | None
+    id: str | None
+    attributes: Mapping[str, Any]
+    schema_version: int = 0
+    provider: str = ""
+    sensitive_paths: tuple[AttrPath, ...] = ()
+
+    @property
+    def name_with_index(self) -> str:
+        """``logs``, ``logs[0]`` or ``logs["a"]``: the address within its module."""
+        return self.name + index_suffix(self.index_key)
+
+
+def index_suffix(index_key: int | str | None) -> str:
+    if index_key is None:
+        return ""
+    if isinstance(index_key, int):
+        return f"[{index_key}]"
+    return f"[{json.dumps(index_key)}]"
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """A resource as a cloud API reports it, with attributes in the provider's names and shapes.
+
+    ``id`` is the id Terraform records (and imports by); ``key`` is what state and live are
+    matched on (the id for most types; e.g. the queue name for aws_sqs_queue).
+    """
+
+    type: str
+    id: str
+    key: str
+    attributes: Mapping[str, Any]
+    cloud_default: bool = False  # created by the cloud itself (default VPC, service-linked role)
+
+
+@dataclass(frozen=True)
+class Diff:
+    path: AttrPath
+    expected: Any
+    actual: Any
+
+    @property
+    def path_text(self) -> str:
+        return path_text(self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path_text, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass(frozen=True)
+class Changed:
+    address: str
+    type: str
+    id: str | None
+    diffs: tuple[Diff, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        diffs = sorted(self.diffs, key=lambda d: (d.path_text, _canonical(d.expected), _canonical(d.actual)))
+        return {
+            "address": self.address,
+            "type": self.type,
+            "id": self.id,
+            "diffs": [d.to_dict() for d in diffs],
+        }
+
+
+@dataclass(frozen=True)
+class Missing:
+    address: str
+    type: str
+    id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "type": self.type, "id": self.id}
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    type: str
+    id: str
+    cloud: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "cloud": self.cloud}
+
+
+@dataclass(frozen=True)
+class StackDrift:
+    """The result for one stack. ``error`` set means the stack could not be fully checked."""
+
+    stack: str
+    mode: Mode
+    error: str | None = None
+    changed: tuple[Changed, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    resources: int = 0  # resource instances checked
+    unchecked: tuple[str, ...] = ()  # addresses of types this mode cannot check
+
+    @property
+    def status(self) -> Status:
+        if self.error:
+            return "error"
+        if self.changed or self.missing:
+            return "drifted"
+        return "clean"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "stack": self.stack,
+            "status": self.status,
+            "error": self.error,
+            "changed": [c.to_dict() for c in sorted(self.changed, key=lambda c: c.address)],
+            "missing": [m.to_dict() for m in sorted(self.missing, key=lambda m: m.address)],
+            "mode": self.mode,
+            "resources": self.resources,
+            "unchecked": sorted(self.unchecked),
+        }
+        return data
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(stack_entry: Mapping[str, Any]) -> str:
+    """A stable digest of one stack's drift (its ``changed`` and ``missing``), from its JSON form.
+
+    Timestamps, the commit, the status, errors and counts are left out, so the same
+    out-of-band changes give the same fingerprint scan after scan (what a drift pull request
+    compares to decide whether to update itself). Computed on the redacted form.
+    """
+    changed = sorted(
+        (
+            {
+                "address": c.get("address"),
+                "type": c.get("type"),
+                "id": c.get("id"),
+                "diffs": sorted((_canonical(d) for d in c.get("diffs", [])), key=str),
+            }
+            for c in stack_entry.get("changed", [])
+        ),
+        key=_canonical,
+    )
+    missing = sorted(
+        (
+            {"address": m.get("address"), "type": m.get("type"), "id": m.get("id")}
+            for m in stack_entry.get("missing", [])
+        ),
+        key=_canonical,
+    )
+    doc = {"stack": stack_entry.get("stack"), "changed": changed, "missing": missing}
+    return "sha256:" + hashlib.sha256(_canonical(doc).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    scanned_at: str
+    commit: str | None
+    stacks: tuple[StackDrift, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    # Why the unmanaged listing may be incomplete (a list call failed, a state was unreadable).
+    incomplete: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "stacks": len(self.stacks),
+            "drifted": sum(1 for s in self.stacks if s.status == "drifted"),
+            "errors": sum(1 for s in self.stacks if s.status == "error"),
+            "resources": sum(s.resources for s in self.stacks),
+            "changed": sum(len(s.changed) for s in self.stacks),
+            "missing": sum(len(s.missing) for s in self.stacks),
+            "unmanaged": len(self.unmanaged),
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything could not be read, else 2 when anything drifted, else 0."""
+        if any(s.status == "error" for s in self.stacks) or self.incomplete:
+            return EXIT_ERROR
+        if any(s.changed or s.missing for s in self.stacks) or self.unmanaged:
+            return EXIT_CHANGES
+        return EXIT_OK
+
+    def to_dict(self, redact: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+        """The JSON form; ``redact`` (a Redactor's ``data``) is applied before fingerprinting."""
+        clean = redact or (lambda v: v)
+        stacks = []
+        for s in self.stacks:
+            entry: dict[str, Any] = clean(s.to_dict())
+            entry["fingerprint"] = fingerprint(entry)
+            stacks.append(entry)
+        unmanaged = sorted(self.unmanaged, key=lambda u: (u.cloud, u.type, u.id))
+        return {
+            "scanned_at": self.scanned_at,
+            "commit": self.commit,
+            "summary": self.summary(),
+            "stacks": stacks,
+            "unmanaged": clean([u.to_dict() for u in unmanaged]),
+            "incomplete": clean(list(self.incomplete)),
+        }

@@ -1,0 +1,150 @@
+"""``--mode refresh``: a refresh-only plan's ``resource_drift`` mapped into the drift report (pure),
+and the merge of the api and refresh results for ``--mode both``.
+
+Terraform (through orchestrator.terraform) does the reading: ``terraform plan -refresh-only``
+asks every provider for the live object, and ``show -json`` lists under ``resource_drift``
+each resource whose refreshed object differs from the state: ``update`` (changed) or
+``delete`` (gone). Diffs are computed from ``before`` (state) and ``after`` (live) with the
+same normalisation as api mode; values either side marks sensitive are masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.drift.compare import compare, norm_scalar, spec_for
+from orchestrator.drift.model import AttrPath, Changed, Diff, Missing, StackDrift
+from orchestrator.redact import MASK
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    changed: tuple[Changed, ...]
+    missing: tuple[Missing, ...]
+    resources: int  # managed resource instances in the prior state
+    has_state: bool  # False: the plan had no prior state (the stack was never applied)
+
+
+def mask_paths(mask: Any, path: AttrPath = ()) -> list[AttrPath]:
+    """Paths where terraform's *_sensitive structure is true."""
+    if mask is True:
+        return [path]
+    out: list[AttrPath] = []
+    if isinstance(mask, dict):
+        for k, v in mask.items():
+            out += mask_paths(v, (*path, k))
+    elif isinstance(mask, list):
+        for i, v in enumerate(mask):
+            out += mask_paths(v, (*path, i))
+    return out
+
+
+def generic_diff(before: Any, after: Any, path: AttrPath = ()) -> list[Diff]:
+    """Differences between two provider-shaped values; lists that differ are reported whole."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[Diff] = []
+        for key in sorted(set(before) | set(after)):
+            out += generic_diff(before.get(key), after.get(key), (*path, key))
+        return out
+    if isinstance(before, list) or isinstance(after, list):
+        return [] if (before or []) == (after or []) else [Diff(path, before, after)]
+    return [] if norm_scalar(before) == norm_scalar(after) else [Diff(path, before, after)]
+
+
+def _drop_tags_all_echo(diffs: list[Diff]) -> list[Diff]:
+    """A tag change shows in ``tags`` and again in ``tags_all``; keep the first unless only tags_all moved."""
+    tag_paths = {d.path[1:]: d for d in diffs if d.path[:1] == ("tags",)}
+    out = []
+    for d in diffs:
+        if d.path[:1] == ("tags_all",):
+            twin = tag_paths.get(d.path[1:])
+            if twin is not None and twin.expected == d.expected and twin.actual == d.actual:
+                continue
+        out.append(d)
+    return out
+
+
+def drift_diffs(
+    rtype: str, before: Mapping[str, Any], after: Mapping[str, Any], sensitive: list[AttrPath]
+) -> list[Diff]:
+    spec = spec_for(rtype)
+    if spec is not None:
+        covered = {a.name for a in spec} | {"tags_all"}
+        diffs = compare(rtype, before, after, sensitive=sensitive)
+        rest_before = {k: v for k, v in before.items() if k not in covered}
+        rest_after = {k: v for k, v in after.items() if k not in covered}
+        diffs += generic_diff(rest_before, rest_after)
+    else:
+        diffs = _drop_tags_all_echo(generic_diff(dict(before), dict(after)))
+    out = []
+    for d in diffs:
+        if any(d.path[: len(p)] == p or p[: len(d.path)] == d.path for p in sensitive):
+            d = Diff(d.path, MASK if d.expected is not None else None, MASK if d.actual is not None else None)
+        out.append(d)
+    return out
+
+
+def _count_resources(module: Mapping[str, Any] | None) -> int:
+    if not module:
+        return 0
+    n = sum(1 for r in module.get("resources") or [] if r.get("mode", "managed") == "managed")
+    return n + sum(_count_resources(c) for c in module.get("child_modules") or [])
+
+
+def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
+    """The drift a refresh-only plan (``terraform show -json``) reports."""
+    prior = plan.get("prior_state")
+    has_state = isinstance(prior, dict) and isinstance(prior.get("values"), dict)
+    resources = _count_resources(((prior or {}).get("values") or {}).get("root_module")) if has_state else 0
+    changed: list[Changed] = []
+    missing: list[Missing] = []
+    for rd in plan.get("resource_drift") or []:
+        if rd.get("mode", "managed") != "managed":
+            continue
+        change = rd.get("change") or {}
+        actions = change.get("actions") or []
+        before = change.get("before") or {}
+        rid = before.get("id") if isinstance(before, dict) else None
+        address, rtype = str(rd.get("address")), str(rd.get("type"))
+        if "delete" in actions and not change.get("after"):
+            missing.append(Missing(address, rtype, str(rid) if rid is not None else None))
+        elif "update" in actions:
+            after = change.get("after") or {}
+            sensitive = mask_paths(change.get("before_sensitive")) + mask_paths(change.get("after_sensitive"))
+            diffs = drift_diffs(rtype, before, after, sensitive)
+            if diffs:
+                changed.append(Changed(address, rtype, str(rid) if rid is not None else None, tuple(diffs)))
+    return RefreshResult(tuple(changed), tuple(missing), resources, has_state)
+
+
+def merge(api: StackDrift, refresh: StackDrift) -> StackDrift:
+    """``--mode both``: one result per address; a resource gone in either is missing."""
+    missing = {m.address: m for m in (*api.missing, *refresh.missing)}
+    changed: dict[str, Changed] = {}
+    for c in (*api.changed, *refresh.changed):
+        if c.address in missing:
+            continue
+        if c.address not in changed:
+            changed[c.address] = c
+            continue
+        seen = {d.path for d in changed[c.address].diffs}
+        extra = tuple(d for d in c.diffs if d.path not in seen)
+        first = changed[c.address]
+        changed[c.address] = Changed(first.address, first.type, first.id or c.id, first.diffs + extra)
+    errors = [e for e in (api.error, refresh.error) if e]
+    return StackDrift(
+        stack=api.stack,
+        mode="both",
+        error="; ".join(_unique(errors)) or None,
+        changed=tuple(changed.values()),
+        missing=tuple(missing.values()),
+        resources=max(api.resources, refresh.resources),
+        # What api mode could not check, refresh did (unless refresh failed).
+        unchecked=api.unchecked if refresh.error else (),
+    )
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,477 @@
+"""The drift scan: states in, live reads per scope, comparison, unmanaged, one report out.
+
+1. Decide each stack's mode: ``api`` needs a cloud target of a supported provider; a stack
+   without one (or ``--mode refresh``) is refreshed through terraform.
+2. Read the states (local and S3 directly, others via ``terraform state pull``), concurrently.
+   For unmanaged detection the states of unscanned stacks are read too: a resource is
+   unmanaged only when *no* stack's state holds it (SPEC §8).
+3. Group the scanned stacks' targets into scopes (AWS account+region, GCP project, Azure
+   subscription), and per scope read every supported type once: a batched list, with the
+   managed resources' attributes.
+4. Compare each managed resource, apply the ignore rules, collect unmanaged resources.
+
+Anything that could not be read makes the stack ``error`` (or the report ``incomplete``),
+never ``clean``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.backends import effective_backend
+from orchestrator.clouds import EmulateState, ResolvedTarget, read_emulate_state, resolve_target
+from orchestrator.discovery import Stack
+from orchestrator.drift.compare import compare
+from orchestrator.drift.driftignore import IgnoreRules, load_driftignore, resource_from_address, stack_rules
+from orchestrator.drift.model import (
+    Changed,
+    DriftReport,
+    LiveResource,
+    Missing,
+    Mode,
+    Resource,
+    StackDrift,
+    Unmanaged,
+)
+from orchestrator.drift.refresh import RefreshResult, merge
+from orchestrator.drift.retry import RetryPolicy
+from orchestrator.drift.state import StateError, StateNotFound, StateSnapshot, locate, read_state
+from orchestrator.errors import CloudError, OrchestratorError
+from orchestrator.workspace import Workspace
+
+SUPPORTED_PROVIDERS = ("aws", "gcp", "azure")
+
+
+class Reader(Protocol):
+    """What the scan needs from a cloud reader (aws.AwsReader, gcp.GcpReader, azure.AzureReader)."""
+
+    provider: str
+    where: str
+
+    def scope_id(self) -> tuple[str, ...]: ...
+    def read_id(self, rtype: str) -> tuple[str, ...]: ...
+    def supports(self, rtype: str) -> bool: ...
+    def listed_types(self) -> tuple[str, ...]: ...
+    def state_key(self, resource: Resource) -> str | None: ...
+    def read(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]: ...
+
+
+ReaderFactory = Callable[[ResolvedTarget], Reader]
+RefreshFn = Callable[[Stack], RefreshResult]
+PullFn = Callable[[Stack], str]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    mode: Mode = "api"
+    strict: bool = False  # report cloud-created defaults as unmanaged too
+    workers: int = 8
+
+
+@dataclass
+class ScanIO:
+    """The edges of a scan, injectable (tests and the benchmark pass their own)."""
+
+    readers: Mapping[str, ReaderFactory] = field(default_factory=dict)  # provider -> factory
+    refresh: RefreshFn | None = None
+    pull: PullFn | None = None
+    s3_get: Callable[..., bytes | None] | None = None
+    progress: Callable[[str], None] = lambda message: None
+    commit: Callable[[Path], str | None] = lambda root: git_commit(root)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        import git
+
+        return str(git.Repo(root, search_parent_directories=True).head.commit.hexsha)
+    except Exception:  # not a repository, no commits yet
+        return None
+
+
+def _message(exc: OrchestratorError) -> str:
+    return f"{exc.message}. {exc.hint}" if exc.hint else exc.message
+
+
+@dataclass
+class _StackPlan:
+    stack: Stack
+    scanned: bool
+    mode: Mode
+    resolved: ResolvedTarget | None = None
+    error: str | None = None
+    state: StateSnapshot | None = None
+    state_missing: bool = False
+    reader: Reader | None = None
+
+
+@dataclass
+class _Scope:
+    reader: Reader
+    name: str  # the first target name reaching it (reported as "cloud")
+    error: str | None = None
+
+
+class Scan:
+    def __init__(self, ws: Workspace, stack_ids: Sequence[str], options: ScanOptions, io: ScanIO) -> None:
+        self.ws = ws
+        self.options = options
+        self.io = io
+        self.scanned = list(stack_ids)
+        self.emulate: EmulateState | None = read_emulate_state(ws.root)
+        self.root_rules: IgnoreRules = load_driftignore(ws.root)
+        self._progress_lock = threading.Lock()
+        self.secrets: set[str] = set()
+
+    def progress(self, message: str) -> None:
+        with self._progress_lock:
+            self.io.progress(message)
+
+    # -------------------------------------------------------------- 1. modes
+
+    def _plan(self) -> dict[str, _StackPlan]:
+        plans: dict[str, _StackPlan] = {}
+        scanned = set(self.scanned)
+        for sid, stack in self.ws.stacks.items():
+            plan = _StackPlan(stack, sid in scanned, "refresh")
+            if stack.cloud:
+                try:
+                    plan.resolved = resolve_target(self.ws.config, stack.cloud, self.emulate)
+                except OrchestratorError as exc:
+                    plan.error = _message(exc)
+            api_capable = (
+                plan.resolved is not None
+                and plan.resolved.provider in SUPPORTED_PROVIDERS
+                and plan.resolved.provider in self.io.readers
+            )
+            if self.options.mode == "refresh" or not api_capable:
+                plan.mode = "refresh"
+            else:
+                plan.mode = self.options.mode
+            plans[sid] = plan
+        return plans
+
+    # -------------------------------------------------------------- 2. states
+
+    def _load_state(self, plan: _StackPlan) -> None:
+        stack = plan.stack
+        try:
+            backend = effective_backend(stack, self.ws.config)
+            location = locate(backend, stack.dir, self.ws.root)
+            pull = (lambda: self.io.pull(stack)) if self.io.pull is not None else None  # type: ignore[misc]
+            plan.state = read_state(location, stack.id, s3_get=self._s3_get_for(plan), pull=pull)
+            self.secrets.update(plan.state.secrets)
+        except StateNotFound as exc:
+            plan.state_missing = True
+            if plan.error is None:
+                plan.error = _message(exc)
+        except OrchestratorError as exc:
+            plan.error = plan.error or _message(exc)
+
+    def _s3_get_for(self, plan: _StackPlan) -> Callable[..., bytes | None] | None:
+        if self.io.s3_get is not None:
+            return self.io.s3_get
+        from orchestrator.drift.aws import s3_state_getter
+
+        endpoint: str | None = None
+        if plan.resolved is not None and plan.resolved.provider == "aws":
+            endpoint = plan.resolved.endpoint
+        elif self.emulate is not None:
+            endpoint = self.emulate.endpoints.get("aws")
+        env = self.emulate.env if self.emulate is not None else None
+        return s3_state_getter(fallback_endpoint=lambda: endpoint, env=env)
+
+    # -------------------------------------------------------------- 3. scopes and reads
+
+    def _scopes(self, plans: Mapping[str, _StackPlan]) -> dict[tuple[str, ...], _Scope]:
+        """One reader per distinct scope the scanned api stacks reach."""
+        scopes: dict[tuple[str, ...], _Scope] = {}
+        by_target: dict[str, Reader | str] = {}
+        for plan in plans.values():
+            if not plan.scanned or plan.mode == "refresh" or plan.resolved is None:
+                continue
+            name = plan.resolved.name
+            if name not in by_target:
+                try:
+                    reader = self.io.readers[plan.resolved.provider](plan.resolved)
+                    scope_id = reader.scope_id()
+                    if scope_id in scopes:
+                        reader = scopes[scope_id].reader
+                    else:
+                        scopes[scope_id] = _Scope(reader, name)
+                    by_target[name] = reader
+                except OrchestratorError as exc:
+                    by_target[name] = _message(exc)
+            got = by_target[name]
+            if isinstance(got, str):
+                plan.error = plan.error or got
+            else:
+                plan.reader = got
+        return scopes
+
+    def _read_all(
+        self, scopes: Mapping[tuple[str, ...], _Scope], plans: Mapping[str, _StackPlan]
+    ) -> dict[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError]:
+        """Every (read id, type) once; managed resources' state attributes passed as ``want``."""
+        want: dict[tuple[tuple[str, ...], str], dict[str, Mapping[str, Any]]] = {}
+        readers: dict[tuple[tuple[str, ...], str], Reader] = {}
+        for scope in scopes.values():
+            for rtype in scope.reader.listed_types():
+                key = (scope.reader.read_id(rtype), rtype)
+                readers.setdefault(key, scope.reader)
+                want.setdefault(key, {})
+        for plan in plans.values():
+            if not plan.scanned or plan.reader is None or plan.state is None or plan.error:
+                continue
+            for res in plan.state.resources:
+                if not plan.reader.supports(res.type):
+                    continue
+                k = plan.reader.state_key(res)
+                if k is None:
+                    continue
+                key = (plan.reader.read_id(res.type), res.type)
+                readers.setdefault(key, plan.reader)
+                want.setdefault(key, {})[k] = res.attributes
+        for key, reader in readers.items():
+            prepare = getattr(reader, "prepare_tags", None)
+            if prepare is not None and want[key]:
+                prepare([key[1]])
+        results: dict[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError] = {}
+
+        def run(key: tuple[tuple[str, ...], str]) -> None:
+            reader = readers[key]
+            try:
+                live = reader.read(key[1], want[key])
+                results[key] = live
+                self.progress(f"{reader.where}: {key[1]}: {len(live)} live, {len(want[key])} managed")
+            except CloudError as exc:
+                results[key] = exc
+                self.progress(f"{reader.where}: {key[1]}: {exc.message}")
+
+        if readers:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(readers)))) as pool:
+                list(pool.map(run, sorted(readers)))
+        return results
+
+    # -------------------------------------------------------------- 4. comparison
+
+    def _ignore_rules(self, stack: Stack) -> IgnoreRules:
+        entries = stack.config.drift.ignore
+        return (
+            self.root_rules.extended(stack_rules(entries, stack.config_file)) if entries else self.root_rules
+        )
+
+    def _compare_api(
+        self,
+        plan: _StackPlan,
+        results: Mapping[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError],
+    ) -> StackDrift:
+        stack = plan.stack
+        if plan.error or plan.state is None or plan.reader is None:
+            return StackDrift(stack.id, "api", error=plan.error or "the state could not be read")
+        rules = self._ignore_rules(stack)
+        reader = plan.reader
+        changed: list[Changed] = []
+        missing: list[Missing] = []
+        unchecked: list[str] = []
+        errors: list[str] = []
+        checked = 0
+        for res in plan.state.resources:
+            if rules.ignores_resource(res):
+                continue
+            if not reader.supports(res.type):
+                unchecked.append(res.address)
+                continue
+            key = reader.state_key(res)
+            got = results.get((reader.read_id(res.type), res.type))
+            if isinstance(got, CloudError):
+                errors.append(f"{res.type} could not be read: {_message(got)}")
+                continue
+            if key is None or got is None:
+                errors.append(f"{res.address} has no id in the state")
+                continue
+            checked += 1
+            live = got.get(key)
+            if live is None:
+                missing.append(Missing(res.address, res.type, res.id))
+                continue
+            diffs = compare(
+                res.type,
+                res.attributes,
+                live.attributes,
+                sensitive=res.sensitive_paths,
+                ignored=lambda path, r=res: rules.ignores_path(r, path),  # type: ignore[misc]
+            )
+            if diffs:
+                changed.append(Changed(res.address, res.type, res.id, tuple(diffs)))
+        return StackDrift(
+            stack.id,
+            "api",
+            error="; ".join(dict.fromkeys(errors)) or None,
+            changed=tuple(changed),
+            missing=tuple(missing),
+            resources=checked,
+            unchecked=tuple(unchecked),
+        )
+
+    def _refresh(self, plan: _StackPlan) -> StackDrift:
+        stack = plan.stack
+        if self.io.refresh is None:
+            return StackDrift(
+                stack.id, "refresh", error="refresh mode needs terraform, which is not available"
+            )
+        if plan.state_missing and plan.error:
+            return StackDrift(stack.id, "refresh", error=plan.error)
+        try:
+            result = self.io.refresh(stack)
+        except OrchestratorError as exc:
+            return StackDrift(stack.id, "refresh", error=_message(exc))
+        if not result.has_state:
+            return StackDrift(
+                stack.id, "refresh", error="no state: the stack has not been applied. Apply the stack first."
+            )
+        rules = self._ignore_rules(stack)
+        changed = []
+        for c in result.changed:
+            res = resource_from_address(c.address, c.type, c.id)
+            if rules.ignores_resource(res):
+                continue
+            diffs = tuple(d for d in c.diffs if not rules.ignores_path(res, d.path))
+            if diffs:
+                changed.append(Changed(c.address, c.type, c.id, diffs))
+        missing = tuple(
+            m
+            for m in result.missing
+            if not rules.ignores_resource(resource_from_address(m.address, m.type, m.id))
+        )
+        return StackDrift(
+            stack.id, "refresh", changed=tuple(changed), missing=missing, resources=result.resources
+        )
+
+    # -------------------------------------------------------------- 5. unmanaged
+
+    def _unmanaged(
+        self,
+        scopes: Mapping[tuple[str, ...], _Scope],
+        plans: Mapping[str, _StackPlan],
+        results: Mapping[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError],
+    ) -> tuple[list[Unmanaged], list[str]]:
+        unmanaged: list[Unmanaged] = []
+        incomplete: list[str] = []
+        # Keys held by scanned stacks, per scope; by every other stack, for any scope of its provider.
+        scoped: dict[tuple[tuple[str, ...], str], set[str]] = {}
+        anywhere: dict[str, set[str]] = {}
+        blind: dict[str, list[str]] = {}  # provider ("*": every one) -> stacks whose state is unknown
+        readers = [scope.reader for scope in scopes.values()]
+        for plan in plans.values():
+            if plan.state is None:
+                if not plan.state_missing:
+                    provider = plan.resolved.provider if plan.resolved is not None else "*"
+                    blind.setdefault(provider, []).append(plan.stack.id)
+                continue
+            for res in plan.state.resources:
+                if plan.scanned and plan.reader is not None and plan.reader.supports(res.type):
+                    k = plan.reader.state_key(res)
+                    if k is not None:
+                        scoped.setdefault((plan.reader.read_id(res.type), res.type), set()).add(k)
+                    continue
+                keys = anywhere.setdefault(res.type, set())
+                if res.id:
+                    keys.add(res.id)
+                for reader in readers:
+                    if reader.supports(res.type):
+                        k = reader.state_key(res)
+                        if k:
+                            keys.add(k)
+                        break
+        seen_reads: set[tuple[tuple[str, ...], str]] = set()
+        for scope_id, scope in sorted(scopes.items()):
+            reader = scope.reader
+            unknown = blind.get(reader.provider, []) + blind.get("*", [])
+            if unknown:
+                incomplete.append(
+                    f"{scope.name}: unmanaged resources not listed: the state of "
+                    f"{', '.join(sorted(unknown))} could not be read"
+                )
+                continue
+            del scope_id
+            for rtype in reader.listed_types():
+                key = (reader.read_id(rtype), rtype)
+                if key in seen_reads:
+                    continue
+                seen_reads.add(key)
+                got = results.get(key)
+                if isinstance(got, CloudError):
+                    incomplete.append(f"{scope.name}: {rtype} could not be listed: {_message(got)}")
+                    continue
+                for live in (got or {}).values():
+                    if live.cloud_default and not self.options.strict:
+                        continue
+                    elsewhere = anywhere.get(rtype, set())
+                    if live.key in scoped.get(key, set()) or live.key in elsewhere or live.id in elsewhere:
+                        continue
+                    if self.root_rules.ignores_unmanaged(rtype, live.id):
+                        continue
+                    unmanaged.append(Unmanaged(rtype, live.id, scope.name))
+        return unmanaged, incomplete
+
+    # -------------------------------------------------------------- the whole scan
+
+    def run(self) -> DriftReport:
+        started = self.io.now()
+        plans = self._plan()
+        scanned = [plans[s] for s in self.scanned]
+        uses_api = any(p.mode != "refresh" for p in scanned)
+        providers = {p.resolved.provider for p in scanned if p.mode != "refresh" and p.resolved is not None}
+        # States are needed for api comparison, and (for unmanaged detection) of every stack
+        # that may hold resources in the scanned scopes. Refresh alone reads state through terraform.
+        to_load = [
+            p
+            for p in plans.values()
+            if (p.scanned and p.mode != "refresh")
+            or (uses_api and (p.resolved is None or p.resolved.provider in providers))
+        ]
+        if to_load:
+            self.progress(f"reading the state of {len(to_load)} stack{'s' if len(to_load) != 1 else ''}")
+            with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(to_load)))) as pool:
+                list(pool.map(self._load_state, to_load))
+        scopes = self._scopes(plans)
+        results = self._read_all(scopes, plans)
+        stacks: list[StackDrift] = []
+        for plan in scanned:
+            if plan.mode == "refresh":
+                self.progress(f"{plan.stack.id}: terraform plan -refresh-only")
+                stacks.append(self._refresh(plan))
+            elif plan.mode == "api":
+                stacks.append(self._compare_api(plan, results))
+            else:
+                api = self._compare_api(plan, results)
+                self.progress(f"{plan.stack.id}: terraform plan -refresh-only")
+                stacks.append(merge(api, self._refresh(plan)))
+        unmanaged, incomplete = self._unmanaged(scopes, plans, results)
+        return DriftReport(
+            scanned_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            commit=self.io.commit(self.ws.root),
+            stacks=tuple(stacks),
+            unmanaged=tuple(unmanaged),
+            incomplete=tuple(incomplete),
+        )
+
+
+def scan(
+    ws: Workspace, stack_ids: Sequence[str], options: ScanOptions, io: ScanIO
+) -> tuple[DriftReport, set[str]]:
+    """Scan the stacks; returns the report and the sensitive values found in the states."""
+    s = Scan(ws, stack_ids, options, io)
+    report = s.run()
+    return report, s.secrets
+
+
+__all__ = ["RetryPolicy", "ScanIO", "ScanOptions", "StateError", "scan"]

@@ -1,0 +1,316 @@
+"""A stack's Terraform state: parsing format v4 (pure) and reading it from its backend.
+
+Local and S3 state are read directly (a file read, one S3 GetObject) without ``terraform
+init``; every other backend goes through ``terraform state pull`` (a ``pull`` callable the
+caller builds on orchestrator.terraform). Only the default workspace is read.
+
+A state that cannot be read or parsed is a StateError; a state that does not exist yet (the
+stack was never applied) is a StateNotFound, which the scan reports as that stack's error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.backends import EffectiveBackend
+from orchestrator.drift.model import AttrPath, Resource, index_suffix
+from orchestrator.errors import OrchestratorError
+from orchestrator.hcl import Unresolved
+from orchestrator.redact import MIN_SECRET_LENGTH, sensitive_values
+
+
+class StateError(OrchestratorError):
+    """A state is unreadable, corrupt or of an unsupported format."""
+
+
+class StateNotFound(StateError):
+    """No state exists where the stack's backend points: the stack was never applied."""
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    lineage: str | None
+    serial: int | None
+    terraform_version: str | None
+    resources: tuple[Resource, ...]
+    secrets: frozenset[str]  # values the state marks sensitive (attributes and outputs)
+
+
+# ---------------------------------------------------------------- parsing (pure)
+
+
+def _step(step: Any) -> str | int:
+    """One step of a state ``sensitive_attributes`` path: get_attr or index."""
+    if not isinstance(step, dict):
+        raise ValueError("path step is not an object")
+    value = step.get("value")
+    if step.get("type") == "get_attr" and isinstance(value, str):
+        return value
+    if step.get("type") == "index":
+        inner = value.get("value") if isinstance(value, dict) else value
+        if isinstance(inner, bool):
+            raise ValueError("boolean index")
+        if isinstance(inner, int | float):
+            return int(inner)
+        if isinstance(inner, str):
+            return inner
+    raise ValueError(f"unknown path step {step!r}")
+
+
+def _sensitive_paths(raw: Any) -> tuple[AttrPath, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError("sensitive_attributes is not a list")
+    # Terraform writes a list of paths, each a list of steps; tolerate a single flat path.
+    paths = raw if all(isinstance(p, list) for p in raw) else [raw]
+    return tuple(tuple(_step(s) for s in p) for p in paths)
+
+
+def values_at(value: Any, path: AttrPath) -> list[Any]:
+    """The value(s) at ``path`` inside ``value``; a missing step gives nothing."""
+    for i, step in enumerate(path):
+        if isinstance(value, dict):
+            if isinstance(step, str) and step in value:
+                value = value[step]
+                continue
+            # terraform_data and other dynamic attributes wrap their value: {"value": .., "type": ..}
+            if "value" in value and "type" in value:
+                return values_at(value["value"], path[i:])
+            return []
+        if isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+            value = value[step]
+            continue
+        return []
+    return [value]
+
+
+def _leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, str):
+        yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def resource_address(module: str | None, rtype: str, name: str, index_key: int | str | None) -> str:
+    prefix = f"{module}." if module else ""
+    return f"{prefix}{rtype}.{name}{index_suffix(index_key)}"
+
+
+def parse_state(text: str | bytes, where: str) -> StateSnapshot:
+    """Managed resource instances of a state v4 document (deposed objects left out)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StateError(
+                "the state is not UTF-8 text",
+                where=where,
+                hint="Check that the backend points at a state file.",
+            ) from exc
+    if not text.strip():
+        raise StateNotFound(
+            "the state is empty: the stack has not been applied",
+            where=where,
+            hint="Apply the stack first; drift is measured against applied state.",
+        )
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"the state is not valid JSON ({exc.msg} at line {exc.lineno})",
+            where=where,
+            hint="The state file is corrupt; restore it from the backend's versioning or a backup.",
+        ) from exc
+    if not isinstance(doc, dict):
+        raise StateError("the state is not a JSON object", where=where, hint="The state file is corrupt.")
+    version = doc.get("version")
+    if version != 4:
+        raise StateError(
+            f"unsupported state format version {version!r} (only version 4, Terraform >= 0.12, is read)",
+            where=where,
+            hint="Run the stack once with a current Terraform to upgrade its state.",
+        )
+    resources: list[Resource] = []
+    secrets: set[str] = set()
+    try:
+        secrets.update(sensitive_values(doc))
+        for entry in doc.get("resources") or []:
+            if not isinstance(entry, dict):
+                raise ValueError("a resource entry is not an object")
+            if entry.get("mode", "managed") != "managed":
+                continue
+            rtype, name = entry["type"], entry["name"]
+            if not isinstance(rtype, str) or not isinstance(name, str):
+                raise ValueError("a resource has no type or name")
+            module = entry.get("module") or None
+            for inst in entry.get("instances") or []:
+                if not isinstance(inst, dict):
+                    raise ValueError(f"an instance of {rtype}.{name} is not an object")
+                if inst.get("deposed"):
+                    continue  # a replaced object awaiting destroy: not the resource's current state
+                index_key = inst.get("index_key")
+                if index_key is not None and not isinstance(index_key, int | str):
+                    raise ValueError(f"bad index_key {index_key!r}")
+                address = resource_address(module, rtype, name, index_key)
+                attributes = inst.get("attributes")
+                if attributes is None:
+                    if "attributes_flat" in inst:
+                        raise ValueError(
+                            f"{address} has legacy flat attributes; apply once with a current Terraform"
+                        )
+                    attributes = {}
+                if not isinstance(attributes, dict):
+                    raise ValueError(f"{address}: attributes are not an object")
+                paths = _sensitive_paths(inst.get("sensitive_attributes"))
+                for path in paths:
+                    for found in values_at(attributes, path):
+                        secrets.update(_leaves(found))
+                rid = attributes.get("id")
+                resources.append(
+                    Resource(
+                        address=address,
+                        type=rtype,
+                        name=name,
+                        module=module,
+                        index_key=index_key,
+                        id=str(rid) if rid is not None else None,
+                        attributes=attributes,
+                        schema_version=int(inst.get("schema_version") or 0),
+                        provider=str(entry.get("provider") or ""),
+                        sensitive_paths=paths,
+                    )
+                )
+    except (KeyError, TypeError, ValueError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise StateError(
+            f"the state is malformed: {detail}",
+            where=where,
+            hint="The state file is corrupt; restore it from the backend's versioning or a backup.",
+        ) from exc
+    serial = doc.get("serial")
+    return StateSnapshot(
+        lineage=doc.get("lineage") if isinstance(doc.get("lineage"), str) else None,
+        serial=serial if isinstance(serial, int) else None,
+        terraform_version=doc.get("terraform_version")
+        if isinstance(doc.get("terraform_version"), str)
+        else None,
+        resources=tuple(resources),
+        secrets=frozenset(s for s in secrets if len(s) >= MIN_SECRET_LENGTH),
+    )
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class StateLocation:
+    """Where a stack's state lives, resolved for reading."""
+
+    backend: str
+    config: Mapping[str, Any]
+    base: Path  # directory relative local paths are resolved against
+
+    @property
+    def direct(self) -> bool:
+        """Readable without terraform: local, or S3 with every needed setting known."""
+        if self.backend == "local":
+            return not isinstance(self.config.get("path"), Unresolved)
+        if self.backend == "s3":
+            return all(isinstance(self.config.get(k), str) for k in ("bucket", "key")) and not any(
+                isinstance(v, Unresolved) for v in self.config.values()
+            )
+        return False
+
+    def describe(self) -> str:
+        if self.backend == "local":
+            return str(self.local_path())
+        if self.backend == "s3":
+            return f"s3://{self.config.get('bucket')}/{self.config.get('key')}"
+        return f"{self.backend} backend"
+
+    def local_path(self) -> Path:
+        raw = self.config.get("path", "terraform.tfstate")
+        path = Path(str(raw))
+        return path if path.is_absolute() else self.base / path
+
+
+def locate(backend: EffectiveBackend, stack_dir: Path, repo_root: Path) -> StateLocation:
+    # A template or default local path is relative to the repository, a declared one to the stack.
+    base = repo_root if backend.source in ("template", "default") else stack_dir
+    return StateLocation(backend.type, dict(backend.config), base)
+
+
+def read_local(location: StateLocation, where: str) -> StateSnapshot:
+    path = location.local_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StateNotFound(
+            f"no state at {path}: the stack has not been applied",
+            where=where,
+            hint="Apply the stack first; drift is measured against applied state.",
+        ) from None
+    except OSError as exc:
+        raise StateError(
+            f"cannot read the state {path}: {exc.strerror or exc}",
+            where=where,
+            hint="Check the file's permissions.",
+        ) from exc
+    return parse_state(data, where)
+
+
+S3Getter = Callable[[StateLocation], bytes | None]  # None: no such object
+
+
+def read_s3(location: StateLocation, where: str, get: S3Getter) -> StateSnapshot:
+    data = get(location)
+    if data is None:
+        raise StateNotFound(
+            f"no state at {location.describe()}: the stack has not been applied",
+            where=where,
+            hint="Apply the stack first; drift is measured against applied state.",
+        )
+    return parse_state(data, where)
+
+
+StatePuller = Callable[[], str]  # runs `terraform state pull` for the stack
+
+
+def read_state(
+    location: StateLocation,
+    where: str,
+    *,
+    s3_get: S3Getter | None = None,
+    pull: StatePuller | None = None,
+) -> StateSnapshot:
+    """The state of one stack: directly for local and S3, else through ``pull``."""
+    if location.direct and location.backend == "local":
+        return read_local(location, where)
+    if location.direct and location.backend == "s3" and s3_get is not None:
+        return read_s3(location, where, s3_get)
+    if pull is None:
+        raise StateError(
+            f"the {location.backend} backend can only be read with `terraform state pull`, "
+            "which is not available here",
+            where=where,
+            hint="Install terraform (terraform.binary in orchestrate.yaml).",
+        )
+    text = pull()
+    if not text.strip():
+        raise StateNotFound(
+            f"terraform state pull returned no state ({location.describe()}): the stack has not been applied",
+            where=where,
+            hint="Apply the stack first; drift is measured against applied state.",
+        )
+    return parse_state(text, where)

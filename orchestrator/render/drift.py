@@ -1,0 +1,172 @@
+"""A drift report (its JSON form, already redacted) as JSON, Markdown or a terminal table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rich.table import Table
+
+from orchestrator.render.tables import render_table
+
+VALUE_LIMIT = 160
+
+
+def to_json(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, indent=2, default=str) + "\n"
+
+
+_RULE_SOURCES = ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids", "security_groups")
+
+
+def rule_text(rule: Mapping[str, Any]) -> str:
+    """A security group rule as a person reads it: 'tcp 22 from 0.0.0.0/0 (ssh)'."""
+    lo, hi = rule.get("from_port"), rule.get("to_port")
+    protocol = "all" if rule.get("protocol") == "-1" else str(rule.get("protocol"))
+    ports = "" if protocol == "all" else (f" {lo}" if lo == hi else f" {lo}-{hi}")
+    sources = [s for k in _RULE_SOURCES for s in rule.get(k) or []] + (["self"] if rule.get("self") else [])
+    desc = f" ({rule['description']})" if rule.get("description") else ""
+    return f"{protocol}{ports} from {', '.join(sources) or 'nowhere'}{desc}"
+
+
+def value_text(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A diff value on one line: strings bare, everything else as compact JSON; long ones cut."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, Mapping) and "protocol" in value and "from_port" in value:
+        return rule_text(value)
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _md_cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("`", "'")
+
+
+def summary_line(report: Mapping[str, Any]) -> str:
+    s = report["summary"]
+    return (
+        f"{s['stacks']} stacks scanned: {s['drifted']} drifted, {s['errors']} with errors; "
+        f"{s['resources']} resources checked: {s['changed']} changed, {s['missing']} missing; "
+        f"{s['unmanaged']} unmanaged"
+    )
+
+
+_ICON = {"clean": "✅", "drifted": "⚠️", "error": "❌"}
+
+
+def to_markdown(report: Mapping[str, Any]) -> str:
+    lines = ["## Drift report", ""]
+    commit = report.get("commit")
+    lines.append(
+        f"Scanned at {report['scanned_at']}" + (f" on commit `{commit[:12]}`" if commit else "") + "."
+    )
+    lines += ["", summary_line(report) + ".", ""]
+    stacks = report.get("stacks", [])
+    if stacks:
+        lines += ["| stack | status | mode | changed | missing | checked |", "|---|---|---|---:|---:|---:|"]
+        for s in stacks:
+            lines.append(
+                f"| `{s['stack']}` | {_ICON.get(s['status'], '')} {s['status']} | {s.get('mode', '')} "
+                f"| {len(s['changed'])} | {len(s['missing'])} | {s.get('resources', 0)} |"
+            )
+        lines.append("")
+    for s in stacks:
+        if s["status"] == "clean" and not s.get("unchecked"):
+            continue
+        lines += [f"### `{s['stack']}`", ""]
+        if s.get("error"):
+            lines += [f"**Error:** {_md_cell(s['error'])}", ""]
+        if s["changed"]:
+            lines += ["**Changed**", "", "| resource | attribute | expected | actual |", "|---|---|---|---|"]
+            for c in s["changed"]:
+                for d in c["diffs"]:
+                    lines.append(
+                        f"| `{c['address']}` | `{d['path']}` | `{_md_cell(value_text(d['expected']))}` "
+                        f"| `{_md_cell(value_text(d['actual']))}` |"
+                    )
+            lines.append("")
+        if s["missing"]:
+            lines += ["**Missing** (in the state, gone from the cloud)", ""]
+            lines += [f"- `{m['address']}` ({m['type']} `{m['id']}`)" for m in s["missing"]]
+            lines.append("")
+        if s.get("unchecked"):
+            lines += [
+                f"<details><summary>{len(s['unchecked'])} resources not checked in {s.get('mode')} mode "
+                "(type not supported by the API reader; use --mode both)</summary>",
+                "",
+                *[f"- `{a}`" for a in s["unchecked"]],
+                "",
+                "</details>",
+                "",
+            ]
+    unmanaged = report.get("unmanaged", [])
+    if unmanaged:
+        lines += ["### Unmanaged resources", "", "| cloud | type | id |", "|---|---|---|"]
+        lines += [f"| {u['cloud']} | `{u['type']}` | `{_md_cell(u['id'])}` |" for u in unmanaged]
+        lines.append("")
+    for note in report.get("incomplete", []):
+        lines.append(f"> **Incomplete:** {_md_cell(note)}")
+    if report.get("incomplete"):
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def to_table(report: Mapping[str, Any], *, no_color: bool = False) -> str:
+    out: list[str] = []
+    stacks = report.get("stacks", [])
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("STACK", "STATUS", "MODE", "CHANGED", "MISSING", "CHECKED", "ERROR"):
+        table.add_column(
+            col,
+            no_wrap=col != "ERROR",
+            justify="right" if col in ("CHANGED", "MISSING", "CHECKED") else "left",
+        )
+    for s in stacks:
+        table.add_row(
+            s["stack"],
+            s["status"],
+            s.get("mode", ""),
+            str(len(s["changed"])),
+            str(len(s["missing"])),
+            str(s.get("resources", 0)),
+            s.get("error") or "",
+        )
+    out.append(render_table(table, no_color=no_color) if stacks else "no stacks scanned\n")
+    details = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("STACK", "RESOURCE", "DRIFT", "EXPECTED", "ACTUAL"):
+        details.add_column(col, overflow="fold")
+    rows = 0
+    for s in stacks:
+        for c in s["changed"]:
+            for d in c["diffs"]:
+                details.add_row(
+                    s["stack"],
+                    c["address"],
+                    d["path"],
+                    value_text(d["expected"], 60),
+                    value_text(d["actual"], 60),
+                )
+                rows += 1
+        for m in s["missing"]:
+            details.add_row(s["stack"], m["address"], "missing", m.get("id") or "", "(gone)")
+            rows += 1
+    for u in report.get("unmanaged", []):
+        details.add_row(u["cloud"], f"{u['type']}.{u['id']}", "unmanaged", "(none)", "exists")
+        rows += 1
+    if rows:
+        out += ["\n", render_table(details, no_color=no_color)]
+    for note in report.get("incomplete", []):
+        out.append(f"incomplete: {note}\n")
+    out.append("\n" + summary_line(report) + "\n")
+    return "".join(out)
+
+
+def render(report: Mapping[str, Any], fmt: str, *, no_color: bool = False) -> str:
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "markdown":
+        return to_markdown(report)
+    return to_table(report, no_color=no_color)
