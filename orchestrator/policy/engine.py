@@ -18,7 +18,6 @@ setting the input and running the entry points. Not thread-safe: one Program per
 
 from __future__ import annotations
 
-import ctypes
 import json
 import re
 import threading
@@ -115,7 +114,6 @@ class Program:
         self._runner.log_level = regopy.LogLevel.NONE
         self._runner.strict_built_in_errors = True
         self._lock = threading.Lock()
-        self._input: Any = None
 
     @classmethod
     def compile(
@@ -169,15 +167,9 @@ class Program:
 
         with self._lock:
             try:
-                # Converting the Python value directly is about twice as fast as having
-                # rego-cpp parse JSON text; the text path covers values ctypes refuses
-                # (integers beyond 64 bits). The Input is kept alive until the next one.
-                try:
-                    self._input = regopy.Input(value)
-                    self._runner.set_input(self._input)
-                except (ValueError, TypeError, OverflowError, ctypes.ArgumentError):
-                    self._input = None
-                    self._runner.set_input_term(json.dumps(value))
+                # JSON text, not regopy.Input: strings passed through the C API are stored
+                # unescaped, and rego-cpp then writes them unescaped into its JSON output.
+                self._runner.set_input_term(json.dumps(value))
             except (regopy.RegoError, TypeError, ValueError) as exc:
                 return [
                     EntryResult(ep, False, error=f"cannot pass the input: {exc}") for ep in self.entrypoints
@@ -192,9 +184,12 @@ class Program:
                 try:
                     ok = rs.rego_output_ok(out)
                     text = rs.rego_output_string(out)
+                    result = _entry_result(ep, ok, text)
+                    if result.error == _UNREADABLE:
+                        result = _entry_from_nodes(ep, out)
                 finally:
                     rs.rego_free_output(out)
-                results.append(_entry_result(ep, ok, text))
+                results.append(result)
             return results
 
 
@@ -212,7 +207,7 @@ def _entry_result(ep: str, ok: bool, text: str) -> EntryResult:
     try:
         doc = json.loads(stripped)
     except ValueError:
-        return EntryResult(ep, False, error=f"unreadable result from regopy: {stripped[:120]}")
+        return EntryResult(ep, False, error=_UNREADABLE)
     if isinstance(doc, list):
         if len(doc) != 1:
             return EntryResult(ep, False, error=f"{len(doc)} results where one was expected")
@@ -221,6 +216,102 @@ def _entry_result(ep: str, ok: bool, text: str) -> EntryResult:
     if not isinstance(exprs, list) or len(exprs) != 1:
         return EntryResult(ep, False, error=f"unexpected result shape from regopy: {stripped[:120]}")
     return EntryResult(ep, True, exprs[0])
+
+
+_UNREADABLE = "unreadable result from regopy"
+
+# rego-cpp node kinds (regopy.rego_shared.NodeKind)
+_ARRAY, _SET, _OBJECT, _INT, _FLOAT, _STRING, _TRUE, _FALSE, _BOOL, _NULL = (
+    1004,
+    1005,
+    1006,
+    1008,
+    1009,
+    1010,
+    1011,
+    1012,
+    1111,
+    1013,
+)
+_TERM, _SCALAR, _TERMS, _RESULTS, _RESULT = 1002, 1003, 1015, 1017, 1018
+
+
+def _decode_string(text: str) -> str:
+    """A string node's text: rego-cpp keeps some JSON-quoted, some escaped, some raw."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        try:
+            value = json.loads(text)
+            if isinstance(value, str):
+                return value
+        except ValueError:
+            pass
+    try:
+        value = json.loads('"' + text + '"')
+        if isinstance(value, str):
+            return value
+    except ValueError:
+        pass
+    return text.replace('\\"', '"')
+
+
+def _node_value(ptr: Any, depth: int = 0) -> Any:
+    from regopy import rego_shared as rs
+
+    if depth > 200:
+        raise ValueError("result nested too deeply")
+    kind = int(rs.rego_node_type(ptr))
+    size = int(rs.rego_node_size(ptr))
+    children = [rs.rego_node_get(ptr, i) for i in range(size)]
+    if kind in (_TERM, _SCALAR):
+        return _node_value(children[0], depth + 1)
+    if kind in (_ARRAY, _SET, _TERMS):
+        return [_node_value(c, depth + 1) for c in children]
+    if kind == _OBJECT:
+        out: dict[str, Any] = {}
+        for item in children:
+            key = _node_value(rs.rego_node_get(item, 0), depth + 1)
+            out[key if isinstance(key, str) else json.dumps(key)] = _node_value(
+                rs.rego_node_get(item, 1), depth + 1
+            )
+        return out
+    text = rs.rego_node_value(ptr) if kind != _NULL else ""
+    if kind == _STRING:
+        return _decode_string(text)
+    if kind == _INT:
+        return int(text)
+    if kind == _FLOAT:
+        return float(text)
+    if kind in (_TRUE, _FALSE, _BOOL):
+        return text == "true"
+    if kind == _NULL:
+        return None
+    raise ValueError(f"unexpected node kind {kind}")
+
+
+def _entry_from_nodes(ep: str, out: Any) -> EntryResult:
+    """Read a result through the node API when rego-cpp wrote JSON it cannot escape.
+
+    rego-cpp's sprintf inserts strings made by builtins with their JSON quotes, and its
+    JSON writer does not escape them; the node tree still holds the values.
+    """
+    from regopy import rego_shared as rs
+
+    try:
+        root = rs.rego_output_node(out)
+        results = root
+        if int(rs.rego_node_type(root)) == _RESULTS:
+            if int(rs.rego_node_size(root)) != 1:
+                return EntryResult(ep, False, error="more than one result where one was expected")
+            results = rs.rego_node_get(root, 0)
+        if int(rs.rego_node_type(results)) != _RESULT:
+            return EntryResult(ep, False, error=_UNREADABLE)
+        terms = rs.rego_node_get(results, 0)
+        values = _node_value(terms)
+    except (rs.RegoError, ValueError, IndexError) as exc:
+        return EntryResult(ep, False, error=f"{_UNREADABLE}: {exc}")
+    if not isinstance(values, list) or len(values) != 1:
+        return EntryResult(ep, False, error=_UNREADABLE)
+    return EntryResult(ep, True, values[0])
 
 
 def _line_of(text: str, offset: int) -> int:

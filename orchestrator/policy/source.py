@@ -200,6 +200,62 @@ def _check_rule(stmt: list[Token], file: str, info: ModuleInfo) -> None:
         raise _v0_error(file, tok.line, f"rule '{name}' has a body without `if`")
 
 
+def _matching(stmt: list[Token], start: int) -> int:
+    """Index of the token closing the bracket opened at ``start`` (or the last index)."""
+    depth = stmt[start].depth
+    for k in range(start + 1, len(stmt)):
+        if stmt[k].kind == "close" and stmt[k].depth == depth:
+            return k
+    return len(stmt) - 1
+
+
+def _check_param_indexes(stmt: list[Token], file: str) -> None:
+    """Refuse a function parameter used as a reference index inside a comprehension.
+
+    rego-cpp 1.5 treats such a parameter as a fresh variable: ``f(k) := [x | some x in
+    data.d[k]]`` iterates every key of ``data.d`` instead of looking ``k`` up, so the
+    policy silently gives wrong answers. Binding it first (``key := k``) or
+    ``object.get(data.d, k, [])`` evaluates correctly.
+    """
+    i = 1 if stmt and stmt[0].text == "default" else 0
+    if i + 1 >= len(stmt) or stmt[i].kind != "ident" or stmt[i + 1].text != "(":
+        return
+    head_end = _matching(stmt, i + 1)
+    params = {
+        t.text
+        for t in stmt[i + 2 : head_end]
+        if t.kind == "ident" and t.text not in _KEYWORDS and t.text != "_"
+    }
+    if not params:
+        return
+    for k in range(head_end + 1, len(stmt)):
+        tok = stmt[k]
+        if tok.kind != "open" or tok.text not in "[{":
+            continue
+        end = _matching(stmt, k)
+        if not any(t.text == "|" and t.depth == tok.depth + 1 for t in stmt[k + 1 : end]):
+            continue  # not a comprehension
+        for j in range(k + 1, end):
+            t = stmt[j]
+            before = stmt[j - 1]
+            if t.text != "[" or not (
+                before.kind == "close" or (before.kind == "ident" and before.text not in _KEYWORDS)
+            ):
+                continue  # an array literal, not an index
+            index_end = _matching(stmt, j)
+            for m in range(j + 1, index_end):
+                u = stmt[m]
+                if u.kind != "ident" or u.text not in params or stmt[m - 1].text == ".":
+                    continue
+                raise PolicyError(
+                    f"the function parameter '{u.text}' indexes a reference inside a comprehension, "
+                    "which regopy (rego-cpp) evaluates wrongly: it iterates every key instead",
+                    where=f"{file}:{u.line}",
+                    hint=f"Bind it first (`{u.text}_ := {u.text}` before the comprehension, then index "
+                    f"with `{u.text}_`), or use object.get(..., {u.text}, default).",
+                )
+
+
 def _collect_calls(tokens: list[Token], info: ModuleInfo) -> None:
     for k, tok in enumerate(tokens):
         if tok.text != "(" or k == 0 or tokens[k - 1].kind != "ident":
@@ -256,5 +312,6 @@ def scan_module(text: str, file: str) -> ModuleInfo:
             info.imports[alias] = path
             continue
         _check_rule(stmt, file, info)
+        _check_param_indexes(stmt, file)
     _collect_calls(tokens, info)
     return info

@@ -1,0 +1,190 @@
+# no-public-storage: no S3 bucket, GCS bucket or Azure storage open to anonymous readers.
+#
+#   AWS:   public-read/public-read-write/authenticated-read ACLs (aws_s3_bucket, aws_s3_bucket_acl,
+#          grants to AllUsers/AuthenticatedUsers), a public access block with a setting off,
+#          a bucket policy that allows Principal "*" without a Condition
+#   GCP:   IAM members allUsers/allAuthenticatedUsers on a bucket; public ACLs and
+#          predefined ACLs; a bucket with uniform bucket-level access off and a public ACL
+#   Azure: allow_nested_items_to_be_public / allow_blob_public_access on a storage account,
+#          container_access_type blob or container
+#
+# Parameters: public_storage_allowed: addresses that may be public (a website bucket).
+package main
+
+import rego.v1
+
+import data.lib.terraform as tf
+
+public_s3_acls := {"public-read", "public-read-write", "authenticated-read"}
+
+public_grantees := {
+	"http://acs.amazonaws.com/groups/global/AllUsers",
+	"http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+}
+
+public_members := {"allUsers", "allAuthenticatedUsers"}
+
+public_gcs_predefined := {"publicRead", "publicReadWrite", "authenticatedRead"}
+
+public_access_settings := ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
+
+public(rc, why) := result if {
+	not tf.listed("public_storage_allowed", rc.address)
+	msg := concat("", [
+		rc.address, ": ", why,
+		"; keep storage private and serve public content through a CDN, or list the address in public_storage_allowed",
+	])
+	result := tf.result("no-public-storage", rc.address, msg)
+}
+
+writes_type(rc, types) if {
+	rc.type in types
+	tf.writes(rc)
+}
+
+# --- AWS
+
+deny contains public(rc, concat("", ["the bucket ACL is ", acl])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"aws_s3_bucket", "aws_s3_bucket_acl"})
+	acl := tf.after(rc, "acl")
+	acl in public_s3_acls
+}
+
+deny contains public(rc, concat("", ["the bucket ACL grants ", grant.permission, " to ", grantee.uri])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"aws_s3_bucket_acl"})
+	some policy in tf.items(tf.after(rc, "access_control_policy"))
+	some grant in tf.items(policy.grant)
+	some grantee in tf.items(grant.grantee)
+	grantee.uri in public_grantees
+}
+
+deny contains public(rc, concat("", [setting, " is off in the public access block"])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"})
+	some setting in public_access_settings
+	rc.change.after[setting] == false
+}
+
+deny contains public(rc, "the bucket policy allows anyone (Principal \"*\") without a Condition") if {
+	some rc in input.resource_changes
+	writes_type(rc, {"aws_s3_bucket_policy"})
+	document := tf.after(rc, "policy")
+	is_string(document)
+	json.is_valid(document)
+	some statement in statements(json.unmarshal(document))
+	statement.Effect == "Allow"
+	anyone(statement.Principal)
+	not statement.Condition
+}
+
+statements(doc) := doc.Statement if is_array(doc.Statement)
+
+statements(doc) := [doc.Statement] if is_object(doc.Statement)
+
+anyone(principal) if principal == "*"
+
+anyone(principal) if principal.AWS == "*"
+
+anyone(principal) if {
+	is_array(principal.AWS)
+	"*" in principal.AWS
+}
+
+# --- GCP
+
+deny contains public(rc, concat("", ["the bucket grants ", rc.change.after.role, " to ", member])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_iam_member"})
+	member := rc.change.after.member
+	member in public_members
+}
+
+deny contains public(rc, concat("", ["the bucket grants ", rc.change.after.role, " to ", member])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_iam_binding"})
+	some member in tf.items(rc.change.after.members)
+	member in public_members
+}
+
+deny contains public(rc, concat("", ["the bucket IAM policy grants ", binding.role, " to ", member])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_iam_policy"})
+	document := tf.after(rc, "policy_data")
+	is_string(document)
+	json.is_valid(document)
+	some binding in tf.items(object.get(json.unmarshal(document), "bindings", null))
+	some member in tf.items(binding.members)
+	member in public_members
+}
+
+deny contains public(rc, concat("", ["the ACL gives ", entry])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_default_object_acl"})
+	some entry in tf.items(tf.after(rc, "role_entity"))
+	is_string(entry)
+	some member in public_members
+	endswith(entry, concat(":", ["", member]))
+}
+
+deny contains public(rc, concat("", ["the predefined ACL is ", acl])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_bucket_object"})
+	acl := tf.after(rc, "predefined_acl")
+	acl in public_gcs_predefined
+}
+
+deny contains public(rc, concat("", ["the access control gives ", rc.change.after.role, " to ", entity])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket_access_control", "google_storage_default_object_access_control", "google_storage_object_access_control"})
+	entity := rc.change.after.entity
+	entity in public_members
+}
+
+# A bucket without uniform bucket-level access whose ACL in the same plan is public.
+deny contains public(rc, "uniform bucket-level access is off and an ACL in this plan makes the bucket public") if {
+	some rc in input.resource_changes
+	writes_type(rc, {"google_storage_bucket"})
+	rc.change.after.uniform_bucket_level_access == false
+	some acl in input.resource_changes
+	writes_type(acl, {"google_storage_bucket_acl", "google_storage_default_object_acl"})
+	gcs_acl_public(acl)
+	acl_targets(acl, rc)
+}
+
+gcs_acl_public(acl) if tf.after(acl, "predefined_acl") in public_gcs_predefined
+
+gcs_acl_public(acl) if {
+	some entry in tf.items(tf.after(acl, "role_entity"))
+	is_string(entry)
+	some member in public_members
+	endswith(entry, concat(":", ["", member]))
+}
+
+# The ACL's bucket is the bucket resource: by name when known, else by reference.
+acl_targets(acl, bucket) if acl.change.after.bucket == bucket.change.after.name
+
+acl_targets(acl, bucket) if {
+	tf.unknown(acl, "bucket")
+	some res in input.configuration.root_module.resources
+	res.address == acl.address
+	some ref in res.expressions.bucket.references
+	ref == bucket.address
+}
+
+# --- Azure
+
+deny contains public(rc, concat("", [setting, " is true on the storage account"])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"azurerm_storage_account"})
+	some setting in ["allow_nested_items_to_be_public", "allow_blob_public_access"]
+	rc.change.after[setting] == true
+}
+
+deny contains public(rc, concat("", ["container_access_type is ", access, " (anonymous reads)"])) if {
+	some rc in input.resource_changes
+	writes_type(rc, {"azurerm_storage_container"})
+	access := tf.after(rc, "container_access_type")
+	access in {"blob", "container"}
+}
