@@ -1,0 +1,103 @@
+"""The GitHub Actions job summary of a plan, and the result of an apply posted on a PR (pure).
+
+The job summary carries what the PR comment carries (SPEC §7), in one piece: GitHub allows
+1 MiB per step, so plans are cut or stubbed well before that, with the same visible notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator.redact import Redactor
+from orchestrator.render.comment import CommentData, render_comment
+
+# Characters, well under GitHub's 1 MiB (bytes) per step summary even with multi-byte text.
+SUMMARY_BUDGET = 600_000
+
+_APPLY_LABEL = {
+    "applied": "✅ applied",
+    "no-changes": "✅ no changes",
+    "failed": "❌ failed",
+    "skipped": "⏭️ skipped",
+    "re-approval-needed": "⏳ re-approval needed",
+}
+
+
+def render_plan_summary(data: CommentData, redactor: Redactor | None = None) -> str:
+    """The plan's job summary (markdown)."""
+    return render_comment(
+        data, redactor, budget=SUMMARY_BUDGET, max_parts=1, medium="job summary", hidden_block=False
+    )[0]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_apply_result(
+    run: Mapping[str, Any],
+    redactor: Redactor | None = None,
+    *,
+    run_url: str | None = None,
+    merged: str | None = None,
+    pr: int | None = None,
+) -> str:
+    """An apply's outcome as markdown, from ``ApplyRun.to_json()``."""
+    redact = (redactor or Redactor()).text
+    stacks: Sequence[Mapping[str, Any]] = run.get("stacks") or []
+    statuses = [str(s.get("status")) for s in stacks]
+    if "failed" in statuses:
+        emoji, sentence = (
+            "❌",
+            f"{statuses.count('failed')} stack{'s' if statuses.count('failed') != 1 else ''} failed to apply",
+        )
+    elif "re-approval-needed" in statuses:
+        emoji, sentence = "⏳", "stopped: a provisional plan changed and needs a new approval"
+    else:
+        emoji, sentence = (
+            "✅",
+            f"applied ({statuses.count('applied')} stack{'s' if statuses.count('applied') != 1 else ''})",
+        )
+    approval = run.get("approval") or {}
+    who = approval.get("approver") if isinstance(approval, Mapping) else None
+    lines = [f"### {emoji} orchestrate apply: {sentence}", ""]
+    meta = f"Plan set `{run.get('plan_set')}`"
+    if run.get("commit"):
+        meta += f" at commit `{str(run['commit'])[:12]}`"
+    if who:
+        meta += f", approved by {_cell(str(who))}"
+    if run_url:
+        meta += f" · [workflow run]({run_url})"
+    lines += [meta, "", "| Stack | Result | Detail | Time |", "|---|---|---|--:|"]
+    for s in stacks:
+        detail = str(s.get("error") or s.get("detail") or "")
+        duration = s.get("duration_s")
+        took = f"{float(duration):.1f} s" if isinstance(duration, int | float) else "—"
+        label = _APPLY_LABEL.get(str(s.get("status")), str(s.get("status")))
+        lines.append(f"| `{s.get('stack')}` | {label} | {_cell(detail) or '—'} | {took} |")
+    lines.append("")
+    differences = [(s.get("stack"), s.get("differences") or []) for s in stacks if s.get("differences")]
+    for stack, diffs in differences:
+        lines.append(f"**`{stack}`**: the re-plan differs from the approved plan:")
+        lines.extend(f"- {_cell(str(d))}" for d in diffs[:50])
+        if len(diffs) > 50:
+            lines.append(f"- … and {len(diffs) - 50} more")
+        lines.append("")
+    if run.get("new_plan_set"):
+        lines.append(
+            f"A new plan set `{run['new_plan_set']}` was written for the stacks that need a new approval; "
+            "push or re-run the plan job to post it, then approve again."
+        )
+        lines.append("")
+    if merged:
+        lines.append(f"Merged{f' pull request #{pr}' if pr else ''} as `{merged[:12]}`.")
+        lines.append("")
+    return redact("\n".join(lines))
+
+
+def render_refusal(message: str, redactor: Redactor | None = None, *, run_url: str | None = None) -> str:
+    """A refused apply, posted on the PR so reviewers see why nothing happened."""
+    redact = (redactor or Redactor()).text
+    link = f" · [workflow run]({run_url})" if run_url else ""
+    return redact(f"### 🛑 orchestrate apply refused\n\n{_cell(message)}\n\nNothing was applied.{link}\n")
