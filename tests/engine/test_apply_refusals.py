@@ -1,0 +1,136 @@
+"""apply refuses, applying nothing, when the plan set cannot be trusted or is not approved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from click.testing import Result
+
+from orchestrator import audit
+from tests.engine.conftest import NULL_STACK, Repo
+
+pytestmark = pytest.mark.integration
+
+FILES = {
+    "stacks/net/stack.yaml": "",
+    "stacks/net/main.tf": NULL_STACK,
+    "stacks/web/stack.yaml": "depends_on: [net]\n",
+    "stacks/web/main.tf": 'resource "null_resource" "w" {}\n',
+}
+
+
+def planned(newest_repo: Callable[..., Repo], files: dict[str, str] = FILES, extra: str = "") -> Repo:
+    repo = newest_repo(files, extra)
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 2, res.output
+    return repo
+
+
+def approve(repo: Repo, *args: str) -> Result:
+    return repo.orchestrate("apply", *args, "--approved-by", "alice", "--reason", "test")
+
+
+def nothing_applied(repo: Repo) -> bool:
+    return repo.state("net") is None and repo.state("web") is None
+
+
+def test_a_tampered_plan_file_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    plan = repo.latest() / "web" / "plan.tfplan"
+    plan.write_bytes(plan.read_bytes() + b"\0")
+    res = approve(repo)
+    assert res.exit_code == 1
+    assert "plan.tfplan of 'web' does not match the sha256" in res.output
+    assert nothing_applied(repo)
+    assert audit.read(repo.root)[-1]["result"] == "refused"
+
+
+def test_a_tampered_manifest_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    manifest = repo.latest() / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"add": 1', '"add": 0', 1))
+    res = approve(repo)
+    assert res.exit_code == 1 and "does not match its id" in res.output
+    assert nothing_applied(repo)
+
+
+def test_another_commit_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    (repo.root / "README.md").write_text("later\n")
+    repo.commit("unrelated")
+    res = approve(repo)
+    assert res.exit_code == 1 and "but the plan set was made at commit" in res.output
+    assert nothing_applied(repo)
+
+
+def test_uncommitted_changes_to_a_planned_stack_are_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    (repo.root / "stacks/web/main.tf").write_text(
+        'resource "null_resource" "w" {}\nresource "null_resource" "x" {}\n'
+    )
+    res = approve(repo)
+    assert res.exit_code == 1 and "files of 'web'" in res.output
+    assert nothing_applied(repo)
+
+
+def test_manual_approval_disabled_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo, extra="approval:\n  allow_manual: false\n")
+    res = approve(repo)
+    assert res.exit_code == 1 and "allow_manual" in res.output
+    assert nothing_applied(repo)
+
+
+def test_applying_a_plan_set_twice_is_refused_as_stale(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    first = repo.latest()
+    assert approve(repo).exit_code == 0
+    serial = repo.state("net")["serial"]  # type: ignore[index]
+    res = approve(repo, "--plan-set", str(first))
+    assert res.exit_code == 1 and "state moved since planning" in res.output
+    assert repo.state("net")["serial"] == serial  # type: ignore[index]
+
+
+def test_stacks_that_need_no_approval_apply_without_one(newest_repo: Callable[..., Repo]) -> None:
+    files = {**FILES, "stacks/net/stack.yaml": "apply:\n  requires_approval: false\n"}
+    files.pop("stacks/web/stack.yaml")
+    files.pop("stacks/web/main.tf")
+    repo = planned(newest_repo, files)
+    res = repo.orchestrate("apply")
+    assert res.exit_code == 0, res.output
+    assert repo.state("net") is not None
+
+
+def test_a_failed_stack_skips_its_dependents_and_independents_finish(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    files = {
+        **FILES,
+        "stacks/bad/stack.yaml": "",
+        "stacks/bad/main.tf": 'output "x" { value = null_resource.missing.id }\n',
+        "stacks/after/stack.yaml": "depends_on: [bad]\n",
+        "stacks/after/main.tf": 'output "y" { value = 1 }\n',
+    }
+    repo = newest_repo(files)
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 1
+    st = repo.statuses()
+    assert st == {"bad": "failed", "net": "changes", "after": "skipped", "web": "changes"}
+    log = (repo.latest() / "bad" / "log.txt").read_text()
+    assert "Reference to undeclared resource" in log
+    # The plan set is still applicable for the stacks that planned.
+    assert approve(repo).exit_code == 0
+    assert repo.state("web") is not None
+
+
+def test_a_plan_set_from_another_terraform_version_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    # Rewrite the manifest as if made by another version, keeping it self-consistent.
+    from orchestrator.planset import read_manifest
+
+    m = read_manifest(repo.latest())
+    forged = m.model_copy(update={"terraform_version": "0.99.0"}).with_id()
+    (repo.latest() / "manifest.json").write_text(forged.model_dump_json(indent=2))
+    res = approve(repo, "--plan-set", str(repo.latest()))
+    assert res.exit_code == 1 and "made with terraform 0.99.0" in res.output
+    assert nothing_applied(repo)

@@ -1,0 +1,179 @@
+"""Faults: terraform killed mid-apply, SIGINT, timeouts, missing or wrong terraform."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orchestrator import audit
+from tests.engine.conftest import NULL_STACK, Repo
+
+pytestmark = pytest.mark.integration
+
+# The provisioner sleeps only while the marker file exists, so a re-run is quick.
+SLOW_STACK = """
+resource "null_resource" "slow" {
+  provisioner "local-exec" {
+    command = "if [ -f ../../slow.marker ]; then sleep 60; fi"
+  }
+}
+"""
+FILES = {
+    "stacks/slow/stack.yaml": "",
+    "stacks/slow/main.tf": SLOW_STACK,
+    "stacks/after/stack.yaml": "depends_on: [slow]\n",
+    "stacks/after/main.tf": 'resource "null_resource" "a" {}\n',
+    "stacks/other/stack.yaml": "",
+    "stacks/other/main.tf": NULL_STACK,
+}
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append((int(entry.name), comm))
+    return out
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    found, queue = [], [pid]
+    while queue:
+        for child in children(queue.pop()):
+            found.append(child)
+            queue.append(child[0])
+    return found
+
+
+def start(repo: Repo, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, **repo.env, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "--repo", str(repo.root), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_for_sleep(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, list[int]]:
+    """Wait until terraform runs the provisioner's sleep; returns (terraform pid, sleep pids)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tree = descendants(proc.pid)
+        sleeps = [p for p, c in tree if c == "sleep"]
+        tfs = [p for p, c in children(proc.pid) if c == "terraform"]
+        if sleeps and tfs:
+            for tf_pid in tfs:
+                if any(p in sleeps for p, _ in descendants(tf_pid)):
+                    return tf_pid, sleeps
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    _out, err = proc.communicate(timeout=5) if proc.poll() is not None else ("", "")
+    raise AssertionError(f"terraform never reached the provisioner: {err}")
+
+
+def kill_quietly(pids: list[int]) -> None:
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_terraform_killed_mid_apply_fails_its_stack_skips_dependents_and_a_rerun_recovers(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    repo = newest_repo(FILES)
+    assert repo.orchestrate("plan").exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    proc = start(repo, "apply", "--approved-by", "alice", "--reason", "kill test")
+    tf_pid, sleeps = wait_for_sleep(proc)
+    try:
+        os.kill(tf_pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        kill_quietly(sleeps)
+    assert proc.returncode == 1, err
+    record = audit.read(repo.root)[-1]
+    results = {s["stack"]: s for s in record["stacks"]}
+    assert results["slow"]["status"] == "failed" and "killed by SIGKILL" in results["slow"]["error"]
+    assert results["after"]["status"] == "skipped"
+    assert results["other"]["status"] == "applied"
+    assert not list((repo.root / ".orchestrate/locks").glob("*.lock")), "stack locks must be released"
+
+    (repo.root / "slow.marker").unlink()
+    assert repo.orchestrate("plan").exit_code == 2
+    assert repo.statuses() == {"other": "no-changes", "slow": "changes", "after": "changes"}
+    res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "recover")
+    assert res.exit_code == 0, res.output
+
+
+def test_sigint_is_passed_on_so_terraform_stops_cleanly_and_exit_is_130(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    repo = newest_repo({k: v for k, v in FILES.items() if "other" not in k})
+    assert repo.orchestrate("plan").exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    proc = start(repo, "apply", "--approved-by", "alice", "--reason", "interrupt")
+    _tf_pid, sleeps = wait_for_sleep(proc)
+    try:
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        kill_quietly(sleeps)
+    assert proc.returncode == 130, err
+    assert not list((repo.root / ".orchestrate/locks").glob("*.lock"))
+    record = audit.read(repo.root)[-1]
+    assert record["result"] == "interrupted"
+    assert {s["stack"]: s["status"] for s in record["stacks"]} == {"slow": "failed", "after": "skipped"}
+
+
+def test_a_command_over_the_timeout_is_stopped_and_reported(newest_repo: Callable[..., Repo]) -> None:
+    repo = newest_repo({k: v for k, v in FILES.items() if "slow" in k}, "  timeout: 2s\n")
+    assert repo.orchestrate("plan").exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    started = time.monotonic()
+    res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "timeout")
+    assert time.monotonic() - started < 45
+    assert res.exit_code == 1
+    record = audit.read(repo.root)[-1]
+    assert "timed out after 2s" in record["stacks"][0]["error"]
+
+
+def test_missing_terraform_is_one_clear_error(newest_repo: Callable[..., Repo], tmp_path: Path) -> None:
+    repo = newest_repo({"stacks/a/stack.yaml": "", "stacks/a/main.tf": 'output "x" { value = 1 }\n'})
+    (repo.root / "orchestrate.yaml").write_text(f"terraform:\n  binary: {tmp_path}/no/terraform\n")
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 1
+    assert "terraform binary" in res.output and "does not exist" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_wrong_terraform_version_is_one_clear_error(newest_repo: Callable[..., Repo]) -> None:
+    repo = newest_repo({"stacks/a/stack.yaml": "", "stacks/a/main.tf": 'output "x" { value = 1 }\n'})
+    text = (repo.root / "orchestrate.yaml").read_text() + '  version: "< 1.0"\n'
+    (repo.root / "orchestrate.yaml").write_text(text)
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 1
+    assert (
+        f"Terraform {repo.terraform.version}" in res.output
+        and "does not satisfy terraform.version '< 1.0'" in res.output
+    )

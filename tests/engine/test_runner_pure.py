@@ -1,0 +1,93 @@
+"""argv building and failure classification of the terraform runner (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.errors import StalePlanError, StateLockError, TerraformError
+from orchestrator.terraform import runner as tf
+
+LOCK_OUTPUT = """
+Error: Error acquiring the state lock
+
+Error message: ConditionalCheckFailedException: The conditional request failed
+Lock Info:
+  ID:        4b1d6c1e-8c1a-0a39-3ad2-5c4d0d1e2f3a
+  Path:      tfstate/app/terraform.tfstate
+  Operation: OperationTypeApply
+  Who:       alice@build-7
+  Version:   1.11.4
+  Created:   2024-05-01 10:00:00.000000 +0000 UTC
+  Info:
+
+Terraform acquires a state lock to protect the state from being written
+"""
+
+
+def test_plan_argv_uses_chdir_out_and_detailed_exitcode() -> None:
+    args = tf.plan_args(Path("/r/stacks/a"), Path("/p/plan.tfplan"), var_files=["prod.tfvars"], destroy=True)
+    assert args[:2] == ["-chdir=/r/stacks/a", "plan"]
+    assert "-detailed-exitcode" in args and "-input=false" in args and "-destroy" in args
+    assert "-out=/p/plan.tfplan" in args and args[-1] == "-var-file=prod.tfvars"
+
+
+def test_apply_argv_applies_the_saved_plan_without_auto_approve() -> None:
+    args = tf.apply_args(Path("/s"), Path("/p/plan.tfplan"))
+    assert args[-1] == "/p/plan.tfplan"
+    assert not any(a.startswith("-auto-approve") for a in args)
+
+
+def test_init_argv_backend_config_file_or_no_backend() -> None:
+    assert "-backend-config=/w/backend.hcl" in tf.init_args(Path("/s"), backend_config=Path("/w/backend.hcl"))
+    no_backend = tf.init_args(Path("/s"), backend=False)
+    assert "-backend=false" in no_backend and not any("backend-config" in a for a in no_backend)
+
+
+def test_compose_env_copies_and_adds_automation_flags() -> None:
+    base = {"PATH": "/bin", "TF_INPUT": "1"}
+    env = tf.compose_env(base, {"AWS_REGION": "eu-west-1"}, {"TF_VAR_x": "1"})
+    assert env["TF_INPUT"] == "0" and env["TF_IN_AUTOMATION"] == "1"
+    assert env["AWS_REGION"] == "eu-west-1" and env["TF_VAR_x"] == "1"
+    assert base == {"PATH": "/bin", "TF_INPUT": "1"}  # never mutated
+
+
+def test_state_lock_error_names_the_holder_and_the_unlock_command() -> None:
+    err = tf.classify_failure(
+        "plan", LOCK_OUTPUT, where="app", log=None, unlock_hint="terraform force-unlock {id}"
+    )
+    assert isinstance(err, StateLockError)
+    assert "alice@build-7" in err.message and "4b1d6c1e" in err.message and "apply" in err.message
+    assert err.hint is not None and "terraform force-unlock 4b1d6c1e-8c1a-0a39-3ad2-5c4d0d1e2f3a" in err.hint
+
+
+def test_stale_plan_is_reported_as_such() -> None:
+    err = tf.classify_failure(
+        "apply", "Error: Saved plan is stale\n\nThe given plan file...", where="a", log=None
+    )
+    assert isinstance(err, StalePlanError) and "stale" in err.message
+
+
+def test_unreachable_registry_during_init_is_a_provider_install_error() -> None:
+    out = (
+        "Error: Failed to query available provider packages\n\nCould not retrieve the list of available "
+        "versions for provider hashicorp/aws: could not connect to registry.terraform.io: Failed to "
+        "request discovery document: Get ... dial tcp: lookup registry.terraform.io: no such host"
+    )
+    err = tf.classify_failure("init", out, where="a", log=None)
+    assert isinstance(err, tf.ProviderInstallError) and "emulate up" in (err.hint or "")
+
+
+def test_plan_asking_for_init_is_init_required() -> None:
+    out = 'Error: Module not installed\n\nThis module is not yet installed. Run "terraform init" to install'
+    assert isinstance(tf.classify_failure("plan", out, where="a", log=None), tf.InitRequired)
+
+
+def test_other_failures_quote_the_first_error_line() -> None:
+    err = tf.classify_failure(
+        "plan",
+        "│ Error: Reference to undeclared resource\n│ on main.tf line 3",
+        where="a",
+        log=Path("/l.txt"),
+    )
+    assert type(err) is TerraformError
+    assert "Reference to undeclared resource" in err.message and "/l.txt" in (err.hint or "")

@@ -1,0 +1,53 @@
+"""`orchestrate validate` runs terraform validate per stack; offline providers are a warning."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import NULL_STACK, Repo
+
+pytestmark = pytest.mark.integration
+
+
+def test_terraform_errors_are_reported_with_file_and_line(tf_repo: Callable[..., Repo]) -> None:
+    repo = tf_repo(
+        {
+            "stacks/good/stack.yaml": "",
+            "stacks/good/main.tf": NULL_STACK,
+            "stacks/bad/stack.yaml": "",
+            "stacks/bad/main.tf": 'output "ok" { value = 1 }\n\noutput "x" {\n  value = null_resource.nope.id\n}\n',
+        }
+    )
+    res = repo.orchestrate("--json", "validate")
+    assert res.exit_code == 1
+    data = json.loads(res.stdout)
+    assert {r["stack"]: r["status"] for r in data["terraform"]} == {"bad": "invalid", "good": "valid"}
+    assert any(
+        e.startswith("stacks/bad/main.tf:4: error: Reference to undeclared resource") for e in data["errors"]
+    )
+
+
+def test_unreachable_registry_is_a_warning_unless_strict(
+    newest_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = newest_repo(
+        {
+            "stacks/cloud/stack.yaml": "",
+            "stacks/cloud/main.tf": 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n',
+            "stacks/plain/stack.yaml": "",
+            "stacks/plain/main.tf": 'output "x" { value = 1 }\n',
+        }
+    )
+    online = tmp_path / "online.tfrc"
+    online.write_text("provider_installation {\n  direct {}\n}\n")
+    repo.env["TF_CLI_CONFIG_FILE"] = str(online)
+    res = repo.orchestrate("validate")
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "could not check cloud" in flat and "orchestrate emulate up" in flat and "provider mirror" in flat
+    res = repo.orchestrate("validate", "--strict")
+    assert res.exit_code == 1
