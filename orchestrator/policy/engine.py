@@ -236,6 +236,15 @@ _ARRAY, _SET, _OBJECT, _INT, _FLOAT, _STRING, _TRUE, _FALSE, _BOOL, _NULL = (
 _TERM, _SCALAR, _TERMS, _RESULTS, _RESULT = 1002, 1003, 1015, 1017, 1018
 
 
+_JSON_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    esc = m.group(1)
+    return chr(int(esc[1:], 16)) if esc[0] == "u" else _SIMPLE_ESCAPES[esc]
+
+
 def _decode_string(text: str) -> str:
     """A string node's text: rego-cpp keeps some JSON-quoted, some escaped, some raw."""
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
@@ -251,7 +260,8 @@ def _decode_string(text: str) -> str:
             return value
     except ValueError:
         pass
-    return text.replace('\\"', '"')
+    # Escaped text with raw quotes spliced in (rego-cpp's sprintf): undo the escapes only.
+    return _JSON_ESCAPE.sub(_unescape_one, text)
 
 
 def _node_value(ptr: Any, depth: int = 0) -> Any:

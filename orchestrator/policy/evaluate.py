@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from orchestrator.discovery import Stack
+from orchestrator.errors import PlanSetError
+from orchestrator.planset import PLAN_JSON, Manifest, StackPlan, read_manifest, read_plan_json, sha256_file
 from orchestrator.policy.engine import EntryResult
 from orchestrator.policy.inputs import policy_input, stack_context
 from orchestrator.policy.loader import PolicySet, RuleRef, load_policy_set
@@ -154,3 +157,49 @@ def _finding(rule: RuleRef, level: Level, item: Any, redactor: Redactor) -> Find
 
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_MSG else text[: _MAX_MSG - 1] + "…"
+
+
+def evaluate_plan_set(ws: Workspace, plan_set: Path) -> tuple[Manifest, PolicyReport]:
+    """Evaluate the workspace's policies on every plan JSON of a plan set.
+
+    Each plan.json is checked against the digest in the manifest first. A stack the
+    repository no longer has is still evaluated, with the context the manifest recorded.
+    """
+    manifest = read_manifest(plan_set)
+    ps = load_for(ws)
+    started = time.perf_counter()
+    results: list[StackResult] = []
+    for sp in manifest.stacks:
+        if sp.plan_json_sha256 is None:
+            continue  # failed, skipped, or provisional without a plan: nothing to check
+        path = plan_set / sp.slug / PLAN_JSON
+        if not path.is_file() or sha256_file(path) != sp.plan_json_sha256:
+            raise PlanSetError(
+                f"{PLAN_JSON} of '{sp.stack}' is missing or differs from the digest in the manifest",
+                where=str(path),
+                hint="Plan again; never edit a plan set by hand.",
+            )
+        plan = read_plan_json(plan_set, sp.slug)
+        stack = ws.stacks.get(sp.stack)
+        context = stack_context(ws.config, stack) if stack is not None else manifest_context(ws, sp)
+        results.append(evaluate_stack(ps, plan, context, ws.config.redact, stack=stack))
+    report = PolicyReport(
+        enforcement=ws.config.policies.enforcement,
+        namespaces=list(ps.namespaces),
+        policies=ps.describe(),
+        stacks=results,
+        warnings=list(ps.warnings),
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+    return manifest, report
+
+
+def manifest_context(ws: Workspace, sp: StackPlan) -> dict[str, Any]:
+    """input.orchestrate for a planned stack that is gone from the repository."""
+    from orchestrator.config import StackConfig
+    from orchestrator.discovery import Stack as _Stack
+    from orchestrator.hcl import TerraformInfo
+
+    config = StackConfig(cloud=sp.cloud, environment=sp.environment)
+    ghost = _Stack(sp.stack, sp.path, ws.root / sp.path, config, f"{sp.path}/stack.yaml", TerraformInfo(), ())
+    return stack_context(ws.config, ghost)

@@ -76,6 +76,7 @@ class PolicySet:
                 "file": m.file,
                 "package": m.package,
                 "rules": sorted(n for n in m.rules if RULE_NAME.match(n)),
+                "description": m.header,
             }
             for m in self.modules
         ]

@@ -44,6 +44,23 @@ class ModuleInfo:
     functions: set[str] = field(default_factory=set)  # rules declared with parameters
     calls: list[tuple[str, int]] = field(default_factory=list)  # (dotted name, line)
     imports: dict[str, str] = field(default_factory=dict)  # alias -> dotted path
+    header: str = ""  # the comment block that opens the file, '#' stripped
+
+
+def header_comment(text: str) -> str:
+    """The comment lines at the top of a module, before any code."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            if lines:
+                lines.append("")
+            continue
+        if not line.startswith("#"):
+            break
+        body = line[1:]
+        lines.append(body[1:] if body.startswith(" ") else body)
+    return "\n".join(lines).strip()
 
 
 _TOKEN = re.compile(
@@ -295,7 +312,7 @@ def scan_module(text: str, file: str) -> ModuleInfo:
             where=f"{file}:{statements[0][0].line}",
             hint="Write `package main`.",
         )
-    info = ModuleInfo(file=file, package=package)
+    info = ModuleInfo(file=file, package=package, header=header_comment(text))
     for stmt in statements[1:]:
         head = stmt[0].text
         if head == "package":

@@ -1,0 +1,80 @@
+"""orchestrate policy: evaluate the policies on a plan set; optionally write SARIF."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from orchestrator.app import get_app
+from orchestrator.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY, OrchestratorError
+from orchestrator.planset import latest_plan_set
+from orchestrator.ui import emit, info, warn
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            Path(tmp).replace(path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OrchestratorError(
+            f"cannot write the SARIF file: {exc.strerror or exc}",
+            where=str(path),
+            hint="Choose a path in a directory you can write to.",
+        ) from exc
+
+
+@click.command("policy")
+@click.option(
+    "--plan-set",
+    "plan_set",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Plan set directory [the newest under .orchestrate/plans].",
+)
+@click.option(
+    "--sarif",
+    "sarif_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the results as SARIF 2.1.0 (for GitHub code scanning).",
+)
+def command(plan_set: Path | None, sarif_file: Path | None) -> int:
+    """Evaluate the policies (policies/*.rego) on the plans of a plan set.
+
+    Exit 0 when nothing is denied (or enforcement is advisory), 3 when a blocking policy
+    denies, 1 when a policy fails to evaluate.
+    """
+    from orchestrator.policy.evaluate import evaluate_plan_set
+    from orchestrator.policy.sarif import to_sarif
+    from orchestrator.policy.text import render, verdict
+
+    app = get_app()
+    ws = app.workspace()
+    directory = plan_set if plan_set is not None else latest_plan_set(ws.root)
+    _, report = evaluate_plan_set(ws, directory)
+    for w in report.warnings:
+        warn(w, no_color=app.no_color)
+    if sarif_file is not None:
+        files = {sid: s.config_file for sid, s in ws.stacks.items()}
+        _write_atomic(sarif_file, json.dumps(to_sarif(report, files), indent=2) + "\n")
+    if app.json_output:
+        emit(json.dumps(report.to_json(), indent=2))
+        info(verdict(report), no_color=app.no_color)
+    else:
+        emit(render(report, no_color=app.no_color))
+    if sarif_file is not None:
+        info(f"SARIF written to {sarif_file}", no_color=app.no_color)
+    if report.errors:
+        return EXIT_ERROR
+    if report.blocking:
+        return EXIT_POLICY
+    return EXIT_OK
