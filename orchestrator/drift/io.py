@@ -22,7 +22,29 @@ def aws_reader_factory(ws: Workspace, retry: RetryPolicy) -> ReaderFactory:
     return make
 
 
+def gcp_reader_factory(retry: RetryPolicy) -> ReaderFactory:
+    from orchestrator.drift.gcp import GcpReader
+
+    def make(resolved: ResolvedTarget) -> Reader:
+        return GcpReader(resolved, retry=retry)
+
+    return make
+
+
+def azure_reader_factory(retry: RetryPolicy) -> ReaderFactory:
+    from orchestrator.drift.azure import AzureReader
+
+    def make(resolved: ResolvedTarget) -> Reader:
+        return AzureReader(resolved, retry=retry)
+
+    return make
+
+
 def default_io(ws: Workspace, *, progress: Callable[[str], None], retry: RetryPolicy | None = None) -> ScanIO:
     policy = retry or RetryPolicy()
-    readers: dict[str, ReaderFactory] = {"aws": aws_reader_factory(ws, policy)}
+    readers: dict[str, ReaderFactory] = {
+        "aws": aws_reader_factory(ws, policy),
+        "gcp": gcp_reader_factory(policy),
+        "azure": azure_reader_factory(policy),
+    }
     return ScanIO(readers=readers, progress=progress)

@@ -73,6 +73,9 @@ class LiveResource:
     key: str
     attributes: Mapping[str, Any]
     cloud_default: bool = False  # created by the cloud itself (default VPC, service-linked role)
+    # Part of the scanned scope's listing (a candidate for unmanaged); False for resources read
+    # only because a state points at them from elsewhere (another GCP folder, say).
+    in_scope: bool = True
 
 
 @dataclass(frozen=True)

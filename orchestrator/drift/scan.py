@@ -286,16 +286,18 @@ class Scan:
         for res in plan.state.resources:
             if rules.ignores_resource(res):
                 continue
-            if not reader.supports(res.type):
+            key = reader.state_key(res) if reader.supports(res.type) else None
+            if key is None:
+                # A type the reader does not know, or an id it cannot address (an azurerm
+                # data-plane id, say): listed as unchecked, never counted as clean.
                 unchecked.append(res.address)
                 continue
-            key = reader.state_key(res)
             got = results.get((reader.read_id(res.type), res.type))
             if isinstance(got, CloudError):
                 errors.append(f"{res.type} could not be read: {_message(got)}")
                 continue
-            if key is None or got is None:
-                errors.append(f"{res.address} has no id in the state")
+            if got is None:  # pragma: no cover - every wanted (read id, type) was read
+                errors.append(f"{res.type} was not read")
                 continue
             checked += 1
             live = got.get(key)
@@ -412,7 +414,7 @@ class Scan:
                     incomplete.append(f"{scope.name}: {rtype} could not be listed: {_message(got)}")
                     continue
                 for live in (got or {}).values():
-                    if live.cloud_default and not self.options.strict:
+                    if not live.in_scope or (live.cloud_default and not self.options.strict):
                         continue
                     elsewhere = anywhere.get(rtype, set())
                     if live.key in scoped.get(key, set()) or live.key in elsewhere or live.id in elsewhere:

@@ -447,3 +447,101 @@ def sns_topic(arn: str, policy: str, tags: dict[str, str] | None = None) -> dict
         "tags_all": dict(tags or {}),
         "tracing_config": "",
     }
+
+
+GOOGLE_PROVIDER = 'provider["registry.terraform.io/hashicorp/google"]'
+AZURERM_PROVIDER = 'provider["registry.terraform.io/hashicorp/azurerm"]'
+
+
+def google_project(
+    project_id: str,
+    display_name: str,
+    number: str,
+    *,
+    folder_id: str = "",
+    org_id: str = "",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    labels = dict(labels or {})
+    return {
+        "auto_create_network": True,
+        "billing_account": None,
+        "deletion_policy": "PREVENT",
+        "effective_labels": dict(labels),
+        "folder_id": folder_id,
+        "id": f"projects/{project_id}",
+        "labels": labels or None,
+        "name": display_name,
+        "number": number,
+        "org_id": org_id,
+        "project_id": project_id,
+        "tags": None,
+        "terraform_labels": dict(labels),
+        "timeouts": None,
+    }
+
+
+def google_folder(name: str, display_name: str, parent: str) -> dict[str, Any]:
+    return {
+        "create_time": "2026-01-01T00:00:00.000000Z",
+        "deletion_protection": True,
+        "display_name": display_name,
+        "folder_id": name.removeprefix("folders/"),
+        "id": name,
+        "lifecycle_state": "ACTIVE",
+        "name": name,
+        "parent": parent,
+        "tags": None,
+        "timeouts": None,
+    }
+
+
+def azurerm_resource_group(rid: str, location: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "location": location,
+        "managed_by": "",
+        "name": rid.rsplit("/", 1)[-1],
+        "tags": dict(tags or {}),
+        "timeouts": None,
+    }
+
+
+def azurerm_storage_account(
+    rid: str, location: str, key: str, tags: dict[str, str] | None = None
+) -> dict[str, Any]:
+    name = rid.rsplit("/", 1)[-1]
+    group = rid.split("/")[4]
+    return {
+        "access_tier": "Hot",
+        "account_kind": "StorageV2",
+        "account_replication_type": "LRS",
+        "account_tier": "Standard",
+        "allow_nested_items_to_be_public": True,
+        "cross_tenant_replication_enabled": False,
+        "default_to_oauth_authentication": False,
+        "https_traffic_only_enabled": True,
+        "id": rid,
+        "infrastructure_encryption_enabled": False,
+        "is_hns_enabled": False,
+        "location": location,
+        "min_tls_version": "TLS1_2",
+        "name": name,
+        "primary_access_key": key,
+        "primary_blob_endpoint": f"https://{name}.blob.core.windows.net/",
+        "primary_connection_string": f"DefaultEndpointsProtocol=https;AccountName={name};AccountKey={key};EndpointSuffix=core.windows.net",
+        "primary_location": location,
+        "public_network_access_enabled": True,
+        "resource_group_name": group,
+        "shared_access_key_enabled": True,
+        "tags": dict(tags or {}),
+        "timeouts": None,
+    }
+
+
+def storage_account_sensitive() -> list[Any]:
+    """What the provider marks sensitive on an azurerm_storage_account (keys, connection strings)."""
+    return [
+        [{"type": "get_attr", "value": "primary_access_key"}],
+        [{"type": "get_attr", "value": "primary_connection_string"}],
+    ]
