@@ -103,11 +103,53 @@ def run_apply(
 )
 @click.option("--reason", default=None, metavar="TEXT", help="Why, for the audit log (with --approved-by).")
 @click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
-def command(plan_set: Path | None, approved_by: str | None, reason: str | None, fail_fast: bool) -> int:
+@click.option(
+    "--pr",
+    "pr_number",
+    type=int,
+    default=None,
+    help="Approval from this pull request's reviews on GitHub; the result is posted on it.",
+)
+@click.option(
+    "--merge", is_flag=True, help="With --pr: merge the pull request after a fully successful apply."
+)
+@click.option(
+    "--merge-method",
+    type=click.Choice(["merge", "squash", "rebase"]),
+    default="merge",
+    help="How --merge merges [merge].",
+)
+def command(
+    plan_set: Path | None,
+    approved_by: str | None,
+    reason: str | None,
+    fail_fast: bool,
+    pr_number: int | None,
+    merge: bool,
+    merge_method: str,
+) -> int:
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
     ws = app.workspace()
+    if pr_number is not None and (approved_by is not None or reason is not None):
+        raise click.UsageError(
+            "--pr takes the approval from GitHub; it cannot be combined with --approved-by/--reason"
+        )
+    if merge and pr_number is None:
+        raise click.UsageError("--merge needs --pr N")
     directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
-    approval = resolve_approval(app, engine, directory, approved_by, reason)
-    return run_apply(app, engine, directory, approval, fail_fast=fail_fast).exit_code
+    if pr_number is None:
+        approval = resolve_approval(app, engine, directory, approved_by, reason)
+        return run_apply(app, engine, directory, approval, fail_fast=fail_fast).exit_code
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal
+
+    approval, flow = approve_apply(ws, directory, pr_number, engine)
+    try:
+        run = run_apply(app, engine, directory, approval, fail_fast=fail_fast)
+    except OrchestratorError as exc:  # refused by the engine's checks (digests, commit, policy, state)
+        post_refusal(flow, exc)
+        raise
+    finish_apply(flow, run, merge=merge, method=merge_method)
+    return run.exit_code

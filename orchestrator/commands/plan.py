@@ -11,25 +11,35 @@ from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
 from orchestrator.engine.report import plan_run_json, print_plan_summary
+from orchestrator.pr.flow import PlanFlow, finish_plan, prepare_plan
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
 from orchestrator.ui import emit, info, warn
 
 
 def run_plan(
-    app: App, stacks: tuple[str, ...], out: Path | None, fail_fast: bool, **selection: object
+    app: App,
+    stacks: tuple[str, ...],
+    out: Path | None,
+    fail_fast: bool,
+    flow: PlanFlow | None = None,
+    **selection: object,
 ) -> PlanRun:
     """Select, plan and report; returns the run (the PR flow builds on this)."""
     ws = app.workspace()
     sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
+    if flow is not None:
+        flow.reasons, flow.deleted = sel.reasons, sel.deleted
     for gone in sel.deleted:
         warn(
             f"stack '{gone}' was deleted in this change; it is not planned and never destroyed "
             "without an explicit `orchestrate destroy`",
             no_color=app.no_color,
         )
-    engine = Engine.create(ws, progress=make_progress(app.no_color))
-    run = plan_stacks(engine, PlanOptions(stacks=sel.ids, out=out, fail_fast=fail_fast))
+    base_env = flow.base_env if flow is not None else None  # a fork's plan: no cloud credentials
+    engine = Engine.create(ws, progress=make_progress(app.no_color), base_env=base_env)
+    pr = flow.number if flow is not None else None
+    run = plan_stacks(engine, PlanOptions(stacks=sel.ids, out=out, fail_fast=fail_fast, pr=pr))
     return run
 
 
@@ -43,10 +53,22 @@ def run_plan(
     help="Write the plan set here [.orchestrate/plans/<id>].",
 )
 @click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
-def command(stacks: tuple[str, ...], out: Path | None, fail_fast: bool, **selection: object) -> int:
+@click.option(
+    "--comment", is_flag=True, help="Post or update the pull request's plan comment and commit statuses."
+)
+@click.option("--pr", "pr_number", type=int, default=None, help="The pull request [from $GITHUB_EVENT_PATH].")
+def command(
+    stacks: tuple[str, ...],
+    out: Path | None,
+    fail_fast: bool,
+    comment: bool,
+    pr_number: int | None,
+    **selection: object,
+) -> int:
     """Plan STACKS (default: all, or --changed) in dependency order and write a plan set."""
     app = get_app()
-    run = run_plan(app, stacks, out, fail_fast, **selection)
+    flow = prepare_plan(app.workspace(), comment=comment, pr=pr_number)
+    run = run_plan(app, stacks, out, fail_fast, flow, **selection)
     for notice in run.notices:
         warn(notice, no_color=app.no_color)
     print_plan_summary(run, no_color=app.no_color)
@@ -54,4 +76,6 @@ def command(stacks: tuple[str, ...], out: Path | None, fail_fast: bool, **select
         emit(to_json_text(plan_run_json(run)))
     if not run.manifest.stacks:
         info("no stacks selected", no_color=app.no_color)
+    if flow is not None:
+        finish_plan(app.workspace(), run, flow, no_color=app.no_color)
     return run.exit_code

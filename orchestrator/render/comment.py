@@ -520,10 +520,7 @@ def status_for(section: StackSection, enforcement: str | None) -> tuple[str, str
             "error": " · policy error",
         }[pol.status]
     if p.status == "failed":
-        first = (
-            (p.error or "terraform failed").splitlines()[0] if (p.error or "").strip() else "terraform failed"
-        )
-        return "failure", f"plan failed: {first}"
+        return "failure", f"plan failed: {_short_error(p.error)}"
     if p.status == "skipped":
         return "error", f"not planned: {p.reason or 'an upstream stack failed'}"
     if blocked:
@@ -533,6 +530,14 @@ def status_for(section: StackSection, enforcement: str | None) -> tuple[str, str
     if p.status == "provisional":
         return "success", f"provisional {counts}: re-planned after upstream applies{policy}"
     return "success", f"{counts}{policy}"
+
+
+def _short_error(error: str | None) -> str:
+    """The gist of an error for a 140-character status: its first line, without the pointer to
+    the log and the generic prefix."""
+    text = (error or "").strip().splitlines()[0] if (error or "").strip() else "terraform failed"
+    text = re.split(r"\s*\((?:see|See) the log", text)[0]
+    return text.removeprefix("terraform plan failed: ") or "terraform failed"
 
 
 def overall_status(data: CommentData) -> tuple[str, str]:

@@ -200,7 +200,10 @@ def test_statuses_per_stack_and_overall(estate: Workspace, tmp_path: Path) -> No
     assert got["idle"] == ("success", "no changes")
     assert got["edge"][0] == "failure" and "policy denied" in got["edge"][1]
     assert got["app"] == ("success", "+0 ~2 -0 ±0 · policy warnings")
-    assert got["broken"][0] == "failure" and got["broken"][1].startswith("plan failed: terraform plan failed")
+    assert (
+        got["broken"][0] == "failure"
+        and got["broken"][1] == "plan failed: Invalid reference (main.tf line 3)"
+    )
     assert got["child"] == ("error", "not planned: upstream broken failed")
     assert got["prov"][0] == "success" and got["prov"][1].startswith("provisional")
     assert overall_status(data) == (

@@ -1,0 +1,132 @@
+"""A plan set on disk -> the plain data the comment and summary renderers take.
+
+Reads the manifest, each stack's plan JSON (rendered as a diff), policy.json and the end of
+a failed stack's log. Builds the Redactor for everything published: the ``redact:`` patterns
+plus every value any plan in the set marks sensitive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import PlanSetError
+from orchestrator.planset import LOG_FILE, PLAN_JSON, POLICY_FILE, Manifest, read_plan_json
+from orchestrator.redact import Redactor, sensitive_values
+from orchestrator.render.comment import (
+    MERMAID_MAX_NODES,
+    CommentData,
+    StackSection,
+    policy_from_report,
+    stack_classes,
+)
+from orchestrator.render.plandiff import placeholder_upstreams, render_plan_diff
+from orchestrator.workspace import Workspace
+
+LOG_TAIL_LINES = 40
+
+
+def read_policy_report(plan_set: Path) -> Any | None:
+    """policy.json as an orchestrator.policy PolicyReport, or None when policies did not run."""
+    path = plan_set / POLICY_FILE
+    if not path.is_file():
+        return None
+    from orchestrator.policy import PolicyReport
+
+    try:
+        return PolicyReport.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanSetError(f"{POLICY_FILE} is unreadable or corrupt ({exc})", where=str(path)) from exc
+
+
+def _tail(path: Path, lines: int) -> str | None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    kept = text.rstrip().splitlines()[-lines:]
+    return "\n".join(kept) + "\n" if kept else None
+
+
+def build_redactor(ws: Workspace, plans: Mapping[str, dict[str, Any]], extra: Sequence[str] = ()) -> Redactor:
+    secrets: set[str] = set(extra)
+    for plan in plans.values():
+        secrets |= sensitive_values(plan)
+    return Redactor(ws.config.redact, secrets)
+
+
+def comment_data(
+    ws: Workspace,
+    plan_set: Path,
+    manifest: Manifest,
+    *,
+    reasons: Mapping[str, Sequence[str]] | None = None,
+    deleted: Sequence[str] = (),
+    policy: Any | None = None,
+    run_url: str | None = None,
+    pr: int | None = None,
+    warnings: Sequence[str] = (),
+    where_full: str | None = None,
+) -> tuple[CommentData, Redactor]:
+    """Everything the PR comment shows about ``plan_set``, and the Redactor to publish it with."""
+    reasons = reasons or {}
+    plans: dict[str, dict[str, Any]] = {}
+    for sp in manifest.stacks:
+        if (plan_set / sp.slug / PLAN_JSON).is_file():
+            plans[sp.stack] = read_plan_json(plan_set, sp.slug)
+    if policy is None:
+        policy = read_policy_report(plan_set)
+    redactor = build_redactor(ws, plans)
+    sections = []
+    for sp in manifest.stacks:
+        diff = None
+        if sp.stack in plans:
+            sources = ws.stacks[sp.stack].config.inputs if sp.stack in ws.stacks else {}
+            diff, _ = render_plan_diff(
+                plans[sp.stack], placeholders=placeholder_upstreams(sp.inputs, sources)
+            )
+        log_tail = _tail(plan_set / sp.slug / LOG_FILE, LOG_TAIL_LINES) if sp.status == "failed" else None
+        sections.append(
+            StackSection(
+                plan=sp,
+                diff=diff,
+                policy=policy_from_report(policy, sp.stack),
+                reasons=tuple(reasons.get(sp.stack, ())),
+                log_tail=log_tail,
+            )
+        )
+    graph = ws.graph
+    ids = [s.stack for s in manifest.stacks if s.stack in graph.stacks]
+    mermaid_text = None
+    graph_note = None
+    if len(ids) > MERMAID_MAX_NODES:
+        graph_note = (
+            f"{len(ids)} stacks are affected: too many to draw here; run `orchestrate graph --changed`."
+        )
+    elif ids:
+        from orchestrator.render.graphs import mermaid
+
+        mermaid_text = mermaid(graph, ids, stack_classes(sections, reasons))
+    summary = manifest.policy or {}
+    if where_full is None:
+        where_full = f"the plan set `{manifest.id}`" + (
+            " (the plan job's artifact in the workflow run)" if run_url else f" (`{plan_set}`)"
+        )
+    data = CommentData(
+        manifest=manifest,
+        sections=sections,
+        mermaid=mermaid_text,
+        graph_note=graph_note,
+        deleted=list(deleted),
+        enforcement=summary.get("enforcement") if summary else getattr(policy, "enforcement", None),
+        policy_blocking=bool(summary.get("blocking"))
+        if summary
+        else bool(getattr(policy, "blocking", False)),
+        run_url=run_url,
+        where_full=where_full,
+        pr=pr if pr is not None else manifest.pr,
+        warnings=list(warnings),
+    )
+    return data, redactor
