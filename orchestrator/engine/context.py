@@ -10,12 +10,11 @@ lock file, the CLI configuration) equals the one recorded after the last success
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from orchestrator.redact import Redactor
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override, write_if_changed
 from orchestrator.terraform.binary import TerraformBinary, locate
+from orchestrator.terraform.cachelock import PluginCacheLock
 from orchestrator.terraform.plan import PlannedOutput, outputs_from_output_json
 from orchestrator.workspace import Workspace
 
@@ -86,8 +86,15 @@ class Engine:
         self.config = self.ws.config
         self.emulate: EmulateState | None = read_emulate_state(self.root)
         self.redactor = Redactor(self.config.redact)
+        self.cache_lock: PluginCacheLock | None = None
+        if self.config.terraform.plugin_cache:
+            self.cache_lock = PluginCacheLock(self.root / PLUGIN_CACHE / ".lock")
         self.runner = tf.Runner(
-            self.binary, self.redactor, self.cancel, timeout=self.config.terraform.timeout_seconds
+            self.binary,
+            self.redactor,
+            self.cancel,
+            timeout=self.config.terraform.timeout_seconds,
+            guard=self.cache_lock.for_command if self.cache_lock is not None else None,
         )
         self.locks = StackLocks(self.root, owner=self.owner)
         self._init_locks: dict[str, threading.Lock] = {}
@@ -235,14 +242,13 @@ class Engine:
                 self.progress.phase(stack.id, "init")
             # -reconfigure: backend settings such as an emulated endpoint's port may change
             # between runs; the state location itself is guarded above.
-            with _plugin_cache_lock(self.root):
-                self.runner.run(
-                    tf.init_args(stack.dir, backend_config=work.backend_file, reconfigure=True),
-                    env=env,
-                    log=log,
-                    where=stack.id,
-                    on_line=lambda line: self.progress.line(stack.id, line),
-                )
+            self.runner.run(
+                tf.init_args(stack.dir, backend_config=work.backend_file, reconfigure=True),
+                env=env,
+                log=log,
+                where=stack.id,
+                on_line=lambda line: self.progress.line(stack.id, line),
+            )
             # The lock file may have been written by init: fingerprint what init left behind.
             record = {"fingerprint": self.init_fingerprint(stack, setup, env), "state": location}
             write_if_changed(work.init_record, json.dumps(record, indent=2) + "\n")
@@ -382,17 +388,3 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _show_key(key: list[Any]) -> str:
     return ":".join(str(p) for p in key)
-
-
-@contextlib.contextmanager
-def _plugin_cache_lock(root: Path) -> Iterator[None]:
-    """Serialise inits: terraform's plugin cache is not safe for concurrent writers."""
-    path = root / PLUGIN_CACHE / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

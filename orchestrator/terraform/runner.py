@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -306,6 +307,8 @@ class Runner:
     redactor: Redactor = field(default_factory=Redactor)
     cancel: CancelToken = field(default_factory=CancelToken)
     timeout: float | None = None
+    # Held around each command, by subcommand (the plugin cache's readers-writer lock).
+    guard: Callable[[str], AbstractContextManager[None]] | None = None
 
     def argv(self, args: Sequence[str]) -> list[str]:
         return [self.binary.path, *args]
@@ -331,6 +334,34 @@ class Runner:
         subcommand = next((a for a in args if not a.startswith("-")), "terraform")
         if self.cancel.interrupted.is_set():
             raise Interrupted(f"interrupted before terraform {subcommand}", where=where)
+        with self.guard(subcommand) if self.guard is not None else nullcontext():
+            return self._run(
+                subcommand,
+                args,
+                env=env,
+                log=log,
+                stdout_path=stdout_path,
+                ok_codes=ok_codes,
+                where=where,
+                on_line=on_line,
+                unlock_hint=unlock_hint,
+                log_stdout=log_stdout,
+            )
+
+    def _run(
+        self,
+        subcommand: str,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log: Path | None,
+        stdout_path: Path | None,
+        ok_codes: Iterable[int],
+        where: str | None,
+        on_line: Callable[[str], None] | None,
+        unlock_hint: str | None,
+        log_stdout: bool,
+    ) -> Result:
         argv = self.argv(args)
         started = time.monotonic()
         log_fh = log.open("a", encoding="utf-8") if log else None

