@@ -283,22 +283,31 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def detail_for(sp: StackPlan) -> str:
-    c = sp.counts
-    if sp.status in ("changes", "provisional") and sp.plan_sha256:
-        text = f"+{c.add} ~{c.change} -{c.destroy}" + (f" ±{c.replace}" if c.replace else "")
-        if sp.status == "provisional":
-            text += f" (provisional on {', '.join(sp.provisional_on)})"
-        if sp.unknown_inputs:
-            text += f"; unknown: {', '.join(sp.unknown_inputs)}"
-        return text
+def note_for(sp: StackPlan) -> str:
+    """What the counts do not say: why provisional, failed or skipped."""
     if sp.status == "provisional":
-        return sp.reason or "provisional"
+        parts = [sp.reason] if sp.reason else []
+        if sp.provisional_on:
+            parts.append(f"provisional on {', '.join(sp.provisional_on)}")
+        if sp.unknown_inputs:
+            parts.append(f"unknown until apply: {', '.join(sp.unknown_inputs)}")
+        return "; ".join(parts)
     if sp.status == "failed":
         return sp.error or "failed"
     if sp.status == "skipped":
         return sp.reason or ""
+    if sp.status == "changes" and sp.counts.total == 0 and sp.output_changes:
+        return "outputs only"
     return ""
+
+
+def detail_for(sp: StackPlan) -> str:
+    c = sp.counts
+    note = note_for(sp)
+    if sp.status in ("changes", "provisional") and sp.plan_sha256:
+        text = f"+{c.add} ~{c.change} -{c.destroy}" + (f" ±{c.replace}" if c.replace else "")
+        return f"{text} ({note})" if note else text
+    return note
 
 
 def evaluate_policies(engine: Engine, plans: list[tuple[Stack, dict[str, Any]]]) -> Any | None:

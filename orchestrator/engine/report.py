@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.engine.apply import ApplyRun
-from orchestrator.engine.plan import PlanRun, detail_for
+from orchestrator.engine.plan import PlanRun, note_for
 from orchestrator.planset import Manifest
 from orchestrator.progress import STATUS_STYLE
 from orchestrator.ui import err_console
@@ -47,9 +47,7 @@ def print_plan_summary(run: PlanRun, *, no_color: bool = False, apply_hint: bool
         c = sp.counts
         planned = sp.plan_sha256 is not None and sp.status in ("changes", "provisional")
         nums = [str(n) if planned else "" for n in (c.add, c.change, c.destroy, c.replace)]
-        detail = detail_for(sp)
-        if planned and detail.startswith("+"):
-            detail = detail.split(" ", 4)[-1] if sp.status == "provisional" else ""
+        detail = note_for(sp)
         table.add_row(
             sp.stack,
             sp.cloud or "-",
