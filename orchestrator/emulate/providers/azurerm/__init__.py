@@ -13,6 +13,7 @@ it cannot touch a real subscription by accident.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, ClassVar
 
 from tf.blocks import SetNestedBlock
@@ -48,6 +49,7 @@ class AzurermProvider(BaseProvider):
         self.client_id = CLIENT
         self.prevent_deletion_if_contains_resources = True
         self._client: Any = None
+        self._lock = threading.Lock()  # Terraform reads resources in parallel threads
 
     def build_schema(self) -> Schema:
         strings = (
@@ -109,6 +111,10 @@ class AzurermProvider(BaseProvider):
 
     def client(self) -> Any:
         """azure-mgmt-resource's ResourceManagementClient on the emulator (imported on first use)."""
+        with self._lock:
+            return self._client_locked()
+
+    def _client_locked(self) -> Any:
         if self._client is None:
             from azure.core.pipeline.policies import SansIOHTTPPolicy
             from azure.mgmt.resource.resources import ResourceManagementClient

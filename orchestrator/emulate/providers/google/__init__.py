@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any, ClassVar
 
 from tf.schema import Attribute, Schema
@@ -41,6 +42,7 @@ class GoogleProvider(BaseProvider):
         self.project = ""
         self.default_labels: dict[str, str] = {}
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()  # Terraform reads resources in parallel threads
 
     def build_schema(self) -> Schema:
         strings = (
@@ -87,6 +89,10 @@ class GoogleProvider(BaseProvider):
 
     def client(self, kind: str) -> Any:
         """A resourcemanager_v3 ``projects`` or ``folders`` client on the emulator (imported on first use)."""
+        with self._lock:
+            return self._client_locked(kind)
+
+    def _client_locked(self, kind: str) -> Any:
         if kind not in self._clients:
             from google.api_core.client_options import ClientOptions
             from google.auth.credentials import AnonymousCredentials
