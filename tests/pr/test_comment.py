@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator.planset import read_manifest
 from orchestrator.pr.view import comment_data
+from orchestrator.redact import Redactor
 from orchestrator.render.comment import (
     COMMENT_LIMIT,
     overall_status,
@@ -301,3 +302,53 @@ def test_a_2mb_plan_is_cut_with_a_note_saying_where_the_full_plan_is(
     assert "terraform_data.web[0] will be created" in joined
     assert "| `idle` |" in joined  # the other stack is still there
     assert len(parts) <= 2
+
+
+def test_a_plan_set_without_stacks_says_so(estate: Workspace, tmp_path: Path) -> None:
+    manifest = write_plan_set(tmp_path / "ps", [])
+    data, redactor = comment_data(estate, tmp_path / "ps", manifest)
+    body = render_comment(data, redactor)[0]
+    assert "no stacks are affected by this change" in body and "| Stack |" not in body
+    assert overall_status(data) == ("success", "no stacks are affected by this change")
+
+
+def test_job_summary_has_no_hidden_block_and_names_itself_in_notes(estate: Workspace, tmp_path: Path) -> None:
+    from orchestrator.render.summary import render_plan_summary
+
+    manifest = write_plan_set(tmp_path / "ps", estate_specs(), policy=policy_doc(POLICY))
+    data, redactor = comment_data(estate, tmp_path / "ps", manifest, reasons=REASONS)
+    text = render_plan_summary(data, redactor)
+    assert "<!--" not in text and "| `edge` |" in text and "```mermaid" in text
+    assert "hunter2" not in text
+
+
+def test_apply_result_rendering() -> None:
+    from orchestrator.render.summary import render_apply_result, render_refusal
+
+    run = {
+        "plan_set": "ps-1",
+        "commit": "a" * 40,
+        "approval": {"approver": "bob", "source": "github"},
+        "stacks": [
+            {"stack": "net", "status": "applied", "duration_s": 1.25},
+            {"stack": "app", "status": "failed", "error": "Error: boom | pipe\nsecond line"},
+            {"stack": "web", "status": "skipped", "detail": "upstream app failed"},
+            {"stack": "prov", "status": "re-approval-needed", "differences": ["aws_x.y: update -> replace"]},
+        ],
+        "new_plan_set": "ps-2",
+    }
+    text = render_apply_result(run, Redactor(["boom"]), run_url="https://x/run")
+    assert text.startswith("### ❌ orchestrate apply: 1 stack failed to apply")
+    assert "| `net` | ✅ applied | — | 1.2 s |" in text or "| `net` | ✅ applied | — | 1.3 s |" in text
+    assert "Error: (sensitive) \\| pipe second line" in text
+    assert "aws_x.y: update -&gt; replace" in text and "ps-2" in text
+    assert "approved by bob" in text and "[workflow run](https://x/run)" in text
+    ok = render_apply_result(
+        {"plan_set": "ps-1", "stacks": [{"stack": "net", "status": "applied"}]}, merged="b" * 40, pr=3
+    )
+    assert (
+        ok.startswith("### ✅ orchestrate apply: applied (1 stack)")
+        and "Merged pull request #3 as `bbbbbbbbbbbb`" in ok
+    )
+    refused = render_refusal("apply refused: pull request #3 has no approving review")
+    assert "🛑" in refused and "Nothing was applied." in refused
