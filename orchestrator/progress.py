@@ -126,7 +126,7 @@ class Progress:
                     "time": Text(f"{row.duration:.1f}s" if row.duration is not None else "-"),
                 }
                 table.add_row(*(cells[c] for c in columns))
-            self.console.print(table)
+            self.console.print(table, width=None if self.console.is_terminal else 200)
 
 
 class GitHubProgress(Progress):

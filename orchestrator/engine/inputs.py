@@ -98,8 +98,8 @@ def resolve_inputs(
         if not upstream.state_exists:
             rs = next(r for r in graph.reasons(up, sid) if r.kind == "remote_state")
             out.blocked = (
-                f"reads the state of '{up}' ({rs.detail}, {rs.where}), which does not exist until "
-                f"'{up}' is applied"
+                f"reads the state of '{up}' ({rs.detail} in {rs.where}), which does not exist "
+                "until it is applied"
             )
             provisional.add(up)
         elif upstream.status != "no-changes" and (

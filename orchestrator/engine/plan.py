@@ -286,7 +286,9 @@ def error_text(exc: BaseException) -> str:
 def note_for(sp: StackPlan) -> str:
     """What the counts do not say: why provisional, failed or skipped."""
     if sp.status == "provisional":
-        parts = [sp.reason] if sp.reason else []
+        if sp.reason:
+            return sp.reason
+        parts = []
         if sp.provisional_on:
             parts.append(f"provisional on {', '.join(sp.provisional_on)}")
         if sp.unknown_inputs:

@@ -15,6 +15,11 @@ from orchestrator.progress import STATUS_STYLE
 from orchestrator.ui import err_console
 
 
+def _width(console: object) -> int | None:
+    """Tables keep their lines whole when stderr is a pipe or a CI log (rich assumes 80 columns)."""
+    return None if getattr(console, "is_terminal", False) else 200
+
+
 def _rel(path: os.PathLike[str] | str, root: os.PathLike[str] | str) -> str:
     rel = os.path.relpath(path, root)
     return str(path) if rel.startswith("..") else rel
@@ -56,7 +61,7 @@ def print_plan_summary(run: PlanRun, *, no_color: bool = False, apply_hint: bool
             _policy_cell(run, sp.stack),
             detail,
         )
-    console.print(table)
+    console.print(table, width=_width(console))
     root = os.getcwd()
     console.print(f"plan set {m.id}: {_rel(run.dir, root)}", markup=False, highlight=False)
     if run.policy is not None and run.policy.blocking:
@@ -117,7 +122,7 @@ def print_apply_summary(run: ApplyRun, *, no_color: bool = False) -> None:
             f"{r.duration_s:.1f}s" if r.duration_s is not None else "-",
             r.error or r.detail,
         )
-    console.print(table)
+    console.print(table, width=_width(console))
     for r in run.results.values():
         for d in r.differences[:20]:
             console.print(f"  {r.stack}: {d}", markup=False, highlight=False)

@@ -56,7 +56,8 @@ def test_first_run_plans_provisional_stacks_and_apply_finishes_after_reapproval(
     assert by["app"].status == "provisional" and by["app"].provisional_on == ["net"]
     assert by["app"].unknown_inputs == ["net_id"] and by["app"].inputs["net_name"] == "net-name"
     assert by["reader"].status == "provisional" and by["reader"].plan_sha256 is None
-    assert "does not exist until 'net' is applied" in (by["reader"].reason or "")
+    assert "reads the state of 'net'" in (by["reader"].reason or "")
+    assert "does not exist until it is applied" in (by["reader"].reason or "")
     assert m.commit is not None and not m.dirty and m.terraform_version == repo.terraform.version
     for name in ("plan.tfplan", "plan.json", "plan.txt", "log.txt"):
         assert (first / "net" / name).is_file()
