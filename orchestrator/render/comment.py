@@ -385,7 +385,7 @@ def render_section(
 
     def note(more: int, size: int) -> str:
         return redact(
-            f"✂️ **Plan cut here:** {more:,} more lines ({_human_size(size)}) are not shown; GitHub limits "
+            f"{_CUT_MARK} {more:,} more lines ({_human_size(size)}) are not shown; GitHub limits "
             f"{_LIMITS.get(medium, 'its size')}. The full plan is `{s.plan.slug}/plan.txt` in {where_full}.\n"
         )
 
@@ -423,17 +423,32 @@ def render_stub(
 # ---------------------------------------------------------------- packing
 
 
+_CUT_MARK = "✂️ **Plan cut here:**"
+MIN_RECUT = 8000  # below this much room, a cut plan starts a new part rather than shrink further
+
+
 def _pack(
-    first: list[str], blocks: list[str], budget: int, continuation: Callable[[int, int], str]
+    first: list[str],
+    blocks: list[str],
+    budget: int,
+    continuation: Callable[[int, int], str],
+    recut: Mapping[int, Callable[[int], str]] | None = None,
 ) -> list[list[str]]:
-    """Greedy: blocks in order into parts of at most ``budget`` characters."""
+    """Greedy: blocks in order into parts of at most ``budget`` characters. A block in
+    ``recut`` (a plan that is cut anyway) is cut shorter to fill the current part instead of
+    starting a new one."""
     cont_len = len(continuation(99, 99))
     parts: list[list[str]] = [list(first)]
     size = sum(len(b) + 1 for b in first)
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if size + len(block) + 1 > budget and parts[-1]:
-            parts.append([])
-            size = cont_len + 1
+            room = budget - size - 1
+            shorter = recut[i](room) if recut and i in recut and room >= MIN_RECUT else None
+            if shorter is not None and len(shorter) <= room:
+                block = shorter
+            else:
+                parts.append([])
+                size = cont_len + 1
         parts[-1].append(block)
         size += len(block) + 1
     return parts
@@ -468,14 +483,22 @@ def render_comment(
             fixed.append(redact(extra))
     room = budget - len(continuation(99, 99)) - 10
     shown = [s for s in data.sections if _worth_a_section(s)]
-    sections = [
-        render_section(s, data.enforcement, redact, limit=room, where_full=data.where_full, medium=medium)
-        for s in shown
-    ]
+
+    def section(i: int, limit: int) -> str:
+        return render_section(
+            shown[i], data.enforcement, redact, limit=limit, where_full=data.where_full, medium=medium
+        )
+
+    sections = [section(i, room) for i in range(len(shown))]
     stubbed: set[int] = set()
     while True:
         blocks = fixed + sections
-        parts = _pack(first, blocks, budget, continuation)
+        cut = {
+            len(fixed) + i: (lambda limit, i=i: section(i, limit))
+            for i in range(len(sections))
+            if i not in stubbed and _CUT_MARK in sections[i]
+        }
+        parts = _pack(first, blocks, budget, continuation, cut)
         if len(parts) <= max_parts:
             break
         # Too many parts: replace the largest full section by a stub, and try again.
