@@ -74,19 +74,30 @@ def command(
     from orchestrator.drift.scan import ScanOptions, scan
     from orchestrator.redact import Redactor
     from orchestrator.render.drift import render, summary_line
+    from orchestrator.terraform.runner import CancelToken, install_signal_forwarding
     from orchestrator.ui import emit, info
 
     app = get_app()
     ws = app.workspace()
     sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
     redactor = Redactor(ws.config.redact)
-    options = ScanOptions(mode=mode or ws.config.drift.mode, strict=strict)  # type: ignore[arg-type]
+    options = ScanOptions(
+        mode=mode or ws.config.drift.mode,  # type: ignore[arg-type]
+        strict=strict,
+        refresh_workers=ws.config.terraform.effective_parallelism,
+    )
 
     def progress(message: str) -> None:
         info(redactor.text(message), no_color=app.no_color)
 
-    io = default_io(ws, progress=progress)
-    report, secrets = scan(ws, sel.ids, options, io)
+    cancel = CancelToken()
+    io = default_io(ws, progress=progress, cancel=cancel)
+    # An interrupt stops a running terraform cleanly (it releases its state lock).
+    restore = install_signal_forwarding(cancel)
+    try:
+        report, secrets = scan(ws, sel.ids, options, io)
+    finally:
+        restore()
     redactor.add_secrets(secrets)
     data = report.to_dict(redact=redactor.data)
     text = render(data, json_flag_or(fmt, "table"), no_color=app.no_color)

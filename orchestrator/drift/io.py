@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from orchestrator.clouds import ResolvedTarget, read_emulate_state
 from orchestrator.drift.retry import RetryPolicy
 from orchestrator.drift.scan import Reader, ReaderFactory, ScanIO
+from orchestrator.errors import OrchestratorError
 from orchestrator.workspace import Workspace
 
 
@@ -40,11 +43,50 @@ def azure_reader_factory(retry: RetryPolicy) -> ReaderFactory:
     return make
 
 
-def default_io(ws: Workspace, *, progress: Callable[[str], None], retry: RetryPolicy | None = None) -> ScanIO:
+class LazyEngine:
+    """The terraform engine, created on first use (api-mode scans of local/S3 state need none)."""
+
+    def __init__(self, ws: Workspace, cancel: Any = None) -> None:
+        self.ws = ws
+        self.cancel = cancel
+        self._engine: Any = None
+        self._error: OrchestratorError | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._engine is None:
+                from orchestrator.engine.context import Engine
+                from orchestrator.terraform.binary import locate
+
+                t = self.ws.config.terraform
+                try:
+                    binary = locate(t.binary, t.version)
+                except OrchestratorError as exc:
+                    self._error = exc
+                    raise
+                kwargs = {"cancel": self.cancel} if self.cancel is not None else {}
+                self._engine = Engine(self.ws, binary, **kwargs)
+            return self._engine
+
+
+def default_io(
+    ws: Workspace, *, progress: Callable[[str], None], retry: RetryPolicy | None = None, cancel: Any = None
+) -> ScanIO:
+    from orchestrator.drift.refresh import terraform_pull, terraform_refresh
+
     policy = retry or RetryPolicy()
     readers: dict[str, ReaderFactory] = {
         "aws": aws_reader_factory(ws, policy),
         "gcp": gcp_reader_factory(policy),
         "azure": azure_reader_factory(policy),
     }
-    return ScanIO(readers=readers, progress=progress)
+    engine = LazyEngine(ws, cancel)
+    return ScanIO(
+        readers=readers,
+        refresh=lambda stack: terraform_refresh(engine.get())(stack),
+        pull=lambda stack: terraform_pull(engine.get())(stack),
+        progress=progress,
+    )

@@ -10,21 +10,25 @@ same normalisation as api mode; values either side marks sensitive are masked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare, norm_scalar, spec_for
 from orchestrator.drift.model import AttrPath, Changed, Diff, Missing, StackDrift
-from orchestrator.redact import MASK
+from orchestrator.errors import TerraformError
+from orchestrator.redact import MASK, sensitive_values
 
 
 @dataclass(frozen=True)
 class RefreshResult:
     changed: tuple[Changed, ...]
     missing: tuple[Missing, ...]
-    resources: int  # managed resource instances in the prior state
+    resources: int  # managed resource instances checked
     has_state: bool  # False: the plan had no prior state (the stack was never applied)
+    secrets: frozenset[str] = frozenset()  # values the plan marks sensitive
 
 
 def mask_paths(mask: Any, path: AttrPath = ()) -> list[AttrPath]:
@@ -116,7 +120,11 @@ def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
             diffs = drift_diffs(rtype, before, after, sensitive)
             if diffs:
                 changed.append(Changed(address, rtype, str(rid) if rid is not None else None, tuple(diffs)))
-    return RefreshResult(tuple(changed), tuple(missing), resources, has_state)
+    # A refresh-only plan's prior_state is the refreshed state: resources found gone are not in it.
+    resources += len(missing)
+    return RefreshResult(
+        tuple(changed), tuple(missing), resources, has_state, frozenset(sensitive_values(dict(plan)))
+    )
 
 
 def merge(api: StackDrift, refresh: StackDrift) -> StackDrift:
@@ -148,3 +156,48 @@ def merge(api: StackDrift, refresh: StackDrift) -> StackDrift:
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------- running terraform (the edge)
+
+
+def terraform_refresh(engine: Any) -> Callable[[Stack], RefreshResult]:
+    """A refresh function running ``plan -refresh-only`` + ``show -json`` through the engine.
+
+    The plan file, its JSON and the log go under the stack's work directory
+    (``.orchestrate/work/<slug>/drift/``); the plan is never applied. Inputs from upstream
+    stacks are read from their state outputs, as ``plan`` does for an unchanged upstream.
+    """
+    from orchestrator.engine.inputs import resolve_inputs
+    from orchestrator.terraform import runner as tf
+
+    def refresh(stack: Stack) -> RefreshResult:
+        inputs = resolve_inputs(engine.ws.graph, stack.id, {}, engine.read_outputs, lenient=False)
+        engine.redactor.add_secrets(str(inputs.values[k]) for k in inputs.sensitive)
+        env = engine.stack_env(stack, inputs.values)
+        work = engine.work(stack).dir / "drift"
+        work.mkdir(parents=True, exist_ok=True)
+        log, plan_file, plan_json = work / "log.txt", work / "refresh.tfplan", work / "refresh.json"
+        log.write_text("")
+        args = tf.plan_args(stack.dir, plan_file, var_files=stack.config.var_files, refresh_only=True)
+        engine.run_initialised(stack, lambda: args, env, log, report=False, ok_codes=(0, 2))
+        engine.runner.run(
+            tf.show_json_args(stack.dir, plan_file), env=env, log=log, stdout_path=plan_json, where=stack.id
+        )
+        try:
+            doc = json.loads(plan_json.read_text())
+        except ValueError as exc:
+            raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
+        return from_plan(doc)
+
+    return refresh
+
+
+def terraform_pull(engine: Any) -> Callable[[Stack], str]:
+    """``terraform state pull`` through the engine (init first), for backends read no other way."""
+
+    def pull(stack: Stack) -> str:
+        state = engine.pull_state(stack.id)
+        return json.dumps(state) if state else ""
+
+    return pull

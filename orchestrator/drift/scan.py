@@ -42,7 +42,7 @@ from orchestrator.drift.model import (
 from orchestrator.drift.refresh import RefreshResult, merge
 from orchestrator.drift.retry import RetryPolicy
 from orchestrator.drift.state import StateError, StateNotFound, StateSnapshot, locate, read_state
-from orchestrator.errors import CloudError, OrchestratorError
+from orchestrator.errors import CloudError, Interrupted, OrchestratorError
 from orchestrator.workspace import Workspace
 
 SUPPORTED_PROVIDERS = ("aws", "gcp", "azure")
@@ -71,7 +71,8 @@ PullFn = Callable[[Stack], str]
 class ScanOptions:
     mode: Mode = "api"
     strict: bool = False  # report cloud-created defaults as unmanaged too
-    workers: int = 8
+    workers: int = 8  # concurrent state reads and cloud list calls
+    refresh_workers: int = 2  # concurrent terraform refresh-only plans (terraform.parallelism)
 
 
 @dataclass
@@ -325,6 +326,8 @@ class Scan:
 
     def _refresh(self, plan: _StackPlan) -> StackDrift:
         stack = plan.stack
+        if plan.mode == "refresh" and plan.error and not plan.state_missing:
+            return StackDrift(stack.id, "refresh", error=plan.error)
         if self.io.refresh is None:
             return StackDrift(
                 stack.id, "refresh", error="refresh mode needs terraform, which is not available"
@@ -333,8 +336,16 @@ class Scan:
             return StackDrift(stack.id, "refresh", error=plan.error)
         try:
             result = self.io.refresh(stack)
+        except Interrupted:
+            raise
         except OrchestratorError as exc:
+            self.progress(f"{stack.id}: {exc.message}")
             return StackDrift(stack.id, "refresh", error=_message(exc))
+        with self._progress_lock:
+            self.secrets.update(result.secrets)
+        self.progress(
+            f"{stack.id}: refresh-only plan: {len(result.changed)} changed, {len(result.missing)} missing"
+        )
         if not result.has_state:
             return StackDrift(
                 stack.id, "refresh", error="no state: the stack has not been applied. Apply the stack first."
@@ -446,17 +457,24 @@ class Scan:
                 list(pool.map(self._load_state, to_load))
         scopes = self._scopes(plans)
         results = self._read_all(scopes, plans)
+        refreshing = [p for p in scanned if p.mode != "api"]
+        refreshed: dict[str, StackDrift] = {}
+        if refreshing:
+            self.progress(
+                f"terraform plan -refresh-only in {len(refreshing)} stack{'s' if len(refreshing) != 1 else ''}"
+            )
+            workers = max(1, min(self.options.refresh_workers, len(refreshing)))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for plan, result in zip(refreshing, pool.map(self._refresh, refreshing), strict=True):
+                    refreshed[plan.stack.id] = result
         stacks: list[StackDrift] = []
         for plan in scanned:
             if plan.mode == "refresh":
-                self.progress(f"{plan.stack.id}: terraform plan -refresh-only")
-                stacks.append(self._refresh(plan))
+                stacks.append(refreshed[plan.stack.id])
             elif plan.mode == "api":
                 stacks.append(self._compare_api(plan, results))
             else:
-                api = self._compare_api(plan, results)
-                self.progress(f"{plan.stack.id}: terraform plan -refresh-only")
-                stacks.append(merge(api, self._refresh(plan)))
+                stacks.append(merge(self._compare_api(plan, results), refreshed[plan.stack.id]))
         unmanaged, incomplete = self._unmanaged(scopes, plans, results)
         return DriftReport(
             scanned_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),

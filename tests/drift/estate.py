@@ -17,6 +17,7 @@ import boto3
 from tests.drift import statefiles as sf
 
 REGION = "eu-west-1"
+AMI = "ami-12c6146b"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 ASSUME_EC2 = {
     "Version": "2012-10-17",
@@ -191,7 +192,7 @@ def build_network(endpoint: str, ids: dict[str, str]) -> list[sf.Instance]:
         ],
     )
     # A new group already allows all egress; terraform's egress block matches it.
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = AMI  # describe_images would cost moto a second per test
     inst = ec2.run_instances(
         ImageId=image,
         InstanceType="t3.micro",
