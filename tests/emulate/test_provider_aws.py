@@ -75,7 +75,8 @@ def _attrs(state: dict[str, object], address: str) -> dict[str, object]:
     raise AssertionError(f"{address} not in state")
 
 
-def test_apply_drift_restore_recreate_and_destroy(tf: Terraform) -> None:
+def test_apply_drift_restore_recreate_and_destroy(tf_newest: Terraform) -> None:
+    tf = tf_newest
     tf.write(ESTATE)
     tf("init", "-input=false")
     plan = tf.plan_json()
