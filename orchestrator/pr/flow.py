@@ -64,6 +64,8 @@ def prepare_plan(
     event = github_event(settings, env)
     if not comment and pr is None and event is None and not env.get("GITHUB_STEP_SUMMARY"):
         return None
+    if comment:
+        settings.require()  # fail before planning, not after
     number = (
         resolve_pr_number(pr, event)
         if comment
@@ -71,7 +73,7 @@ def prepare_plan(
     )
     is_fork = event.is_fork if event is not None and (number is None or event.number == number) else None
     source = event.head_repo if event is not None else None
-    if comment and number is not None and is_fork is None and settings.token and settings.repository:
+    if comment and number is not None and is_fork is None:
         # The payload does not say (issue_comment, or --pr outside Actions): ask GitHub.
         pull = GitHub(settings).pull(number)
         is_fork, source = pull.is_fork, pull.head_repo

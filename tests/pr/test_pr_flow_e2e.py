@@ -202,3 +202,12 @@ def test_comment_without_a_pull_request_number_is_a_clear_error(pr_repo: Callabl
     repo = pr_repo(FORK_FILES)
     res = repo.orchestrate("plan", "--comment")
     assert res.exit_code == 1 and "--comment needs a pull request: pass --pr N" in res.output
+
+
+def test_comment_without_a_token_fails_before_planning(pr_repo: Callable[..., Repo]) -> None:
+    repo = pr_repo(FORK_FILES)
+    res = repo.run(
+        "--repo", str(repo.root), "plan", "--comment", "--pr", "3", env={**repo.env, "GITHUB_TOKEN": ""}
+    )
+    assert res.exit_code == 1 and "GITHUB_TOKEN is not set" in res.output
+    assert repo.plan_sets() == []
