@@ -127,31 +127,42 @@ class Emulation:
             if extra_mirrors is None:
                 extra_mirrors = tuple(Path(p) for p in previous.get("extra_mirrors") or [])
             built = mirror_mod.build(self.dir, python=self.python, extra_mirrors=extra_mirrors)
-            services: list[Service] = []
-            endpoints: dict[str, str] = {}
-            pids: dict[str, int] = {}
-            ports: dict[str, int] = {}
+            decided: dict[str, tuple[int, str | None, str | None]] = {}  # kind -> (old pid, url, why)
+            launched: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
             for kind in KINDS:
                 old_pid = int((previous.get("pids") or {}).get(kind) or 0)
                 old_url = (previous.get("endpoints") or {}).get(kind)
                 why = self.alive(kind, old_pid, old_url) if old_pid else "never started"
-                if why is None:
-                    services.append(Service(kind, str(old_url), old_pid, "running"))
-                else:
+                decided[kind] = (old_pid, old_url, why)
+                if why is not None:
                     if why == "not answering":
                         _terminate(old_pid)
-                    port = int((previous.get("ports") or {}).get(kind) or 0)
-                    url, pid = self._start(kind, port)
-                    if old_pid:
-                        note = f"was {why} (pid {old_pid})"
-                        if kind == "aws":
-                            note += "; moto keeps nothing, so AWS resources created before are gone"
-                        services.append(Service(kind, url, pid, "restarted", note))
-                    else:
-                        services.append(Service(kind, url, pid, "started"))
-                svc = services[-1]
-                endpoints[kind], pids[kind] = svc.url, svc.pid
-                ports[kind] = int(svc.url.rsplit(":", 1)[1])
+                    # Start them all first, then wait: the servers boot in parallel.
+                    launched[kind] = self._launch(kind, int((previous.get("ports") or {}).get(kind) or 0))
+            services: list[Service] = []
+            for kind in KINDS:
+                old_pid, old_url, why = decided[kind]
+                if why is None:
+                    services.append(Service(kind, str(old_url), old_pid, "running"))
+                    continue
+                try:
+                    url, pid = self._await(kind, *launched[kind])
+                except CloudError:
+                    # Leave nothing behind that state.json would not name.
+                    for proc, _ in launched.values():
+                        if proc.poll() is None:
+                            _terminate(proc.pid)
+                    raise
+                if old_pid:
+                    note = f"was {why} (pid {old_pid})"
+                    if kind == "aws":
+                        note += "; moto keeps nothing, so AWS resources created before are gone"
+                    services.append(Service(kind, url, pid, "restarted", note))
+                else:
+                    services.append(Service(kind, url, pid, "started"))
+            endpoints = {s.kind: s.url for s in services}
+            pids = {s.kind: s.pid for s in services}
+            ports = {s.kind: int(s.url.rsplit(":", 1)[1]) for s in services}
             state = {
                 "version": 1,
                 "endpoints": endpoints,
@@ -170,7 +181,8 @@ class Emulation:
     def _log(self, kind: str) -> Path:
         return self.dir / "logs" / f"{kind}.log"
 
-    def _start(self, kind: str, port: int) -> tuple[str, int]:
+    def _launch(self, kind: str, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start one server process; :meth:`_await` waits for it to listen."""
         ready = self.dir / "run" / f"{kind}.ready"
         ready.parent.mkdir(parents=True, exist_ok=True)
         ready.unlink(missing_ok=True)
@@ -193,6 +205,10 @@ class Emulation:
                 close_fds=True,
                 cwd=self.root,
             )
+        return proc, ready
+
+    def _await(self, kind: str, proc: subprocess.Popen[bytes], ready: Path) -> tuple[str, int]:
+        log = self._log(kind)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if ready.is_file():

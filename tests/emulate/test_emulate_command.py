@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -152,3 +153,26 @@ def test_env_says_how_to_start_when_nothing_is_up(repo: Path, cli: Callable[...,
     assert "orchestrate emulate up" in result.output
     assert "Traceback" not in result.output
     assert cli("--repo", str(repo), "emulate", "down").exit_code == 0  # nothing to stop is fine
+
+
+def test_a_server_that_cannot_start_is_reported_with_its_log_and_nothing_is_left(
+    repo: Path, tmp_path: Path
+) -> None:
+    from orchestrator.errors import CloudError
+
+    broken = tmp_path / "python"
+    broken.write_text(
+        '#!/bin/sh\ncase "$*" in *" gcp "*) echo "boom: no module named moto" >&2; exit 3;; esac\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    broken.chmod(0o755)
+    with pytest.raises(CloudError) as err:
+        Emulation(repo, python=str(broken)).up()
+    assert "the gcp emulator did not start" in err.value.message
+    assert "boom: no module named moto" in err.value.message
+    assert err.value.where == ".orchestrate/emulate/logs/gcp.log"
+    assert not (repo / ".orchestrate/emulate/state.json").exists()
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"{repo}/.orchestrate/emulate/run/"], capture_output=True, text=True
+    )
+    assert leftovers.stdout.strip() == ""
