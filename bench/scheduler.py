@@ -74,7 +74,8 @@ def part_a(seeds: int = 20, n: int = 200, parallelism: int = 4) -> None:
         fifo.append(simulate(no_priority, durations, parallelism=parallelism).makespan / bound)
     print(f"a. {seeds} random DAGs of {n} stacks, parallelism {parallelism}, makespan / lower bound")
     print(
-        f"   critical-path-first (orchestrate): mean {statistics.mean(ours):.3f}  worst {max(ours):.3f}  (target <= 1.10)"
+        f"   critical-path-first (orchestrate): mean {statistics.mean(ours):.3f}  worst {max(ours):.3f}"
+        + ("  (target <= 1.10)" if parallelism == 4 else "")
     )
     print(f"   ready-order, no priority:          mean {statistics.mean(fifo):.3f}  worst {max(fifo):.3f}")
     print(
@@ -172,8 +173,12 @@ def part_b(n: int = 20) -> None:
         orch = [sys.executable, "-m", "orchestrator", "--repo", str(orch_repo), "plan"]
         cold_loop = timed(["bash", "-c", script], loop_repo, env)
         cold_orch = timed(orch, orch_repo, env, ok=(2,))
-        warm_loop = min(timed(["bash", "-c", script], loop_repo, env) for _ in range(2))
-        warm_orch = min(timed(orch, orch_repo, env, ok=(2,)) for _ in range(2))
+        # Warm: alternate the two, median of five each, so background load hits both alike.
+        loops, orchs = [], []
+        for _ in range(5):
+            loops.append(timed(["bash", "-c", script], loop_repo, env))
+            orchs.append(timed(orch, orch_repo, env, ok=(2,)))
+        warm_loop, warm_orch = statistics.median(loops), statistics.median(orchs)
         cpus = os.cpu_count()
         print(f"b. {n} stacks (hashicorp/null from a mirror), {cpus} CPUs, terraform at {tf}")
         print(f"   shell loop init+plan: cold {cold_loop:.2f} s, warm {warm_loop:.2f} s")
@@ -195,6 +200,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.part in ("a", "all"):
         part_a()
+        part_a(parallelism=16)  # where the critical path, not total work, bounds the makespan
     if args.part in ("b", "all"):
         part_b()
 

@@ -161,10 +161,14 @@ class LiveProgress(Progress):
 
     def _render(self) -> Table:
         table = Table(
-            title=self.title or None, show_edge=False, header_style="bold", pad_edge=False, box=None
+            title=self.title or None, show_edge=False, header_style="bold", pad_edge=False, box=None, expand=True
         )
-        for c in ("stack", "status", "step", "time", "detail"):
-            table.add_column(c, no_wrap=True, overflow="ellipsis", max_width=70 if c == "detail" else None)
+        longest = max((len(r) for r in self.rows), default=5)
+        table.add_column("stack", no_wrap=True, min_width=min(longest, 40))
+        table.add_column("status", no_wrap=True, min_width=18)
+        table.add_column("step", no_wrap=True, min_width=10)
+        table.add_column("time", no_wrap=True, min_width=5, justify="right")
+        table.add_column("detail", no_wrap=True, overflow="ellipsis", ratio=1)
         now = time.monotonic()
         for row in self.rows.values():
             if row.duration is not None:
