@@ -125,9 +125,20 @@ def plan_set_ref(manifest: Manifest) -> PlanSetRef:
     )
 
 
+HIDDEN_BLOCK_MAX = 30000
+
+
 def plan_set_block(manifest: Manifest) -> str:
-    """The hidden block naming the plan set (also used in drift PR bodies)."""
-    text = json.dumps(plan_set_ref(manifest).to_json(), sort_keys=True, separators=(",", ":"))
+    """The hidden block naming the plan set (also used in drift PR bodies).
+
+    Per-stack digests are left out when there are too many to fit beside the table: the
+    manifest's sha256 covers every one of them anyway."""
+    doc = plan_set_ref(manifest).to_json()
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    if len(text) > HIDDEN_BLOCK_MAX:
+        doc["stacks_omitted"] = len(doc["stacks"])
+        doc["stacks"] = {}
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     # never let the JSON close the HTML comment
     text = text.replace("-->", "--\\u003e").replace("<", "\\u003c").replace(">", "\\u003e")
     return f"<!-- orchestrate:plan-set {text} -->"

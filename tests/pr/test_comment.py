@@ -352,3 +352,20 @@ def test_apply_result_rendering() -> None:
     )
     refused = render_refusal("apply refused: pull request #3 has no approving review")
     assert "🛑" in refused and "Nothing was applied." in refused
+
+
+def test_a_very_large_plan_set_keeps_part_one_within_the_limit(
+    make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    n = 1200
+    files = {f"stacks/s{i:04d}/stack.yaml": "{}\n" for i in range(n)}
+    ws = Workspace.load(make_repo(files), use_cache=False)
+    manifest = write_plan_set(tmp_path / "ps", [StackSpec(f"s{i:04d}", plan="outputs") for i in range(n)])
+    data, redactor = comment_data(ws, tmp_path / "ps", manifest)
+    parts = render_comment(data, redactor)
+    assert all(len(p) <= COMMENT_LIMIT - 1000 for p in parts)
+    ref = parse_plan_set_block(parts[0])
+    assert ref is not None and ref.id == manifest.id and ref.stacks == {}
+    assert "too many to draw" in "\n".join(parts)
+    joined = "\n".join(parts)
+    assert all(f"| `s{i:04d}` |" in joined for i in range(n))
