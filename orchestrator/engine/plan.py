@@ -31,6 +31,7 @@ from orchestrator.errors import (
     EXIT_POLICY,
     Interrupted,
     OrchestratorError,
+    PlanSetError,
     TerraformError,
 )
 from orchestrator.planset import (
@@ -327,6 +328,12 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
     graph = engine.ws.graph
     ids = graph.ordered(options.stacks)
     destroy = options.kind == "destroy"
+    out = options.out.resolve() if options.out is not None else None
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PlanSetError(
+            f"{out} already exists and is not empty",
+            hint="Choose another --out directory or remove it first.",
+        )
     op = "destroy-plan" if destroy else "plan"
     outcomes: dict[str, StackOutcome] = {}
     lock = threading.Lock()
@@ -422,7 +429,7 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
 
     engine.progress.start(f"{'destroy plan' if destroy else 'plan'}", ids)
     try:
-        manifest, directory = write_plan_set(engine.root / PLANS_DIR, None, populate, final_dir=options.out)
+        manifest, directory = write_plan_set(engine.root / PLANS_DIR, None, populate, final_dir=out)
     finally:
         engine.progress.close()
     run = PlanRun(

@@ -70,8 +70,10 @@ def print_plan_summary(run: PlanRun, *, no_color: bool = False, apply_hint: bool
             markup=False,
         )
     if apply_hint and any(s.status in ("changes", "provisional") for s in m.stacks) and run.exit_code == 2:
+        latest = run.dir.parent.name == "plans" and run.dir.parent.parent.name == ".orchestrate"
+        where = "" if latest else f" --plan-set {_rel(run.dir, root)}"
         console.print(
-            "to apply it: orchestrate apply --approved-by NAME --reason TEXT  (or confirm in a terminal)",
+            f"to apply it: orchestrate apply{where} --approved-by NAME --reason TEXT  (or confirm in a terminal)",
             markup=False,
             highlight=False,
         )
@@ -110,6 +112,11 @@ def print_manifest_preview(manifest: Manifest, *, no_color: bool = False) -> Non
 
 def print_apply_summary(run: ApplyRun, *, no_color: bool = False) -> None:
     console = err_console(no_color)
+    if not run.results:
+        console.print(
+            f"nothing to apply in plan set {run.verified.manifest.id}", markup=False, highlight=False
+        )
+        return
     table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None)
     for col in ("stack", "status", "time", "detail"):
         table.add_column(col, no_wrap=col != "detail")

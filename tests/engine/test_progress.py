@@ -42,3 +42,25 @@ def test_github_actions_get_one_group_per_stack_with_its_log(newest_repo: Callab
     assert groups == [("a", "changes"), ("b", "provisional")]
     assert res.stderr.count("::endgroup::") == 2
     assert "$ terraform -chdir=" in res.stderr
+
+
+def test_a_relative_out_dir_is_taken_from_the_working_directory(newest_repo: Callable[..., Repo]) -> None:
+    repo = newest_repo(FILES)
+    res = repo.run("plan", "a", "--out", "review/set1", cwd=repo.root, env=repo.env)
+    assert res.exit_code == 2, res.output
+    assert (repo.root / "review/set1/a/plan.tfplan").is_file()
+    assert "--plan-set review/set1" in res.stderr
+    res = repo.run("plan", "a", "--out", "review/set1", cwd=repo.root, env=repo.env)
+    assert res.exit_code == 1 and "already exists" in res.stderr
+    res = repo.run(
+        "apply",
+        "--plan-set",
+        "review/set1",
+        "--approved-by",
+        "a",
+        "--reason",
+        "r",
+        cwd=repo.root,
+        env=repo.env,
+    )
+    assert res.exit_code == 0, res.output
