@@ -28,6 +28,7 @@ from orchestrator.pr.publish import (
     publish_plan,
     publish_summary,
     resolve_pr_number,
+    write_step_summary,
 )
 from orchestrator.pr.view import build_redactor, comment_data
 from orchestrator.redact import Redactor
@@ -216,6 +217,7 @@ def finish_apply(flow: ApplyFlow, run: Any, *, merge: bool, method: str = "merge
     )
     if merge_error is not None:
         body += f"\n⚠️ The pull request was not merged: {merge_error.message}\n"
+    write_step_summary(body)
     try:
         flow.gh.create_comment(flow.number, body)
     except GitHubError as exc:

@@ -209,8 +209,11 @@ def test_approved_pr_applies_posts_the_result_and_merges(planned: Planned) -> No
     number = planned.pull(20)
     planned.show(20, 1)
     planned.fake.add_review(20, "bob", "APPROVED")
+    summary = planned.repo.root.parent / "apply-summary.md"
+    planned.repo.env["GITHUB_STEP_SUMMARY"] = str(summary)
     code, output = planned.apply(number, None, "--merge", "--merge-method", "squash")
     assert code == 0, output
+    assert "| `app` | ✅ applied |" in summary.read_text()
     assert planned.repo.state("app") is not None and planned.repo.state("guarded") is None
     record = audit.read(planned.repo.root)[-1]
     assert record["result"] != "refused" and record["approval"]["source"] == "github"
