@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import GitHubError
 from orchestrator.github import GitHub, GitHubSettings
@@ -175,23 +174,3 @@ def publish_summary(
 def empty_dir() -> str:
     """An empty directory for credential-free tools' configuration (fork plans)."""
     return tempfile.mkdtemp(prefix="orchestrate-nocreds-")
-
-
-def fork_event_note(event: PrEvent | None) -> str | None:
-    if event is None or not event.is_fork:
-        return None
-    return event.head_repo
-
-
-def manifests_stacks(manifest: Manifest) -> Sequence[str]:
-    return [s.stack for s in manifest.stacks]
-
-
-def as_json(published: Published) -> dict[str, Any]:
-    return {
-        "comment_url": published.comment_url,
-        "comment_parts": published.parts,
-        "statuses": published.statuses,
-        "summary_file": published.summary_file,
-        "warnings": list(published.warnings),
-    }
