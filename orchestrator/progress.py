@@ -40,6 +40,16 @@ STATUS_STYLE = {
 }
 
 
+def print_table(console: Console, table: Table) -> None:
+    """Off a terminal (a pipe, a CI log), tables keep their lines whole instead of wrapping at
+    the 80 columns rich assumes there."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = Console(file=console.file, width=240, no_color=console.no_color, highlight=False, soft_wrap=False)
+    wide.print(table)
+
+
 @dataclass
 class Row:
     stack: str
@@ -126,7 +136,7 @@ class Progress:
                     "time": Text(f"{row.duration:.1f}s" if row.duration is not None else "-"),
                 }
                 table.add_row(*(cells[c] for c in columns))
-            self.console.print(table, width=None if self.console.is_terminal else 200)
+            print_table(self.console, table)
 
 
 class GitHubProgress(Progress):
@@ -161,7 +171,12 @@ class LiveProgress(Progress):
 
     def _render(self) -> Table:
         table = Table(
-            title=self.title or None, show_edge=False, header_style="bold", pad_edge=False, box=None, expand=True
+            title=self.title or None,
+            show_edge=False,
+            header_style="bold",
+            pad_edge=False,
+            box=None,
+            expand=True,
         )
         longest = max((len(r) for r in self.rows), default=5)
         table.add_column("stack", no_wrap=True, min_width=min(longest, 40))

@@ -225,7 +225,7 @@ class Engine:
             work.dir.mkdir(parents=True, exist_ok=True)
             write_if_changed(work.backend_file, setup.config_text())
             fingerprint = self.init_fingerprint(stack, setup, env)
-            record = _read_json(work.init_record)
+            record = read_json(work.init_record)
             location = self.state_location(stack)
             if not force and record.get("fingerprint") == fingerprint and work.data_dir.is_dir():
                 return False
@@ -357,13 +357,13 @@ class Engine:
     # ------------------------------------------------------------ timings
 
     def estimated_seconds(self, stack: Stack, op: str) -> float:
-        data = _read_json(self.work(stack).timings)
+        data = read_json(self.work(stack).timings)
         value = data.get(op)
         return float(value) if isinstance(value, int | float) and value > 0 else 1.0
 
     def record_seconds(self, stack: Stack, op: str, seconds: float) -> None:
         path = self.work(stack).timings
-        data = _read_json(path)
+        data = read_json(path)
         old = data.get(op)
         # A moving average: one slow run (a cold plugin cache) does not dominate.
         data[op] = round(seconds if not isinstance(old, int | float) else 0.5 * old + 0.5 * seconds, 3)
@@ -378,7 +378,7 @@ def tf_var_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):

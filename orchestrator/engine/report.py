@@ -11,13 +11,8 @@ from rich.text import Text
 from orchestrator.engine.apply import ApplyRun
 from orchestrator.engine.plan import PlanRun, note_for
 from orchestrator.planset import Manifest
-from orchestrator.progress import STATUS_STYLE
+from orchestrator.progress import STATUS_STYLE, print_table
 from orchestrator.ui import err_console
-
-
-def _width(console: object) -> int | None:
-    """Tables keep their lines whole when stderr is a pipe or a CI log (rich assumes 80 columns)."""
-    return None if getattr(console, "is_terminal", False) else 200
 
 
 def _rel(path: os.PathLike[str] | str, root: os.PathLike[str] | str) -> str:
@@ -61,7 +56,7 @@ def print_plan_summary(run: PlanRun, *, no_color: bool = False, apply_hint: bool
             _policy_cell(run, sp.stack),
             detail,
         )
-    console.print(table, width=_width(console))
+    print_table(console, table)
     root = os.getcwd()
     console.print(f"plan set {m.id}: {_rel(run.dir, root)}", markup=False, highlight=False)
     if run.policy is not None and run.policy.blocking:
@@ -129,7 +124,7 @@ def print_apply_summary(run: ApplyRun, *, no_color: bool = False) -> None:
             f"{r.duration_s:.1f}s" if r.duration_s is not None else "-",
             r.error or r.detail,
         )
-    console.print(table, width=_width(console))
+    print_table(console, table)
     for r in run.results.values():
         for d in r.differences[:20]:
             console.print(f"  {r.stack}: {d}", markup=False, highlight=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator.engine.context import Engine, _read_json
+from orchestrator.engine.context import Engine, read_json
 from orchestrator.engine.plan import error_text, run_stacks
 from orchestrator.errors import OrchestratorError
 from orchestrator.scheduler import Outcome
@@ -93,7 +93,7 @@ def validate_stacks(engine: Engine, ids: list[str]) -> list[StackValidation]:
         try:
             fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
             record = work / "init.json"
-            if _read_json(record).get("fingerprint") != fingerprint or not (work / ".terraform").is_dir():
+            if read_json(record).get("fingerprint") != fingerprint or not (work / ".terraform").is_dir():
                 engine.runner.run(tf.init_args(stack.dir, backend=False), env=env, log=log, where=sid)
                 fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
                 write_if_changed(record, json.dumps({"fingerprint": fingerprint}) + "\n")
