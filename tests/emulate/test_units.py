@@ -160,3 +160,33 @@ def test_cli_config_is_valid_for_terraform(tmp_path: Path, newest_terraform: obj
     )
     assert proc.returncode == 0, proc.stderr
     assert "Invalid" not in proc.stderr
+
+
+def test_a_cached_certificate_is_reused_without_importing_cryptography(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from orchestrator.emulate.providers._runtime import _ORIGINAL_CERT, _cached_cert, _cert_cache_path\n"
+        "from tf import runner\n"
+        "runner._get_cert_cache_path = _cert_cache_path  # as serve() does\n"
+        "_ORIGINAL_CERT['fn'] = runner._self_signed_cert\n"
+        "chain, creds = _cached_cert()\n"
+        "print(len(chain) > 100, 'cryptography.x509' in sys.modules)\n"
+    )
+    env = {**os.environ, "ORCHESTRATE_EMULATE_CACHE": str(tmp_path)}
+
+    def run() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert run() == "True True"  # first start: made and parsed once
+    assert "not_after" in json.loads((tmp_path / "ssl_cert.json").read_text())
+    assert run() == "True False"  # later starts: no cryptography at all
+    (tmp_path / "ssl_cert.json").write_text("{corrupt")
+    assert run() == "True True"  # a corrupt cache is replaced
+    assert run() == "True False"

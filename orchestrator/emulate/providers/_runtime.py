@@ -288,6 +288,56 @@ def _cert_cache_path() -> Path:
     return Path(tempfile.mkdtemp(prefix="orchestrate-emulate-")) / "ssl_cert.json"
 
 
+def _cached_cert() -> tuple[bytes, Any]:
+    """``tf``'s TLS certificate without importing cryptography on every start.
+
+    The framework parses its cached certificate with cryptography (~40 ms of each start, and
+    Terraform starts a provider three to five times a plan) to check its expiry. We record the
+    expiry beside it once and read only that afterwards; a missing, corrupt or expiring
+    certificate goes back to the framework, which makes a new one.
+    """
+    import base64
+    import json
+    import time
+
+    path = _cert_cache_path()
+    try:
+        data = json.loads(path.read_text())
+        if float(data["not_after"]) > time.time() + 3600:
+            import grpc  # type: ignore[import-untyped]
+
+            creds = grpc.ssl_server_credentials(
+                [(data["key_pem"].encode(), data["cert_pem"].encode())], require_client_auth=False
+            )
+            return base64.b64decode(data["cert_chain"]), creds
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    chain, creds = _framework_cert()
+    try:
+        from cryptography import x509
+
+        data = json.loads(path.read_text())
+        cert = x509.load_pem_x509_certificate(data["cert_pem"].encode())
+        data["not_after"] = cert.not_valid_after_utc.timestamp()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except (OSError, ValueError, KeyError):
+        pass
+    return chain, creds
+
+
+def _framework_cert() -> tuple[bytes, Any]:
+    from tf import runner
+
+    make: Callable[[], tuple[bytes, Any]] = _ORIGINAL_CERT.get("fn") or runner._self_signed_cert
+    return make()
+
+
+_ORIGINAL_CERT: dict[str, Callable[[], tuple[bytes, Any]]] = {}
+
+
 def _servicer_class() -> type:
     """``tf``'s servicer, planning creates through ``Resource.plan`` and replacing on block changes."""
     from tf import provider as tfp
@@ -339,5 +389,7 @@ def serve(provider: BaseProvider) -> None:
     from tf import runner
 
     runner._get_cert_cache_path = _cert_cache_path
+    _ORIGINAL_CERT.setdefault("fn", runner._self_signed_cert)
+    runner._self_signed_cert = _cached_cert
     tfp.ProviderServicer = _servicer_class()
     runner.run_provider(provider, sys.argv)
