@@ -37,23 +37,20 @@ public(rc, why) := result if {
 	result := tf.result("no-public-storage", rc.address, msg)
 }
 
-writes_type(rc, types) if {
-	rc.type in types
-	tf.writes(rc)
-}
-
 # --- AWS
 
 deny contains public(rc, concat("", ["the bucket ACL is ", acl])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"aws_s3_bucket", "aws_s3_bucket_acl"})
+	rc.type in {"aws_s3_bucket", "aws_s3_bucket_acl"}
+	tf.writes(rc)
 	acl := tf.after(rc, "acl")
 	acl in public_s3_acls
 }
 
 deny contains public(rc, concat("", ["the bucket ACL grants ", grant.permission, " to ", grantee.uri])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"aws_s3_bucket_acl"})
+	rc.type in {"aws_s3_bucket_acl"}
+	tf.writes(rc)
 	some policy in tf.items(tf.after(rc, "access_control_policy"))
 	some grant in tf.items(policy.grant)
 	some grantee in tf.items(grant.grantee)
@@ -62,14 +59,16 @@ deny contains public(rc, concat("", ["the bucket ACL grants ", grant.permission,
 
 deny contains public(rc, concat("", [setting, " is off in the public access block"])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"})
+	rc.type in {"aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"}
+	tf.writes(rc)
 	some setting in public_access_settings
 	rc.change.after[setting] == false
 }
 
 deny contains public(rc, "the bucket policy allows anyone (Principal \"*\") without a Condition") if {
 	some rc in input.resource_changes
-	writes_type(rc, {"aws_s3_bucket_policy"})
+	rc.type in {"aws_s3_bucket_policy"}
+	tf.writes(rc)
 	document := tf.after(rc, "policy")
 	is_string(document)
 	json.is_valid(document)
@@ -96,21 +95,24 @@ anyone(principal) if {
 
 deny contains public(rc, concat("", ["the bucket grants ", rc.change.after.role, " to ", member])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_iam_member"})
+	rc.type in {"google_storage_bucket_iam_member"}
+	tf.writes(rc)
 	member := rc.change.after.member
 	member in public_members
 }
 
 deny contains public(rc, concat("", ["the bucket grants ", rc.change.after.role, " to ", member])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_iam_binding"})
+	rc.type in {"google_storage_bucket_iam_binding"}
+	tf.writes(rc)
 	some member in tf.items(rc.change.after.members)
 	member in public_members
 }
 
 deny contains public(rc, concat("", ["the bucket IAM policy grants ", binding.role, " to ", member])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_iam_policy"})
+	rc.type in {"google_storage_bucket_iam_policy"}
+	tf.writes(rc)
 	document := tf.after(rc, "policy_data")
 	is_string(document)
 	json.is_valid(document)
@@ -121,7 +123,8 @@ deny contains public(rc, concat("", ["the bucket IAM policy grants ", binding.ro
 
 deny contains public(rc, concat("", ["the ACL gives ", entry])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_default_object_acl"})
+	rc.type in {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_default_object_acl"}
+	tf.writes(rc)
 	some entry in tf.items(tf.after(rc, "role_entity"))
 	is_string(entry)
 	some member in public_members
@@ -130,14 +133,16 @@ deny contains public(rc, concat("", ["the ACL gives ", entry])) if {
 
 deny contains public(rc, concat("", ["the predefined ACL is ", acl])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_bucket_object"})
+	rc.type in {"google_storage_bucket_acl", "google_storage_object_acl", "google_storage_bucket_object"}
+	tf.writes(rc)
 	acl := tf.after(rc, "predefined_acl")
 	acl in public_gcs_predefined
 }
 
 deny contains public(rc, concat("", ["the access control gives ", rc.change.after.role, " to ", entity])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket_access_control", "google_storage_default_object_access_control", "google_storage_object_access_control"})
+	rc.type in {"google_storage_bucket_access_control", "google_storage_default_object_access_control", "google_storage_object_access_control"}
+	tf.writes(rc)
 	entity := rc.change.after.entity
 	entity in public_members
 }
@@ -145,10 +150,12 @@ deny contains public(rc, concat("", ["the access control gives ", rc.change.afte
 # A bucket without uniform bucket-level access whose ACL in the same plan is public.
 deny contains public(rc, "uniform bucket-level access is off and an ACL in this plan makes the bucket public") if {
 	some rc in input.resource_changes
-	writes_type(rc, {"google_storage_bucket"})
+	rc.type in {"google_storage_bucket"}
+	tf.writes(rc)
 	rc.change.after.uniform_bucket_level_access == false
 	some acl in input.resource_changes
-	writes_type(acl, {"google_storage_bucket_acl", "google_storage_default_object_acl"})
+	acl.type in {"google_storage_bucket_acl", "google_storage_default_object_acl"}
+	tf.writes(acl)
 	gcs_acl_public(acl)
 	acl_targets(acl, rc)
 }
@@ -177,14 +184,16 @@ acl_targets(acl, bucket) if {
 
 deny contains public(rc, concat("", [setting, " is true on the storage account"])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"azurerm_storage_account"})
+	rc.type in {"azurerm_storage_account"}
+	tf.writes(rc)
 	some setting in ["allow_nested_items_to_be_public", "allow_blob_public_access"]
 	rc.change.after[setting] == true
 }
 
 deny contains public(rc, concat("", ["container_access_type is ", access, " (anonymous reads)"])) if {
 	some rc in input.resource_changes
-	writes_type(rc, {"azurerm_storage_container"})
+	rc.type in {"azurerm_storage_container"}
+	tf.writes(rc)
 	access := tf.after(rc, "container_access_type")
 	access in {"blob", "container"}
 }
