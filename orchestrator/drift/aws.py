@@ -118,7 +118,7 @@ def translate(exc: BaseException, what: str, where: str, endpoint: str | None) -
         return exc
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return CloudError(
-            f"no AWS credentials for {what}",
+            "no AWS credentials",
             where=where,
             hint="Set AWS credentials (environment, profile: in the cloud target, or an instance role).",
         )
@@ -178,9 +178,25 @@ def default_session(resolved: ResolvedTarget, env: Mapping[str, str] | None = No
         if env.get("AWS_SESSION_TOKEN"):
             kwargs["aws_session_token"] = env["AWS_SESSION_TOKEN"]
     try:
-        return boto3.Session(**kwargs)
+        session = boto3.Session(**kwargs)
     except Exception as exc:
         raise translate(exc, "creating an AWS session", resolved.name, resolved.endpoint) from exc
+    if not target.role_arn:
+        return session
+    # role_arn: read with the role's temporary credentials (valid an hour, longer than a scan).
+    try:
+        sts = session.client("sts", region_name=target.region, endpoint_url=resolved.endpoint)
+        creds = sts.assume_role(RoleArn=target.role_arn, RoleSessionName="orchestrate-drift")["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=target.region,
+        )
+    except Exception as exc:
+        raise translate(
+            exc, f"assuming the role {target.role_arn}", resolved.name, resolved.endpoint
+        ) from exc
 
 
 def _tags(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:

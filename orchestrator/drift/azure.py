@@ -13,6 +13,7 @@ connections, and a call that still fails becomes a CloudError here.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -82,6 +83,13 @@ def translate(exc: BaseException, what: str, where: str, endpoint: str | None) -
             where=where,
             hint="Check endpoint: in the cloud target and the network (or run `orchestrate emulate up`).",
         )
+    if isinstance(exc, ex.ClientAuthenticationError) and exc.status_code is None:
+        # No credential could be obtained at all (azure-identity's CredentialUnavailableError).
+        return CloudError(
+            "no Azure credentials",
+            where=where,
+            hint="Run `az login`, or set the service principal's AZURE_* environment variables.",
+        )
     if isinstance(exc, ex.ClientAuthenticationError):
         return CloudError(
             f"{what} failed: not authorised ({exc.status_code})",
@@ -111,6 +119,17 @@ def translate(exc: BaseException, what: str, where: str, endpoint: str | None) -
     return CloudError(
         f"{what} failed: {type(exc).__name__}: {exc}", where=where, hint="Run again with -v for details."
     )
+
+
+def _is_auth(exc: BaseException) -> bool:
+    if isinstance(exc, _exceptions().ClientAuthenticationError):
+        return True
+    try:
+        from azure.identity import CredentialUnavailableError
+
+        return isinstance(exc, CredentialUnavailableError)
+    except ImportError:  # pragma: no cover
+        return False
 
 
 def parse_id(resource_id: str) -> tuple[str, str, str] | None:
@@ -156,6 +175,10 @@ ClientFactory = Callable[[], Any]  # -> ResourceManagementClient
 
 
 def default_client(resolved: ResolvedTarget) -> ClientFactory:
+    # azure-identity logs every credential it tried at WARNING; the CloudError says what to do.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
+    logging.getLogger("azure").propagate = False
+
     def make() -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
@@ -223,6 +246,7 @@ class AzureReader:
         self._versions: dict[str, dict[str, str]] = {}
         self._versions_lock = threading.Lock()
         self._on_retry = on_retry
+        self._denied: CloudError | None = None  # credentials refused once: every later call fails fast
 
     # -------------------------------------------------------------- plumbing
 
@@ -238,6 +262,8 @@ class AzureReader:
             return self._client
 
     def call(self, what: str, fn: Callable[[], Any], *, not_found_ok: bool = False) -> Any:
+        if self._denied is not None:
+            raise self._denied
         limits = {"transient": self.retry.attempts, "connect": min(3, self.retry.attempts)}
         attempt = {"n": 0}
 
@@ -256,7 +282,10 @@ class AzureReader:
         except Exception as exc:
             if not_found_ok and isinstance(exc, _exceptions().ResourceNotFoundError):
                 return None
-            raise translate(exc, what, self.where, self.resolved.endpoint) from exc
+            error = translate(exc, what, self.where, self.resolved.endpoint)
+            if _is_auth(exc):
+                self._denied = error
+            raise error from exc
 
     def _pages(self, what: str, make: Callable[[], Any]) -> list[Any]:
         """Every item of a paged list, one call per page, each page retried on its own."""

@@ -8,7 +8,7 @@ not compared (the subset per type is documented in docs/drift.md). Normalisation
   it, else ``tags``; AWS-reserved ``aws:*`` keys are ignored; one diff per tag key.
 - ``policy`` / ``json``: JSON documents compared as data; IAM policies also treat a single
   statement or value like a one-element list and ignore the order of statements and values.
-- ``location``: "West Europe" equals "westeurope".
+- ``location``: "West Europe" equals "westeurope"; ``gcp_number``: "folders/123" equals "123".
 - ``value``: provider defaults fill unset values; "" equals unset; 1 equals 1.0.
 - ``set``: order and duplicates ignored; ``rules`` (security group rules) compared as sets of
   single permissions, reported one rule per diff.
@@ -25,7 +25,17 @@ from orchestrator.drift.model import AttrPath, Diff
 from orchestrator.redact import MASK
 
 Kind = Literal[
-    "value", "tags", "policy", "json", "set", "objects", "rules", "location", "nested", "inline_policies"
+    "value",
+    "tags",
+    "policy",
+    "json",
+    "set",
+    "objects",
+    "rules",
+    "location",
+    "nested",
+    "inline_policies",
+    "gcp_number",
 ]
 _UNSET = object()
 
@@ -128,8 +138,8 @@ SPECS: dict[str, tuple[Attr, ...]] = {
     ),
     "google_project": (
         Attr("name"),
-        Attr("folder_id", default=""),
-        Attr("org_id", default=""),
+        Attr("folder_id", "gcp_number", default=""),
+        Attr("org_id", "gcp_number", default=""),
         Attr("labels", "tags", only_if_in_state=False),
     ),
     "google_folder": (
@@ -355,6 +365,10 @@ def compare_attr(attr: Attr, state: Mapping[str, Any], live: Mapping[str, Any]) 
     if kind == "value":
         e, a = norm_scalar(expected, attr.default), norm_scalar(actual, attr.default)
         return [] if e == a else [Diff(path, e, a)]
+    if kind == "gcp_number":
+        # "folders/123" and "123" name the same folder (the provider accepts and stores both).
+        e, a = (norm_scalar(str(v).rsplit("/", 1)[-1] if v else v, attr.default) for v in (expected, actual))
+        return [] if e == a else [Diff(path, expected, actual)]
     if kind == "location":
         return [] if norm_location(expected) == norm_location(actual) else [Diff(path, expected, actual)]
     if kind == "policy":

@@ -95,6 +95,18 @@ def translate(exc: BaseException, what: str, where: str, endpoint: str | None) -
     )
 
 
+def _is_auth(exc: BaseException) -> bool:
+    ex = _exceptions()
+    if isinstance(exc, ex.Unauthenticated | ex.Unauthorized):
+        return True
+    try:
+        from google.auth.exceptions import DefaultCredentialsError, RefreshError
+
+        return isinstance(exc, DefaultCredentialsError | RefreshError)
+    except ImportError:  # pragma: no cover
+        return False
+
+
 def state_key(resource: Resource) -> str | None:
     attrs = resource.attributes
     if resource.type == "google_project":
@@ -190,6 +202,7 @@ class GcpReader:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._on_retry = on_retry
+        self._denied: CloudError | None = None  # credentials refused once: every later call fails fast
         folder = target.folder
         self.scope_folder = (
             (folder if folder.startswith("folders/") else f"folders/{folder}") if folder else None
@@ -203,12 +216,14 @@ class GcpReader:
                 try:
                     self._clients[kind] = self._factory(kind)
                 except Exception as exc:
-                    raise translate(
-                        exc, f"creating the {kind} client", self.where, self.resolved.endpoint
-                    ) from exc
+                    error = translate(exc, f"creating the {kind} client", self.where, self.resolved.endpoint)
+                    self._denied = error  # no credentials: nothing else will work either
+                    raise error from exc
             return self._clients[kind]
 
     def call(self, kind: str, operation: str, not_found_ok: bool = False, **kwargs: Any) -> Any:
+        if self._denied is not None:
+            raise self._denied
         method = getattr(self.client(kind), operation)
         limits = {"transient": self.retry.attempts, "connect": min(3, self.retry.attempts)}
         attempt = {"n": 0}
@@ -233,7 +248,10 @@ class GcpReader:
         except Exception as exc:
             if not_found_ok and isinstance(exc, _exceptions().NotFound):
                 return None
-            raise translate(exc, f"{kind} {operation}", self.where, self.resolved.endpoint) from exc
+            error = translate(exc, f"{kind} {operation}", self.where, self.resolved.endpoint)
+            if _is_auth(exc):
+                self._denied = error
+            raise error from exc
 
     def _list(self, kind: str, parent: str) -> list[Any]:
         """Every active child of ``parent`` (one call per page of 1,000)."""

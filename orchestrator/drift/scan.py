@@ -130,6 +130,7 @@ class Scan:
         self.root_rules: IgnoreRules = load_driftignore(ws.root)
         self._progress_lock = threading.Lock()
         self.secrets: set[str] = set()
+        self.failed_targets: dict[str, str] = {}  # cloud target -> why it could not be read at all
 
     def progress(self, message: str) -> None:
         with self._progress_lock:
@@ -210,6 +211,8 @@ class Scan:
                     by_target[name] = reader
                 except OrchestratorError as exc:
                     by_target[name] = _message(exc)
+                    self.progress(f"{name}: {exc.message}")
+                    self.failed_targets[name] = _message(exc)
             got = by_target[name]
             if isinstance(got, str):
                 plan.error = plan.error or got
@@ -404,6 +407,8 @@ class Scan:
                         if k:
                             keys.add(k)
                         break
+        for name, why in sorted(self.failed_targets.items()):
+            incomplete.append(f"{name}: unmanaged resources not listed: {why}")
         seen_reads: set[tuple[tuple[str, ...], str]] = set()
         for scope_id, scope in sorted(scopes.items()):
             reader = scope.reader
@@ -415,6 +420,7 @@ class Scan:
                 )
                 continue
             del scope_id
+            failed: dict[str, list[str]] = {}  # why -> types
             for rtype in reader.listed_types():
                 key = (reader.read_id(rtype), rtype)
                 if key in seen_reads:
@@ -422,7 +428,7 @@ class Scan:
                 seen_reads.add(key)
                 got = results.get(key)
                 if isinstance(got, CloudError):
-                    incomplete.append(f"{scope.name}: {rtype} could not be listed: {_message(got)}")
+                    failed.setdefault(_message(got), []).append(rtype)
                     continue
                 for live in (got or {}).values():
                     if not live.in_scope or (live.cloud_default and not self.options.strict):
@@ -433,6 +439,8 @@ class Scan:
                     if self.root_rules.ignores_unmanaged(rtype, live.id):
                         continue
                     unmanaged.append(Unmanaged(rtype, live.id, scope.name))
+            for why, types in failed.items():
+                incomplete.append(f"{scope.name}: {', '.join(types)} could not be listed: {why}")
         return unmanaged, incomplete
 
     # -------------------------------------------------------------- the whole scan

@@ -220,6 +220,7 @@ class StateLocation:
     backend: str
     config: Mapping[str, Any]
     base: Path  # directory relative local paths are resolved against
+    root: Path | None = None  # the repository, for showing paths relative to it
 
     @property
     def direct(self) -> bool:
@@ -234,7 +235,10 @@ class StateLocation:
 
     def describe(self) -> str:
         if self.backend == "local":
-            return str(self.local_path())
+            path = self.local_path()
+            if self.root is not None and path.is_relative_to(self.root):
+                return str(path.relative_to(self.root))
+            return str(path)
         if self.backend == "s3":
             return f"s3://{self.config.get('bucket')}/{self.config.get('key')}"
         return f"{self.backend} backend"
@@ -248,7 +252,7 @@ class StateLocation:
 def locate(backend: EffectiveBackend, stack_dir: Path, repo_root: Path) -> StateLocation:
     # A template or default local path is relative to the repository, a declared one to the stack.
     base = repo_root if backend.source in ("template", "default") else stack_dir
-    return StateLocation(backend.type, dict(backend.config), base)
+    return StateLocation(backend.type, dict(backend.config), base, repo_root)
 
 
 def read_local(location: StateLocation, where: str) -> StateSnapshot:
@@ -257,13 +261,13 @@ def read_local(location: StateLocation, where: str) -> StateSnapshot:
         data = path.read_bytes()
     except FileNotFoundError:
         raise StateNotFound(
-            f"no state at {path}: the stack has not been applied",
+            f"no state at {location.describe()}: the stack has not been applied",
             where=where,
             hint="Apply the stack first; drift is measured against applied state.",
         ) from None
     except OSError as exc:
         raise StateError(
-            f"cannot read the state {path}: {exc.strerror or exc}",
+            f"cannot read the state {location.describe()}: {exc.strerror or exc}",
             where=where,
             hint="Check the file's permissions.",
         ) from exc

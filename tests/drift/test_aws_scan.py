@@ -431,3 +431,21 @@ def test_resources_of_types_the_reader_does_not_know_are_listed_as_unchecked(aws
     code, report = repo.drift_json("aws/iam")
     assert code == 0
     assert by_stack(report)["aws/iam"]["unchecked"] == ["aws_iam_role_policy_attachment.worker"]
+
+
+def test_role_arn_is_assumed_and_account_id_is_checked(aws_repo: Any) -> None:
+    repo: AwsRepo = aws_repo()
+    path = repo.root / "orchestrate.yaml"
+    original = path.read_text()
+    path.write_text(
+        original.replace(
+            "provider: aws,", "provider: aws, role_arn: 'arn:aws:iam::123456789012:role/scanner',"
+        )
+    )
+    code, report = repo.drift_json()
+    assert code == 0, report
+    path.write_text(original.replace("provider: aws,", "provider: aws, account_id: '999999999999',"))
+    code, report = repo.drift_json()
+    assert code == 1
+    assert all("not 999999999999" in s["error"] for s in report["stacks"])
+    assert report["incomplete"] and "unmanaged resources not listed" in report["incomplete"][0]

@@ -160,3 +160,10 @@ def test_inline_role_policies_by_name() -> None:
     live = {"inline_policy": [{"name": "extra", "policy": json.dumps(policy)}]}
     (diff,) = compare("aws_iam_role", state, live)
     assert (diff.path_text, diff.expected, diff.actual) == ("inline_policy.extra", None, policy)
+
+
+def test_gcp_folder_ids_with_and_without_prefix_are_equal() -> None:
+    assert compare("google_project", {"folder_id": "folders/123"}, {"folder_id": "123"}) == []
+    (diff,) = compare("google_project", {"folder_id": "folders/123"}, {"folder_id": "456"})
+    assert diff.to_dict() == {"path": "folder_id", "expected": "folders/123", "actual": "456"}
+    assert compare("google_project", {"org_id": ""}, {"org_id": ""}) == []
