@@ -240,6 +240,9 @@ class Engine:
                 )
             if report:
                 self.progress.phase(stack.id, "init")
+            # A failed or interrupted init leaves the data dir half-done: drop the fingerprint
+            # first (keeping the state location, which guards against silent state moves).
+            write_if_changed(work.init_record, json.dumps({"state": location}, indent=2) + "\n")
             # -reconfigure: backend settings such as an emulated endpoint's port may change
             # between runs; the state location itself is guarded above.
             self.runner.run(

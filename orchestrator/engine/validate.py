@@ -94,6 +94,7 @@ def validate_stacks(engine: Engine, ids: list[str]) -> list[StackValidation]:
             fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
             record = work / "init.json"
             if read_json(record).get("fingerprint") != fingerprint or not (work / ".terraform").is_dir():
+                record.unlink(missing_ok=True)
                 engine.runner.run(tf.init_args(stack.dir, backend=False), env=env, log=log, where=sid)
                 fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
                 write_if_changed(record, json.dumps({"fingerprint": fingerprint}) + "\n")
