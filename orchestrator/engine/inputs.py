@@ -27,7 +27,7 @@ class UpstreamPlan:
 
     status: str  # changes | no-changes | provisional
     has_plan: bool
-    state_exists: bool
+    state_exists: bool  # whether the upstream's state existed when it was planned
     outputs: Mapping[str, PlannedOutput]
 
 

@@ -152,7 +152,12 @@ def plan_one(
         "source_sha256": source,
     }
     if inputs.blocked is not None:
-        return StackOutcome(base_stack_plan(engine, stack, "provisional", reason=inputs.blocked, **common))
+        # Its own state may exist (a later run): stacks reading it must know.
+        lineage, _ = engine.state_identity(stack.id)
+        return StackOutcome(
+            base_stack_plan(engine, stack, "provisional", reason=inputs.blocked, **common),
+            state_exists=lineage is not None,
+        )
     secrets = {str(inputs.values[k]) for k in inputs.sensitive}
     engine.redactor.add_secrets(secrets)
     env = engine.stack_env(stack, inputs.values)
