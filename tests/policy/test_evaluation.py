@@ -323,3 +323,33 @@ warn contains {"msg": "token", "token": rc.change.after.token, "note": "mysecret
     assert "hunter2-Secret-Pa55" not in text
     assert "mysecret-value" not in text
     assert "aws_db_instance.main password (sensitive)" in text
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_damaged_copies_of_the_default_pack_load_or_fail_cleanly(seed: int) -> None:
+    """Random edits of the pack: each either loads and evaluates, or is a PolicyError; never a crash."""
+    import random
+
+    from tests.conftest import REPO_ROOT
+
+    rng = random.Random(seed)
+    files = [
+        (p.relative_to(REPO_ROOT).as_posix(), p.read_text())
+        for p in sorted((REPO_ROOT / "policies").rglob("*.rego"))
+    ]
+    i = rng.randrange(len(files))
+    name, text = files[i]
+    for _ in range(rng.randint(1, 4)):
+        pos = rng.randrange(len(text))
+        pieces = ["{", "}", "[", "]", "(", ")", '"', "|", ":=", " if ", " contains ", "\n", ",", "some ", "`"]
+        if rng.random() < 0.5:
+            text = text[:pos] + text[pos + rng.randint(1, 5) :]
+        else:
+            text = text[:pos] + rng.choice(pieces) + text[pos:]
+    files[i] = (name, text)
+    try:
+        ps = compile_policy_set("policies", files, ["main"], {"required_tags": ["owner"]})
+    except PolicyError as exc:
+        assert exc.where is not None and exc.where.startswith("policies/")
+        return
+    evaluate_stack(ps, plan("estate/aws-dev-storage.json"), context())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.errors import PolicyError
 from orchestrator.policy.source import header_comment, scan_module
@@ -145,3 +147,19 @@ def test_safe_parameter_uses_are_accepted(body: str) -> None:
 def test_the_header_comment_stops_at_code() -> None:
     assert header_comment("# a: b\n#\n#  indented\n\npackage x\n# not this\n") == "a: b\n\n indented"
     assert header_comment("package x\n") == ""
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list('package main deny contains if else {}[]()"`#|:=,.\n\t x1_')),
+        max_size=200,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_read_or_refused_with_a_policy_error(text: str) -> None:
+    try:
+        info = scan_module(text, "policies/fuzz.rego")
+    except PolicyError as exc:
+        assert exc.where is not None and exc.where.startswith("policies/fuzz.rego")
+    else:
+        assert info.package
