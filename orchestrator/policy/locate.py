@@ -77,18 +77,24 @@ def _module_info(stack: Stack, directory: str) -> TerraformInfo | None:
 
 
 def locate(stack: Stack, address: str) -> Location | None:
-    """Where ``address`` is declared in the stack's files (or the module call that holds it)."""
+    """Where ``address`` is declared in the stack's files.
+
+    Inside a remote module, or when the module's files do not declare it, the innermost
+    module call that holds it; None when the stack itself does not declare it.
+    """
     parsed = parse_address(address)
     if parsed is None:
         return None
     directory = stack.path
     info: TerraformInfo | None = stack.tf
+    via: Location | None = None  # the innermost module call followed
     for name in parsed.modules:
         if info is None:
-            return None
+            return via
         call = next((c for c in info.modules if c.name == name), None)
         if call is None:
-            return None
+            return via
+        via = Location(call.file, call.line)
         source = call.source or ""
         target_info = None
         if source.startswith(("./", "../")):
@@ -96,17 +102,17 @@ def locate(stack: Stack, address: str) -> Location | None:
             target_info = _module_info(stack, target)
             directory = target
         if target_info is None:
-            return Location(call.file, call.line)  # a remote module: point at the call
+            return via  # a remote module: point at the call
         info = target_info
     if info is None:
-        return None
+        return via
     kind = "data" if parsed.mode == "data" else "resource"
     decl = next(
         (d for d in info.declarations if d.kind == kind and d.type == parsed.type and d.name == parsed.name),
         None,
     )
     if decl is None:
-        return None
+        return via  # not in the module's files: the module call is the nearest place
     return Location(decl.file, decl.line)
 
 

@@ -152,6 +152,9 @@ def test_resources_in_local_and_remote_modules_resolve_to_their_files(make_repo:
     assert locate(stack, "module.remote.aws_s3_bucket.this[0]") == Location("stacks/app/main.tf", 5)
     assert locate(stack, "aws_sqs_queue.missing") is None
     assert locate(stack, "module.nope.aws_sqs_queue.q") is None
+    # declared nowhere in the module's files: the module call that holds it
+    assert locate(stack, "module.store.aws_s3_bucket.other") == Location("stacks/app/main.tf", 1)
+    assert locate(stack, "module.store.module.gone.aws_s3_bucket.x") == Location("stacks/app/main.tf", 1)
 
 
 def test_an_address_is_found_in_a_message_only_as_a_whole_word() -> None:
