@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,10 +311,15 @@ class Engine:
             raise TerraformError(f"`terraform output -json` printed invalid JSON: {exc}", where=sid) from exc
         outputs = outputs_from_output_json(data) if isinstance(data, dict) and data else None
         if outputs:
-            self.redactor.add_secrets(str(o.value) for o in outputs.values() if o.sensitive and o.value)
+            self.add_secrets(str(o.value) for o in outputs.values() if o.sensitive and o.value)
         with self._guard:
             self._outputs_cache[sid] = outputs
         return outputs
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Mask these values in every log from now on (the Redactor is shared by worker threads)."""
+        with self._guard:
+            self.redactor.add_secrets(list(values))
 
     def forget_outputs(self, sid: str) -> None:
         with self._guard:

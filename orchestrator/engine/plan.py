@@ -159,7 +159,7 @@ def plan_one(
             state_exists=lineage is not None,
         )
     secrets = {str(inputs.values[k]) for k in inputs.sensitive}
-    engine.redactor.add_secrets(secrets)
+    engine.add_secrets(secrets)
     env = engine.stack_env(stack, inputs.values)
     plan_file = sdir / PLAN_FILE
     args = tf.plan_args(stack.dir, plan_file, var_files=stack.config.var_files, destroy=destroy)
