@@ -20,6 +20,7 @@ like the scan) is timed and counted on the same estate.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import threading
@@ -47,7 +48,9 @@ REGION = "eu-west-1"
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 BATCHED = {"aws_instance": 50, "aws_security_group": 50, "aws_subnet": 50, "aws_vpc": 10, "aws_iam_role": 40}
 ALL_NINE = {
@@ -72,7 +75,7 @@ class Calls:
 
     def hook(self, event_name: str = "before-send.?.?", **kwargs: Any) -> None:
         # The event is named before-send.<service>.<Operation>; it fires once per HTTP attempt.
-        _, service, operation = (event_name.split(".") + ["?", "?"])[:3]
+        _, service, operation = [*event_name.split("."), "?", "?"][:3]
         with self.lock:
             self.by_op[f"{service}.{operation}"] += 1
 
@@ -111,10 +114,16 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
         vpcs = []
         for v in range(count.get("aws_vpc", 1)):
             cidr = f"10.{s * 20 + v}.0.0/16"
-            vid = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": tag_list}])["Vpc"]["VpcId"]
+            vid = ec2.create_vpc(
+                CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": tag_list}]
+            )["Vpc"]["VpcId"]
             vpcs.append((vid, s * 20 + v))
             if "aws_vpc" in count:
-                inst.append(sf.Instance("aws_vpc", "vpc", sf.vpc(vid, cidr, REGION, tags), index_key=v, schema_version=1))
+                inst.append(
+                    sf.Instance(
+                        "aws_vpc", "vpc", sf.vpc(vid, cidr, REGION, tags), index_key=v, schema_version=1
+                    )
+                )
         subnets = []
         for n in range(max(count.get("aws_subnet", 0), 1)):
             vid, octet = vpcs[n % len(vpcs)]
@@ -126,7 +135,13 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
             subnets.append(sn)
             if "aws_subnet" in count:
                 inst.append(
-                    sf.Instance("aws_subnet", "subnet", sf.subnet(sn, vid, cidr, f"{REGION}a", REGION, tags), index_key=n, schema_version=1)
+                    sf.Instance(
+                        "aws_subnet",
+                        "subnet",
+                        sf.subnet(sn, vid, cidr, f"{REGION}a", REGION, tags),
+                        index_key=n,
+                        schema_version=1,
+                    )
                 )
         for g in range(count.get("aws_security_group", 0)):
             vid = vpcs[g % len(vpcs)][0]
@@ -137,11 +152,20 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
             )["GroupId"]  # fmt: skip
             ec2.authorize_security_group_ingress(
                 GroupId=gid,
-                IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}],
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                    }
+                ],
             )
             ingress = [sf.sg_rule("tcp", 443, 443, ["10.0.0.0/8"])]
             egress = [sf.sg_rule("-1", 0, 0, ["0.0.0.0/0"])]
-            attrs = sf.security_group(gid, name, "Managed by Terraform", vid, REGION, ingress=ingress, egress=egress, tags=tags)
+            attrs = sf.security_group(
+                gid, name, "Managed by Terraform", vid, REGION, ingress=ingress, egress=egress, tags=tags
+            )
             inst.append(sf.Instance("aws_security_group", "sg", attrs, index_key=g, schema_version=1))
         if count.get("aws_instance"):
             made = ec2.run_instances(
@@ -151,13 +175,19 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
             for i, m in enumerate(made):
                 groups = [g["GroupId"] for g in m.get("SecurityGroups", [])]
                 attrs = sf.instance(
-                    m["InstanceId"], "ami-12c6146b", "t3.micro", subnets[0], f"{REGION}a", m["PrivateIpAddress"], groups, REGION, tags
+                    m["InstanceId"],
+                    "ami-12c6146b",
+                    "t3.micro",
+                    subnets[0],
+                    f"{REGION}a",
+                    m["PrivateIpAddress"],
+                    groups,
+                    REGION,
+                    tags,
                 )
                 inst.append(sf.Instance("aws_instance", "vm", attrs, index_key=i, schema_version=1))
         for r in range(count.get("aws_iam_role", 0)):
             name = f"bench-{s}-role-{r}"
-            import json
-
             iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(POLICY), Tags=tag_list)
             inst.append(sf.Instance("aws_iam_role", "role", sf.iam_role(name, POLICY, tags), index_key=r))
         for b in range(count.get("aws_s3_bucket", 0)):
@@ -168,7 +198,9 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
         for q in range(count.get("aws_sqs_queue", 0)):
             name = f"bench-{s}-queue-{q}"
             url = sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"]
-            inst.append(sf.Instance("aws_sqs_queue", "queue", sf.sqs_queue(name, url, REGION, tags), index_key=q))
+            inst.append(
+                sf.Instance("aws_sqs_queue", "queue", sf.sqs_queue(name, url, REGION, tags), index_key=q)
+            )
         for t in range(count.get("aws_sns_topic", 0)):
             arn = sns.create_topic(Name=f"bench-{s}-topic-{t}", Tags=tag_list)["TopicArn"]
             policy = sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"]
@@ -180,7 +212,15 @@ def build(endpoint: str, repo: Path, stacks: int, mix: dict[str, int], scale: fl
                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             )  # fmt: skip
-            inst.append(sf.Instance("aws_dynamodb_table", "table", sf.dynamodb_table(name, REGION, tags), index_key=t, schema_version=1))
+            inst.append(
+                sf.Instance(
+                    "aws_dynamodb_table",
+                    "table",
+                    sf.dynamodb_table(name, REGION, tags),
+                    index_key=t,
+                    schema_version=1,
+                )
+            )
         sf.write_state(repo / ".orchestrate" / "state" / sid / "terraform.tfstate", inst)
         total += len(inst)
     return total
@@ -201,13 +241,15 @@ def run_scan(repo: Path) -> tuple[float, Calls, Any]:
 
 def naive(repo: Path, endpoint: str) -> tuple[float, Calls]:
     """One describe call per resource in the states (the per-resource approach)."""
-    from orchestrator.drift.state import locate, read_state
     from orchestrator.backends import effective_backend
+    from orchestrator.drift.state import locate, read_state
 
     ws = Workspace.load(repo, use_cache=False)
     calls = Calls()
     session = calls.session()
-    clients = {s: session.client(s, endpoint_url=endpoint) for s in ("ec2", "iam", "s3", "sqs", "sns", "dynamodb")}
+    clients = {
+        s: session.client(s, endpoint_url=endpoint) for s in ("ec2", "iam", "s3", "sqs", "sns", "dynamodb")
+    }
     resources = []
     for stack in ws.stacks.values():
         loc = locate(effective_backend(stack, ws.config), stack.dir, ws.root)
@@ -238,7 +280,7 @@ def main() -> None:
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"  # noqa: SLF001
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
     try:
         for label, mix in (("batched types", BATCHED), ("all nine types", ALL_NINE)):
             urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).read()
@@ -256,8 +298,12 @@ def main() -> None:
             print(f"\n== {label}: {n} resources in {args.stacks} stacks (built in {built:.0f} s)")
             print(f"   report: exit {report.exit_code}, {s['resources']} checked, {s['changed']} changed, "
                   f"{s['missing']} missing, {s['unmanaged']} unmanaged")  # fmt: skip
-            print(f"   drift scan : {wall:6.2f} s  {calls.total:5d} API calls  {calls.total / n:.4f} calls/resource")
-            print(f"   1 describe : {base_wall:6.2f} s  {base_calls.total:5d} API calls  {base_calls.total / n:.4f} calls/resource")
+            print(
+                f"   drift scan : {wall:6.2f} s  {calls.total:5d} API calls  {calls.total / n:.4f} calls/resource"
+            )
+            print(
+                f"   1 describe : {base_wall:6.2f} s  {base_calls.total:5d} API calls  {base_calls.total / n:.4f} calls/resource"
+            )
             print("   scan calls by operation:")
             for op, c in sorted(calls.by_op.items(), key=lambda kv: (-kv[1], kv[0])):
                 print(f"     {op:45s} {c:5d}")

@@ -339,7 +339,7 @@ class AwsReader:
                 from botocore.config import Config
 
                 config = Config(
-                    retries={"max_attempts": 1, "mode": "standard"},
+                    retries={"total_max_attempts": 1, "mode": "standard"},
                     connect_timeout=10,
                     read_timeout=60,
                     max_pool_connections=max(10, self.workers * 2),
@@ -802,12 +802,13 @@ def s3_state_getter(
     terraform gets AWS_ENDPOINT_URL from it.
     """
     policy = retry or RetryPolicy()
+    clients: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
 
-    def get(location: StateLocation) -> bytes | None:
+    def client_for(cfg: Mapping[str, Any], where: str) -> tuple[Any, str | None]:
         import boto3
         from botocore.config import Config
 
-        cfg = location.config
         endpoints = cfg.get("endpoints") if isinstance(cfg.get("endpoints"), dict) else {}
         endpoint = (endpoints or {}).get("s3") or cfg.get("endpoint") or fallback_endpoint()
         kwargs: dict[str, Any] = {"region_name": cfg.get("region") or "us-east-1"}
@@ -819,20 +820,29 @@ def s3_state_getter(
         elif env and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
             kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
             kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
+        path_style = bool(cfg.get("use_path_style") or cfg.get("force_path_style") or endpoint)
+        key = (endpoint, path_style, *sorted(kwargs.items()))
+        with lock:
+            if key not in clients:
+                try:
+                    session = session_factory(kwargs) if session_factory else boto3.Session(**kwargs)
+                    clients[key] = session.client(
+                        "s3",
+                        endpoint_url=endpoint,
+                        config=Config(
+                            retries={"total_max_attempts": 1, "mode": "standard"},
+                            s3={"addressing_style": "path"} if path_style else None,
+                            max_pool_connections=16,
+                        ),
+                    )
+                except Exception as exc:
+                    raise translate(exc, "creating the S3 client for the state", where, endpoint) from exc
+            return clients[key], endpoint
+
+    def get(location: StateLocation) -> bytes | None:
+        cfg = location.config
         where = location.describe()
-        try:
-            session = session_factory(kwargs) if session_factory else boto3.Session(**kwargs)
-            path_style = bool(cfg.get("use_path_style") or cfg.get("force_path_style") or endpoint)
-            client = session.client(
-                "s3",
-                endpoint_url=endpoint,
-                config=Config(
-                    retries={"max_attempts": 1, "mode": "standard"},
-                    s3={"addressing_style": "path"} if path_style else None,
-                ),
-            )
-        except Exception as exc:
-            raise translate(exc, "creating the S3 client for the state", where, endpoint) from exc
+        client, endpoint = client_for(cfg, where)
         try:
             obj = call_with_retries(
                 lambda: client.get_object(Bucket=cfg["bucket"], Key=cfg["key"]),

@@ -117,7 +117,6 @@ class _StackPlan:
 class _Scope:
     reader: Reader
     name: str  # the first target name reaching it (reported as "cloud")
-    error: str | None = None
 
 
 class Scan:
@@ -131,6 +130,7 @@ class Scan:
         self._progress_lock = threading.Lock()
         self.secrets: set[str] = set()
         self.failed_targets: dict[str, str] = {}  # cloud target -> why it could not be read at all
+        self._s3_getters: dict[str | None, Callable[..., bytes | None]] = {}
 
     def progress(self, message: str) -> None:
         with self._progress_lock:
@@ -169,7 +169,8 @@ class Scan:
             location = locate(backend, stack.dir, self.ws.root)
             pull = (lambda: self.io.pull(stack)) if self.io.pull is not None else None  # type: ignore[misc]
             plan.state = read_state(location, stack.id, s3_get=self._s3_get_for(plan), pull=pull)
-            self.secrets.update(plan.state.secrets)
+            with self._progress_lock:
+                self.secrets.update(plan.state.secrets)
         except StateNotFound as exc:
             plan.state_missing = True
             if plan.error is None:
@@ -182,13 +183,23 @@ class Scan:
             return self.io.s3_get
         from orchestrator.drift.aws import s3_state_getter
 
-        endpoint: str | None = None
-        if plan.resolved is not None and plan.resolved.provider == "aws":
-            endpoint = plan.resolved.endpoint
-        elif self.emulate is not None:
-            endpoint = self.emulate.endpoints.get("aws")
-        env = self.emulate.env if self.emulate is not None else None
-        return s3_state_getter(fallback_endpoint=lambda: endpoint, env=env)
+        endpoint = self._s3_endpoint(plan)
+        with self._progress_lock:
+            if endpoint not in self._s3_getters:
+                env = self.emulate.env if self.emulate is not None else None
+                self._s3_getters[endpoint] = s3_state_getter(fallback_endpoint=lambda: endpoint, env=env)
+            return self._s3_getters[endpoint]
+
+    def _s3_endpoint(self, plan: _StackPlan) -> str | None:
+        """Where an S3 backend without its own endpoint is, as the engine tells terraform: the
+        stack's AWS target endpoint, else any AWS target's, else the emulated AWS."""
+        names = [plan.resolved.name] if plan.resolved is not None and plan.resolved.provider == "aws" else []
+        names += sorted(n for n, t in self.ws.config.clouds.items() if t.provider == "aws")
+        for name in names:
+            resolved = resolve_target(self.ws.config, name, self.emulate)
+            if resolved.endpoint:
+                return resolved.endpoint
+        return self.emulate.endpoints.get("aws") if self.emulate is not None else None
 
     # -------------------------------------------------------------- 3. scopes and reads
 

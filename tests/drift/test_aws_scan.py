@@ -449,3 +449,75 @@ def test_role_arn_is_assumed_and_account_id_is_checked(aws_repo: Any) -> None:
     assert code == 1
     assert all("not 999999999999" in s["error"] for s in report["stacks"])
     assert report["incomplete"] and "unmanaged resources not listed" in report["incomplete"][0]
+
+
+def _scan_in_process(repo: AwsRepo, policy: Any = None, hook: Any = None) -> Any:
+    """The scan through its Python API, with a session factory the test controls (no patching)."""
+    import boto3
+
+    from orchestrator.drift.aws import AwsReader
+    from orchestrator.drift.retry import RetryPolicy
+    from orchestrator.drift.scan import ScanIO, ScanOptions, scan
+    from orchestrator.workspace import Workspace
+
+    def reader(resolved: Any) -> Any:
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=E.REGION
+        )
+        if hook is not None:
+            session.events.register("before-send", hook)
+        return AwsReader(resolved, session, retry=policy or RetryPolicy())
+
+    ws = Workspace.load(repo.root)
+    report, _ = scan(ws, list(ws.graph.order), ScanOptions(), ScanIO(readers={"aws": reader}))
+    return report
+
+
+def test_reads_are_batched_one_list_per_type_and_details_only_for_managed(aws_repo: Any) -> None:
+    from collections import Counter
+
+    repo: AwsRepo = aws_repo()
+    for i in range(5):  # unmanaged candidates must not cost detail calls
+        E.client("sqs", repo.estate.endpoint).create_queue(QueueName=f"other-{i}")
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str = "", **kwargs: Any) -> None:
+        calls[event_name.removeprefix("before-send.")] += 1
+
+    report = _scan_in_process(repo, hook=count)
+    assert report.exit_code == 2  # the five queues are unmanaged
+    assert calls == {
+        "sts.GetCallerIdentity": 1,
+        "s3.ListBuckets": 1,
+        "ec2.DescribeInstances": 1,
+        "ec2.DescribeSecurityGroups": 1,
+        "ec2.DescribeVpcs": 1,
+        "ec2.DescribeSubnets": 1,
+        "iam.GetAccountAuthorizationDetails": 1,
+        "dynamodb.ListTables": 1,
+        "sqs.ListQueues": 1,
+        "sns.ListTopics": 1,
+        "resource-groups-tagging-api.GetResources": 1,
+        # AWS has no batch read of these: one per managed resource, none for the others.
+        "s3.GetBucketVersioning": 2,
+        "sqs.GetQueueAttributes": 1,
+        "sns.GetTopicAttributes": 1,
+        "dynamodb.DescribeTable": 1,
+    }
+
+
+def test_throttling_that_never_clears_errors_the_stack_after_bounded_retries(
+    aws_repo: Any, fault_proxy: FaultProxy
+) -> None:
+    from orchestrator.drift.retry import RetryPolicy
+
+    repo: AwsRepo = aws_repo()
+    fault_proxy.rule = lambda req: (503, "ServiceUnavailable") if "AmazonSQS" in req.target else None
+    repo.point_at(fault_proxy.endpoint)
+    report = _scan_in_process(repo, policy=RetryPolicy(attempts=4, base=0.01, cap=0.02))
+    assert report.exit_code == 1
+    storage = {s.stack: s for s in report.stacks}["aws/storage"]
+    assert storage.status == "error"
+    assert "aws_sqs_queue could not be read" in (storage.error or "")
+    assert "run the scan again later" in (storage.error or "")
+    assert fault_proxy.faults.count("AmazonSQS.ListQueues") == 4
