@@ -65,8 +65,9 @@ ACCOUNT_ID = f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/acmedevlogs"
 
 
 def test_apply_drift_restore_recreate_and_destroy(
-    tf: Terraform, gcp: GcpEmulator, arm: AzureEmulator
+    tf_newest: Terraform, gcp: GcpEmulator, arm: AzureEmulator
 ) -> None:
+    tf = tf_newest
     tf.write(CONFIG)
     tf("init", "-input=false")
     plan = tf.plan_json()
