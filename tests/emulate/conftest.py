@@ -137,15 +137,8 @@ def emulated_env(
 
 
 @pytest.fixture
-def tf(terraform_binary: TerraformBinary, emulated_env: dict[str, str], tmp_path: Path) -> Terraform:
-    """terraform (every version here) in an empty directory, on the emulated clouds."""
-    work = tmp_path / "work"
-    work.mkdir()
-    return Terraform(terraform_binary, work, emulated_env)
-
-
-@pytest.fixture
 def tf_newest(newest_terraform: TerraformBinary, emulated_env: dict[str, str], tmp_path: Path) -> Terraform:
+    """The newest terraform here in an empty directory, on the emulated clouds."""
     work = tmp_path / "work"
     work.mkdir()
     return Terraform(newest_terraform, work, emulated_env)
