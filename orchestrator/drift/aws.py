@@ -14,6 +14,7 @@ becomes a CloudError here, at the boundary.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -225,6 +226,26 @@ def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d+")
+
+
+def resource_region(resource: Resource) -> str | None:
+    """The region a state instance lives in: ``region`` (S3, provider v6), its ARN, its zone."""
+    attrs = resource.attributes
+    region = attrs.get("region")
+    if isinstance(region, str) and region:
+        return region
+    arn = attrs.get("arn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 3 and parts[3]:
+            return parts[3]
+    zone = attrs.get("availability_zone")
+    if isinstance(zone, str) and (m := _REGION.match(zone)):
+        return m.group(0)
+    return None
+
+
 def state_key(resource: Resource) -> str | None:
     """What a state instance is matched on in the live listing."""
     attrs = resource.attributes
@@ -313,12 +334,14 @@ class AwsReader:
         retry: RetryPolicy | None = None,
         workers: int = 16,
         on_retry: Callable[[str, BaseException], None] | None = None,
+        region: str | None = None,
+        account: str | None = None,
     ) -> None:
         target = resolved.target
         assert isinstance(target, AwsTarget)
         self.resolved = resolved
         self.target = target
-        self.region = target.region
+        self.region = region or target.region
         self.where = resolved.name
         self.session = session
         self.retry = retry or RetryPolicy()
@@ -329,7 +352,8 @@ class AwsReader:
         self._tag_map: dict[str, dict[str, str]] | None = None
         self._tag_types: set[str] = set()
         self._tag_lock = threading.Lock()
-        self._account: str | None = None
+        self._account: str | None = account
+        self._siblings: dict[str, AwsReader] = {}
 
     # -------------------------------------------------------------- plumbing
 
@@ -445,6 +469,26 @@ class AwsReader:
 
     def supports(self, rtype: str) -> bool:
         return rtype in AWS_TYPES
+
+    def route(self, resource: Resource) -> AwsReader:
+        """The reader for a resource's own region (a provider alias may put it in another)."""
+        region = resource_region(resource)
+        if region is None or region == self.region or resource.type in GLOBAL_TYPES:
+            return self
+        with self._lock:
+            sibling = self._siblings.get(region)
+            if sibling is None:
+                sibling = AwsReader(
+                    self.resolved,
+                    self.session,
+                    retry=self.retry,
+                    workers=self.workers,
+                    on_retry=self._on_retry,
+                    region=region,
+                    account=self._account,
+                )
+                self._siblings[region] = sibling
+            return sibling
 
     def listed_types(self) -> tuple[str, ...]:
         return AWS_TYPES

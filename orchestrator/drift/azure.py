@@ -345,6 +345,9 @@ class AzureReader:
     def supports(self, rtype: str) -> bool:
         return rtype.startswith("azurerm_")
 
+    def route(self, resource: Resource) -> AzureReader:
+        return self
+
     def listed_types(self) -> tuple[str, ...]:
         return LISTED_TYPES
 

@@ -279,6 +279,9 @@ class GcpReader:
     def supports(self, rtype: str) -> bool:
         return rtype in GCP_TYPES
 
+    def route(self, resource: Resource) -> GcpReader:
+        return self
+
     def listed_types(self) -> tuple[str, ...]:
         return GCP_TYPES if self.scope_folder else ()
 

@@ -57,6 +57,7 @@ class Reader(Protocol):
     def scope_id(self) -> tuple[str, ...]: ...
     def read_id(self, rtype: str) -> tuple[str, ...]: ...
     def supports(self, rtype: str) -> bool: ...
+    def route(self, resource: Resource) -> Reader: ...
     def listed_types(self) -> tuple[str, ...]: ...
     def state_key(self, resource: Resource) -> str | None: ...
     def read(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]: ...
@@ -248,11 +249,12 @@ class Scan:
             for res in plan.state.resources:
                 if not plan.reader.supports(res.type):
                     continue
-                k = plan.reader.state_key(res)
+                reader = plan.reader.route(res)
+                k = reader.state_key(res)
                 if k is None:
                     continue
-                key = (plan.reader.read_id(res.type), res.type)
-                readers.setdefault(key, plan.reader)
+                key = (reader.read_id(res.type), res.type)
+                readers.setdefault(key, reader)
                 want.setdefault(key, {})[k] = res.attributes
         for key, reader in readers.items():
             prepare = getattr(reader, "prepare_tags", None)
@@ -292,7 +294,6 @@ class Scan:
         if plan.error or plan.state is None or plan.reader is None:
             return StackDrift(stack.id, "api", error=plan.error or "the state could not be read")
         rules = self._ignore_rules(stack)
-        reader = plan.reader
         changed: list[Changed] = []
         missing: list[Missing] = []
         unchecked: list[str] = []
@@ -301,6 +302,7 @@ class Scan:
         for res in plan.state.resources:
             if rules.ignores_resource(res):
                 continue
+            reader = plan.reader.route(res) if plan.reader.supports(res.type) else plan.reader
             key = reader.state_key(res) if reader.supports(res.type) else None
             if key is None:
                 # A type the reader does not know, or an id it cannot address (an azurerm
@@ -405,9 +407,10 @@ class Scan:
                 continue
             for res in plan.state.resources:
                 if plan.scanned and plan.reader is not None and plan.reader.supports(res.type):
-                    k = plan.reader.state_key(res)
+                    routed = plan.reader.route(res)
+                    k = routed.state_key(res)
                     if k is not None:
-                        scoped.setdefault((plan.reader.read_id(res.type), res.type), set()).add(k)
+                        scoped.setdefault((routed.read_id(res.type), res.type), set()).add(k)
                     continue
                 keys = anywhere.setdefault(res.type, set())
                 if res.id:

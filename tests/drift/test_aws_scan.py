@@ -521,3 +521,25 @@ def test_throttling_that_never_clears_errors_the_stack_after_bounded_retries(
     assert "aws_sqs_queue could not be read" in (storage.error or "")
     assert "run the scan again later" in (storage.error or "")
     assert fault_proxy.faults.count("AmazonSQS.ListQueues") == 4
+
+
+def test_resources_in_another_region_are_read_there_not_reported_missing(aws_repo: Any) -> None:
+    repo: AwsRepo = aws_repo()
+    # provider "aws" { alias = "use1", region = "us-east-1" }: the queue lives in us-east-1.
+    sqs = E.client("sqs", repo.estate.endpoint, region="us-east-1")
+    url = sqs.create_queue(QueueName="acme-edge")["QueueUrl"]
+    attrs = sf.sqs_queue("acme-edge", url, "us-east-1")
+    attrs["max_message_size"] = int(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["MaximumMessageSize"]
+    )
+    repo.estate.states["aws/storage"].append(sf.Instance("aws_sqs_queue", "edge", attrs))
+    repo.estate.write(repo.root)
+    E.client("sqs", repo.estate.endpoint, region="us-east-1").create_queue(QueueName="not-ours-elsewhere")
+    code, report = repo.drift_json("aws/storage")
+    assert code == 0, report  # and us-east-1's other queue is outside the scanned scope
+    sqs.delete_queue(QueueUrl=url)
+    code, report = repo.drift_json("aws/storage")
+    assert code == 2
+    assert by_stack(report)["aws/storage"]["missing"] == [
+        {"address": "aws_sqs_queue.edge", "type": "aws_sqs_queue", "id": url}
+    ]
