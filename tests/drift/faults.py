@@ -56,16 +56,21 @@ def _error_body(req: Request, status: int, code: str) -> tuple[bytes, str]:
     return f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode(), "application/xml"
 
 
-def random_faults(rate: float, seed: int = 7) -> Rule:
-    """Fail ``rate`` of all calls, alternating throttling (400/429) and 503."""
+def random_faults(rate: float, seed: int = 7, *, each_operation_once: bool = True) -> Rule:
+    """Fail ``rate`` of all calls, half throttling (400) and half 503; with
+    ``each_operation_once`` the first call of every operation fails too, so every API the
+    scan uses is seen retrying, however few calls it makes."""
     rng = random.Random(seed)
     lock = threading.Lock()
+    seen: set[str] = set()
 
     def rule(req: Request) -> tuple[int, str] | None:
         with lock:
             roll = rng.random()
             kind = rng.random()
-        if roll >= rate:
+            first = each_operation_once and req.target not in seen
+            seen.add(req.target)
+        if roll >= rate and not first:
             return None
         if kind < 0.5:
             return 503, "ServiceUnavailable"

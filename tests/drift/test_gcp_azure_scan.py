@@ -224,6 +224,9 @@ def test_gcp_thirty_percent_faults_still_give_the_right_report(gcp: GcpEmulator,
     projects.delete_project(name="projects/acme-prod").result()
     _, expected, _ = gcp_repo.drift_json()
     gcp.seed(5)
+    # Every API the scan uses fails at least once, then 33% of calls at random.
+    gcp.add_fault(status=503, count=1, path="^/v3/projects$")
+    gcp.add_fault(status=429, count=1, path="^/v3/folders$")
     gcp.add_fault(status=503, fraction=0.15, count=None, path="^/v3/")
     gcp.add_fault(status=429, fraction=0.18, count=None, path="^/v3/")
     gcp.requests.clear()
@@ -231,7 +234,8 @@ def test_gcp_thirty_percent_faults_still_give_the_right_report(gcp: GcpEmulator,
     assert code == 2
     assert stacks(report) == stacks(expected)
     assert report["unmanaged"] == expected["unmanaged"]
-    assert any(r.status in (429, 503) for r in gcp.requests)
+    failed = {r.path for r in gcp.requests if r.status in (429, 503)}
+    assert {"/v3/projects", "/v3/folders"} <= failed
 
 
 def test_gcp_permission_denied_makes_the_stacks_error(gcp: GcpEmulator, gcp_repo: Repo) -> None:
@@ -392,6 +396,9 @@ def test_azure_thirty_percent_faults_still_give_the_right_report(
     client.resource_groups.create_or_update("acme-shadow", ResourceGroup(location="westeurope"))
     _, expected, _ = azure_repo.drift_json()
     arm.seed(3)
+    arm.add_fault(status=429, count=1, path="/resourcegroups$")
+    arm.add_fault(status=503, count=1, path=f"^/subscriptions/{SUB}/resources$")
+    arm.add_fault(status=503, count=1, path="/providers/microsoft.storage$")
     arm.add_fault(status=503, fraction=0.15, count=None, path="^/subscriptions")
     arm.add_fault(status=429, fraction=0.18, count=None, path="^/subscriptions")
     arm.requests.clear()
@@ -399,4 +406,5 @@ def test_azure_thirty_percent_faults_still_give_the_right_report(
     assert code == 2
     assert stacks(report) == stacks(expected)
     assert report["unmanaged"] == expected["unmanaged"]
-    assert any(r.status in (429, 503) for r in arm.requests)
+    failed = {r.path.lower().rsplit("/", 1)[-1] for r in arm.requests if r.status in (429, 503)}
+    assert {"resourcegroups", "resources", "microsoft.storage"} <= failed
