@@ -88,7 +88,12 @@ def test_sdk_errors_read_as_one_line() -> None:
     assert "orchestrate emulate up" in describe_error(
         EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
     )
+    import requests
+    from azure.core.exceptions import ServiceRequestError
     from google.api_core.exceptions import NotFound
+
+    for down in (requests.ConnectionError("refused"), ServiceRequestError("refused")):
+        assert describe_error(down).endswith("(is the emulated cloud running? `orchestrate emulate up`)")
 
     assert describe_error(NotFound("no such project")) == "NotFound: no such project"
 

@@ -43,6 +43,16 @@ class ProviderError(Exception):
 # ---------------------------------------------------------------- errors
 
 
+# botocore, requests (google-api-core's REST transport) and azure-core names for "nobody answers"
+_CONNECTION_ERRORS = {
+    "EndpointConnectionError",
+    "ConnectionClosedError",
+    "ConnectTimeoutError",
+    "ConnectionError",
+    "ServiceRequestError",
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for a cloud SDK error: its code and message, without a traceback."""
     response = getattr(exc, "response", None)
@@ -53,7 +63,7 @@ def describe_error(exc: BaseException) -> str:
     code = getattr(error, "code", None)
     if code:  # azure-core HttpResponseError with an ARM error body
         return f"{code}: {getattr(error, 'message', '') or exc}"
-    if type(exc).__name__ in ("EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError"):
+    if type(exc).__name__ in _CONNECTION_ERRORS:
         return f"{type(exc).__name__}: {exc} (is the emulated cloud running? `orchestrate emulate up`)"
     if isinstance(exc, ProviderError):
         return str(exc)
