@@ -60,6 +60,12 @@ def write_atomic(path: Path, text: str) -> None:
 @click.option(
     "--strict", is_flag=True, help="Also report resources the cloud created itself (default VPC, ...)."
 )
+@click.option(
+    "--open-pr",
+    "open_pr",
+    is_flag=True,
+    help="Keep one pull request per drifted stack with its remediation plan (drift.open_prs).",
+)
 @selection_options
 def command(
     stacks: tuple[str, ...],
@@ -67,6 +73,7 @@ def command(
     fmt: str | None,
     out: Path | None,
     strict: bool,
+    open_pr: bool,
     **selection: object,
 ) -> int:
     """Scan for drift between the stacks' state and the live clouds."""
@@ -75,12 +82,29 @@ def command(
     from orchestrator.redact import Redactor
     from orchestrator.render.drift import render, summary_line
     from orchestrator.terraform.runner import CancelToken, install_signal_forwarding
-    from orchestrator.ui import emit, info
+    from orchestrator.ui import emit, info, warn
 
     app = get_app()
     ws = app.workspace()
     sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
     redactor = Redactor(ws.config.redact)
+    # drift.enabled: false in stack.yaml takes a stack out of drift scans (its state still
+    # counts: what it manages is not reported unmanaged).
+    disabled = [sid for sid in sel.ids if not ws.stacks[sid].config.drift.enabled]
+    if disabled:
+        info(f"not scanned (drift.enabled: false): {', '.join(disabled)}", no_color=app.no_color)
+    ids = [sid for sid in sel.ids if sid not in disabled]
+    prs = None
+    if open_pr and not ws.config.drift.open_prs:
+        warn(
+            "--open-pr: drift.open_prs is false in orchestrate.yaml; no pull requests", no_color=app.no_color
+        )
+    elif open_pr:  # fail before scanning when GitHub or the git remote is not set up
+        from orchestrator.drift_pr.run import DriftPullRequests
+
+        prs = DriftPullRequests.prepare(
+            ws, progress=lambda m: info(m, no_color=app.no_color), no_color=app.no_color
+        )
     options = ScanOptions(
         mode=mode or ws.config.drift.mode,  # type: ignore[arg-type]
         strict=strict,
@@ -95,15 +119,26 @@ def command(
     # An interrupt stops a running terraform cleanly (it releases its state lock).
     restore = install_signal_forwarding(cancel)
     try:
-        report, secrets = scan(ws, sel.ids, options, io)
+        report, secrets = scan(ws, ids, options, io)
     finally:
         restore()
     redactor.add_secrets(secrets)
     data = report.to_dict(redact=redactor.data)
+    pr_run = None
+    if prs is not None:
+        from orchestrator.drift_pr.run import write_github_output
+
+        pr_run = prs.run(data, redactor, full_scan=set(sel.ids) == set(ws.stacks))
+        data["pull_requests"] = pr_run.to_json()
+        for w in pr_run.warnings:
+            warn(w, no_color=app.no_color)
+        write_github_output(pr_run)
     text = render(data, json_flag_or(fmt, "table"), no_color=app.no_color)
+    if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
+        text += "\n" + pr_run.markdown()
     if out is not None:
         write_atomic(out, text)
         info(f"{summary_line(data)}; report written to {out}", no_color=app.no_color)
     else:
         emit(text)
-    return report.exit_code
+    return pr_run.exit_code(report.exit_code) if pr_run is not None else report.exit_code

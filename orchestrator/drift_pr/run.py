@@ -1,0 +1,521 @@
+"""`drift --open-pr`: keep one pull request per drifted stack, stack by stack.
+
+For each scanned stack the open drift pull requests of its branch are looked up and
+``decide`` says what to do: open one (branch, commit, remediation plan set, push, PR,
+labels), update it (a new commit on the current base, a new plan set, a force-push with a
+lease, the new title and body), leave it (unchanged drift, a scan error, someone else's
+commits), or close it with a comment (the drift is gone). A failure of one stack (push
+rejected, GitHub failing, plan failed) is recorded for it and the next stack goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator.discovery import Stack
+from orchestrator.drift_pr.body import (
+    BodyData,
+    close_comment,
+    duplicate_comment,
+    gone_comment,
+    render_body,
+    title,
+)
+from orchestrator.drift_pr.decide import Decision, decide, drift_pulls, stale_reason
+from orchestrator.drift_pr.gitops import DriftGit
+from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block
+from orchestrator.drift_pr.record import (
+    BRANCH_PREFIX,
+    branch_name,
+    build_record,
+    parse_record,
+    record_path,
+    record_text,
+)
+from orchestrator.drift_pr.remediate import Remediation, plan_remediation
+from orchestrator.errors import EXIT_ERROR, GitError, GitHubError, Interrupted, OrchestratorError
+from orchestrator.github import GitHub, GitHubSettings, PullRequest
+from orchestrator.redact import Redactor, sensitive_values
+from orchestrator.workspace import Workspace
+
+Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed"]
+
+
+@dataclass
+class PrOutcome:
+    stack: str
+    action: Outcome
+    number: int | None = None
+    url: str | None = None
+    branch: str | None = None
+    head: str | None = None
+    plan_set: str | None = None
+    plan_set_dir: str | None = None
+    reason: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "action": self.action,
+            "number": self.number,
+            "url": self.url,
+            "branch": self.branch,
+            "head": self.head,
+            "plan_set": self.plan_set,
+            "plan_set_dir": self.plan_set_dir,
+            "reason": self.reason,
+            "error": self.error,
+        }
+
+    def line(self) -> str:
+        pr = f" #{self.number}" if self.number is not None else ""
+        if self.action == "failed":
+            return f"{self.stack}: drift pull request failed: {self.error}"
+        verb = {
+            "opened": "opened pull request",
+            "updated": "updated pull request",
+            "unchanged": "left pull request",
+            "closed": "closed pull request",
+            "left": "left pull request",
+        }[self.action]
+        text = f"{self.stack}: {verb}{pr}"
+        if self.reason:
+            text += f" ({self.reason})"
+        if self.plan_set and self.action in ("opened", "updated"):
+            text += f"; plan set {self.plan_set}"
+        if self.url:
+            text += f": {self.url}"
+        return text
+
+
+@dataclass
+class DriftPrRun:
+    outcomes: list[PrOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[PrOutcome]:
+        return [o for o in self.outcomes if o.action == "failed"]
+
+    def exit_code(self, scan_exit_code: int) -> int:
+        """The scan's code (0 clean, 2 drift, 1 unreadable), or 1 when a pull request failed."""
+        return EXIT_ERROR if self.failed else scan_exit_code
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [o.to_json() for o in self.outcomes]
+
+    def markdown(self) -> str:
+        if not self.outcomes:
+            return ""
+        lines = [
+            "### Drift pull requests",
+            "",
+            "| stack | action | pull request | note |",
+            "|---|---|---|---|",
+        ]
+        for o in self.outcomes:
+            pr = (
+                f"[#{o.number}]({o.url})"
+                if o.number is not None and o.url
+                else (f"#{o.number}" if o.number else "")
+            )
+            note = (o.error or o.reason or "").replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| `{o.stack}` | {o.action} | {pr} | {note} |")
+        return "\n".join(lines) + "\n"
+
+    def github_output(self) -> list[dict[str, Any]]:
+        """What a workflow needs to keep each new plan set as an artifact named for its PR and head."""
+        return [
+            {
+                "stack": o.stack,
+                "number": o.number,
+                "head": o.head,
+                "plan_set": o.plan_set,
+                "dir": o.plan_set_dir,
+            }
+            for o in self.outcomes
+            if o.action in ("opened", "updated") and o.number is not None
+        ]
+
+
+def code_paths(ws: Workspace, stack: Stack) -> list[str]:
+    """Files (relative to the orchestrate root) whose content the stack's plan depends on: its
+    directory, its local modules, orchestrate.yaml, and var files outside its directory."""
+    from orchestrator.changes import var_file_paths
+
+    paths = [stack.path, *stack.module_paths]
+    if ws.config_file is not None:
+        paths.append(ws.config_file)
+    paths += [p for p, _ in var_file_paths(stack)]
+    return paths
+
+
+def _error_text(exc: OrchestratorError) -> str:
+    return exc.message + (f" ({exc.hint})" if exc.hint else "")
+
+
+class DriftPullRequests:
+    """One run of ``drift --open-pr`` over a scan report. GitHub, Git and the engine are
+    injectable (tests pass a client with short retries); by default they are built from ``ws``."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        settings: GitHubSettings,
+        *,
+        gh: GitHub | None = None,
+        git: DriftGit | None = None,
+        engine: Any = None,
+        progress: Callable[[str], None] = lambda _m: None,
+        no_color: bool = False,
+    ) -> None:
+        self.ws = ws
+        self.settings = settings
+        self.labels = list(ws.config.drift.labels)
+        self._gh = gh
+        self.git = git if git is not None else DriftGit(ws.root)
+        self._engine = engine
+        self.progress = progress
+        self.no_color = no_color
+        self.redactor = Redactor(ws.config.redact)
+        self.base = ws.config.drift.base_branch or ""
+        self.base_sha = ""
+        self._pulls: list[PullRequest] | None = None
+        self._pulls_error: GitHubError | None = None
+        self._labels_ready = False
+        self.branches: dict[str, str] = {}
+
+    @classmethod
+    def prepare(
+        cls, ws: Workspace, *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> DriftPullRequests:
+        """Check what --open-pr needs before scanning: GitHub settings and a clone with a remote."""
+        settings = GitHubSettings.from_env(ws.config.github, env)
+        settings.require()
+        return cls(ws, settings, **kwargs)
+
+    # ------------------------------------------------------------ lazily built edges
+
+    @property
+    def gh(self) -> GitHub:
+        if self._gh is None:
+            self._gh = GitHub(self.settings, redactor=self.redactor)
+        return self._gh
+
+    def engine(self) -> Any:
+        if self._engine is None:
+            from orchestrator.engine.context import Engine
+            from orchestrator.progress import make_progress
+
+            self._engine = Engine.create(self.ws, progress=make_progress(self.no_color))
+        return self._engine
+
+    def open_pulls(self) -> list[PullRequest]:
+        """Every open PR whose branch is a drift branch (listed once per run)."""
+        if self._pulls_error is not None:
+            raise self._pulls_error
+        if self._pulls is None:
+            try:
+                pulls = self.gh.find_pulls(state="open")
+            except GitHubError as exc:
+                self._pulls_error = exc
+                raise
+            self._pulls = [p for p in pulls if p.head_ref.startswith(BRANCH_PREFIX)]
+        return self._pulls
+
+    # ------------------------------------------------------------ the run
+
+    def run(self, report: Mapping[str, Any], redactor: Redactor, *, full_scan: bool) -> DriftPrRun:
+        """Act on every stack of ``report`` (the redacted JSON form of a drift report)."""
+        self.redactor = redactor
+        if self._gh is not None:
+            self._gh.redactor = redactor
+        result = DriftPrRun()
+        entries = [e for e in report.get("stacks", []) if isinstance(e, Mapping)]
+        try:
+            if not self.base:
+                self.base = self.gh.default_branch()
+            self.base_sha = self.git.fetch(self.base, BRANCH_PREFIX)
+            self.branches = self.git.remote_branches(BRANCH_PREFIX)
+        except (GitError, GitHubError) as exc:
+            # Nothing can be done for any stack; say so for each one that needed something.
+            for e in entries:
+                if e.get("status") in ("drifted", "clean"):
+                    result.outcomes.append(PrOutcome(str(e.get("stack")), "failed", error=_error_text(exc)))
+            return result
+        for e in entries:
+            sid = str(e.get("stack"))
+            try:
+                outcome = self._stack(e, report, result)
+            except Interrupted:
+                raise
+            except OrchestratorError as exc:
+                outcome = PrOutcome(sid, "failed", branch=self._branch(sid), error=_error_text(exc))
+            except Exception as exc:  # a bug must not lose the other stacks' pull requests
+                outcome = PrOutcome(sid, "failed", branch=self._branch(sid), error=f"internal error: {exc!r}")
+            if outcome is not None:
+                result.outcomes.append(outcome)
+                self.progress(outcome.line())
+        if full_scan:
+            self._close_removed(result)
+        return result
+
+    def _branch(self, sid: str) -> str | None:
+        stack = self.ws.stacks.get(sid)
+        return branch_name(stack.slug) if stack is not None else None
+
+    def _stack(
+        self, entry: Mapping[str, Any], report: Mapping[str, Any], result: DriftPrRun
+    ) -> PrOutcome | None:
+        sid = str(entry.get("stack"))
+        stack = self.ws.stacks[sid]
+        branch = branch_name(stack.slug)
+        status = str(entry.get("status"))
+        pulls = drift_pulls(self.open_pulls(), branch, self.base)
+        record = self.git.path(record_path(stack.slug))
+        paths = self.git.paths(code_paths(self.ws, stack))
+        fingerprint = str(entry.get("fingerprint") or "")
+
+        def base_code_same(base: str) -> bool:
+            try:
+                return self.git.same_content(base, self.base_sha, paths)
+            except GitError:
+                return False  # the old base is not here (a shallow clone): plan again
+
+        decision = decide(
+            status,
+            pulls,
+            ours=lambda pr: self._ours(pr, record),
+            stale=lambda pr: stale_reason(
+                pr,
+                parse_meta_block(pr.body),
+                fingerprint,
+                base_code_same=base_code_same,
+                state_now=lambda: self.engine().state_identity(sid),
+            ),
+        )
+        for dup in decision.duplicates:
+            self.gh.close_pull(dup.number, comment=duplicate_comment(sid, pulls[0].number))
+            result.warnings.append(f"{sid}: closed duplicate drift pull request #{dup.number}")
+        pr = decision.pull
+        common: dict[str, Any] = {"branch": branch}
+        if pr is not None:
+            common.update(number=pr.number, url=pr.html_url, head=pr.head_sha)
+        if decision.action == "none":
+            return None
+        if decision.action == "scan-error":
+            return PrOutcome(sid, "left", reason=decision.reason, **common) if pr is not None else None
+        if decision.action == "close":
+            assert pr is not None
+            self.gh.close_pull(
+                pr.number,
+                comment=close_comment(
+                    sid, str(report.get("scanned_at")), self.base, report.get("commit"), branch
+                ),
+            )
+            return PrOutcome(sid, "closed", reason=decision.reason, **common)
+        if decision.action == "foreign":
+            result.warnings.append(f"{sid}: pull request #{pr.number if pr else '?'}: {decision.reason}")
+            return PrOutcome(sid, "left", reason=decision.reason, **common)
+        if decision.action == "unchanged":
+            meta = parse_meta_block(pr.body if pr else "")
+            return PrOutcome(
+                sid, "unchanged", reason=decision.reason, plan_set=meta.plan_set if meta else None, **common
+            )
+        return self._publish(entry, report, stack, decision, record, paths)
+
+    def _ours(self, pr: PullRequest, record: str) -> bool:
+        """The PR's head is a commit orchestrate made: one parent, only the drift record changed."""
+        try:
+            parents = self.git.parents(pr.head_sha)
+            return len(parents) == 1 and self.git.changed_paths(parents[0], pr.head_sha) == [record]
+        except (GitError, ValueError):
+            return False  # not fetched (pushed after our fetch) or unreadable: never overwrite it
+
+    def _check_checkout(self, sid: str, paths: Sequence[str]) -> None:
+        """The stack's code in the work tree is the base branch's, committed."""
+        head = self.git.head()
+        if head is None or (head != self.base_sha and not self.git.same_content(head, self.base_sha, paths)):
+            raise GitError(
+                f"the checked-out code of '{sid}' differs from {self.base} ({self.base_sha[:12]})",
+                where=sid,
+                hint=f"A drift pull request carries the plan of {self.base}'s code: run the scan in a "
+                f"checkout of it (git checkout origin/{self.base}).",
+            )
+        dirty = self.git.dirty(paths)
+        if dirty:
+            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+            raise GitError(
+                f"uncommitted changes in the files of '{sid}': {shown}",
+                where=sid,
+                hint="The remediation plan must be the plan of the committed code: commit or drop them.",
+            )
+
+    def _publish(
+        self,
+        entry: Mapping[str, Any],
+        report: Mapping[str, Any],
+        stack: Stack,
+        decision: Decision,
+        record: str,
+        paths: Sequence[str],
+    ) -> PrOutcome:
+        sid = stack.id
+        branch = branch_name(stack.slug)
+        pr = decision.pull
+        self._check_checkout(sid, paths)
+
+        # 1. The drift commit: the base plus the record (built from objects; nothing checked out).
+        same_incident = pr is not None
+        previous_text = self.git.read_file(pr.head_sha if pr is not None else self.base_sha, record)
+        doc = build_record(
+            entry,
+            scanned_at=str(report.get("scanned_at")),
+            scanned_commit=report.get("commit"),
+            previous=parse_record(previous_text),
+            same_incident=same_incident,
+        )
+        commit = self.git.make_commit(
+            self.base_sha, record, self.redactor.text(record_text(doc)), self.redactor.text(_message(entry))
+        )
+
+        # 2. The remediation plan, bound to that commit. Nothing is pushed if it fails.
+        self.progress(f"{sid}: planning the remediation")
+        rem = plan_remediation(self.engine(), sid, commit)
+        if rem.plan_json is not None:
+            self.redactor.add_secrets(sensitive_values(rem.plan_json))
+
+        # 3. The branch, leased on what was fetched: a branch moved meanwhile is not overwritten.
+        self.git.push(commit, branch, self.branches.get(branch))
+        self.branches[branch] = commit
+
+        # 4. The pull request.
+        meta = DriftMeta(
+            stack=sid,
+            fingerprint=str(entry.get("fingerprint") or ""),
+            head=commit,
+            base=self.base_sha,
+            plan_set=rem.manifest.id,
+            lineage=rem.plan.lineage,
+            serial=rem.plan.serial,
+        )
+        body = self._body(entry, report, stack, rem, meta, pr.number if pr is not None else None)
+        common = {"branch": branch, "head": commit, "plan_set": rem.manifest.id, "plan_set_dir": str(rem.dir)}
+        if pr is not None:
+            self.gh.update_pull(pr.number, title=title(entry), body=body)
+            return PrOutcome(
+                sid, "updated", number=pr.number, url=pr.html_url, reason=decision.reason, **common
+            )
+        created = self.gh.create_pull(title=title(entry), body=body, head=branch, base=self.base)
+        if self._pulls is not None:
+            self._pulls.append(created)
+        outcome = PrOutcome(sid, "opened", number=created.number, url=created.html_url, **common)
+        if self.labels:
+            try:
+                if not self._labels_ready:
+                    self.gh.ensure_labels(self.labels)
+                    self._labels_ready = True
+                self.gh.add_labels(created.number, self.labels)
+            except GitHubError as exc:
+                outcome.action = "failed"
+                outcome.error = (
+                    f"pull request #{created.number} was opened but not labelled: {_error_text(exc)}"
+                )
+        return outcome
+
+    def _body(
+        self,
+        entry: Mapping[str, Any],
+        report: Mapping[str, Any],
+        stack: Stack,
+        rem: Remediation,
+        meta: DriftMeta,
+        number: int | None,
+    ) -> str:
+        from orchestrator.pr.view import read_policy_report
+        from orchestrator.render.comment import policy_from_report
+        from orchestrator.render.plandiff import placeholder_upstreams, render_plan_diff
+
+        diff = None
+        if rem.plan_json is not None:
+            diff, _ = render_plan_diff(
+                rem.plan_json, placeholders=placeholder_upstreams(rem.plan.inputs, stack.config.inputs)
+            )
+        policy = read_policy_report(rem.dir)
+        summary = rem.manifest.policy or {}
+        data = BodyData(
+            entry=entry,
+            scanned_at=str(report.get("scanned_at")),
+            scanned_commit=report.get("commit"),
+            base=self.base,
+            record_path=record_path(stack.slug),
+            manifest=rem.manifest,
+            plan=rem.plan,
+            diff=diff,
+            meta=meta,
+            number=number,
+            policy=policy_from_report(policy, stack.id),
+            enforcement=summary.get("enforcement"),
+            policy_blocking=bool(summary.get("blocking")),
+            run_url=self.settings.run_url,
+        )
+        return render_body(data, self.redactor.text)
+
+    def _close_removed(self, result: DriftPrRun) -> None:
+        """Close drift PRs of stacks that no longer exist (only after a scan of every stack)."""
+        try:
+            pulls = self.open_pulls()
+        except GitHubError:
+            return  # already reported for every stack
+        slugs = {s.slug for s in self.ws.stacks.values()}
+        for pr in list(pulls):
+            slug = pr.head_ref[len(BRANCH_PREFIX) :]
+            if slug in slugs or pr.is_fork or pr.state != "open":
+                continue
+            try:
+                self.gh.close_pull(pr.number, comment=gone_comment(slug, self.base))
+                outcome = PrOutcome(
+                    slug,
+                    "closed",
+                    number=pr.number,
+                    url=pr.html_url,
+                    branch=pr.head_ref,
+                    reason="the stack no longer exists",
+                )
+            except GitHubError as exc:
+                outcome = PrOutcome(
+                    slug, "failed", number=pr.number, branch=pr.head_ref, error=_error_text(exc)
+                )
+            result.outcomes.append(outcome)
+            self.progress(outcome.line())
+
+
+def _message(entry: Mapping[str, Any]) -> str:
+    changed = [str(c.get("address")) for c in entry.get("changed") or []]
+    missing = [str(m.get("address")) for m in entry.get("missing") or []]
+    lines = [f"drift: record out-of-band changes in {entry.get('stack')}", ""]
+    lines += [f"changed: {a}" for a in changed[:20]]
+    lines += [f"missing: {a}" for a in missing[:20]]
+    if len(changed) > 20 or len(missing) > 20:
+        lines.append("(more in the record)")
+    lines += ["", f"Drift-Fingerprint: {entry.get('fingerprint')}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_github_output(run: DriftPrRun, env: Mapping[str, str] | None = None) -> str | None:
+    """In GitHub Actions, ``drift_prs=<json>`` and ``drift_prs_count=<n>`` for the workflow's next steps."""
+    env = os.environ if env is None else env
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return None
+    rows = run.github_output()
+    with Path(path).open("a", encoding="utf-8") as fh:
+        fh.write(f"drift_prs={json.dumps(rows, separators=(',', ':'))}\n")
+        fh.write(f"drift_prs_count={len(rows)}\n")
+    return path
