@@ -544,3 +544,16 @@ def test_resources_in_another_region_are_read_there_not_reported_missing(aws_rep
     assert by_stack(report)["aws/storage"]["missing"] == [
         {"address": "aws_sqs_queue.edge", "type": "aws_sqs_queue", "id": url}
     ]
+
+
+def test_stacks_with_drift_disabled_are_not_scanned_but_still_own_their_resources(aws_repo: Any) -> None:
+    repo: AwsRepo = aws_repo(
+        extra_files={"stacks/aws/storage/stack.yaml": "cloud: aws-test\ndrift:\n  enabled: false\n"}
+    )
+    E.delete_bucket(repo.estate.endpoint, repo.ids)
+    result = repo.drift("--format", "json")
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert [s["stack"] for s in report["stacks"]] == ["aws/iam", "aws/network"]
+    assert report["unmanaged"] == []  # aws/storage's bucket and queue are still its own
+    assert "not scanned (drift.enabled: false): aws/storage" in result.stderr
