@@ -56,9 +56,12 @@ class Request:
         if not self.body:
             return {}
         try:
-            return json.loads(self.body)
+            data = json.loads(self.body)
         except ValueError as exc:
             raise HttpError(400, "InvalidRequestContent", f"the request body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise HttpError(400, "InvalidRequestContent", "the request body must be a JSON object")
+        return data
 
 
 @dataclass
@@ -308,6 +311,9 @@ class Emulator:
                 raise HttpError(404, "NotFound", f"no such API: {req.method} {req.path}")
             except HttpError as exc:
                 return Response(exc.status, self.error_body(exc.status, exc.code, exc.message), exc.headers)
+            except Exception as exc:  # a bug of the emulator: answer 500, keep serving
+                message = f"emulator error: {type(exc).__name__}: {exc}"
+                return Response(500, self.error_body(500, self.fault_code(500), message))
 
     def _control(self, req: Request) -> Response:
         what = req.path[len(CONTROL_PREFIX) :].strip("/")

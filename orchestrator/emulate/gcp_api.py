@@ -132,7 +132,9 @@ class GcpEmulator(Emulator):
     # ------------------------------------------------------------ Emulator hooks
 
     def error_body(self, status: int, code: str, message: str) -> Any:
-        return {"error": {"code": status, "message": message, "status": code}}
+        # Google's canonical codes are UPPER_CASE; the shared machinery's (NotFound, ...) map by status.
+        canonical = code if re.fullmatch(r"[A-Z_]+", code) else _STATUS.get(status, "UNKNOWN")
+        return {"error": {"code": status, "message": message, "status": canonical}}
 
     def fault_code(self, status: int) -> str:
         return _STATUS.get(status, "UNKNOWN")

@@ -220,3 +220,23 @@ def test_state_survives_a_restart_through_the_data_file(tmp_path: Path) -> None:
         # numbers keep counting: no reuse after a restart
         other = projects.create_project(project=Project(project_id="acme-two")).result()
         assert int(other.name.split("/")[1]) > int(p.name.split("/")[1])
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"projectId": 7}'])
+def test_malformed_requests_get_400_and_the_server_keeps_serving(gcp: GcpEmulator, body: bytes) -> None:
+    req = urllib.request.Request(f"{gcp.url}/v3/projects", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 400
+    assert json.loads(err.value.read())["error"]["status"] == "INVALID_ARGUMENT"
+    assert json.loads(urllib.request.urlopen(f"{gcp.url}/_emulator/health").read())["ok"] is True
+
+
+def test_unknown_paths_and_methods_are_refused(gcp: GcpEmulator) -> None:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{gcp.url}/v1/projects")
+    assert err.value.code == 404
+    req = urllib.request.Request(f"{gcp.url}/v3/operations/x", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 405
