@@ -30,7 +30,7 @@ from orchestrator.errors import ConfigError, DiscoveryError
 from orchestrator.hcl import TerraformInfo, parse_terraform
 
 STATE_DIR = ".orchestrate"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _SKIP_DIRS = {".terraform", ".git", ".orchestrate", "node_modules", "__pycache__"}
 
 

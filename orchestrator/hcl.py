@@ -272,7 +272,7 @@ def _first_error_line(node: Any) -> int:
 
 def _from_tree(root: Any, file: str) -> TerraformInfo:
     info = TerraformInfo()
-    body = root.named_children[0] if root.named_child_count else None
+    body = next((c for c in root.named_children if c.type == "body"), None)
     for block in _blocks(body):
         btype, labels, inner = _block_labels(block)
         line = int(block.start_point[0]) + 1

@@ -93,3 +93,16 @@ def test_hcl_fallback_accepts_what_tree_sitter_misreads() -> None:
     text = b'locals {\n  f = <<EOT\nhello\nEOT\n}\noutput "o" { value = local.f }\n'
     info = parse_terraform(text, "x.tf")
     assert info.outputs == {"o"}
+
+
+def test_hcl_reader_reads_files_that_start_with_a_comment() -> None:
+    info = parse_terraform(
+        b'# a comment first\n/* and a block */\nmodule "m" {\n  source = "../m"\n}\n', "x.tf"
+    )
+    assert [m.source for m in info.modules] == ["../m"]
+
+
+def test_example_estate_modules_are_followed() -> None:
+    root = Path(__file__).resolve().parents[2]
+    ws = Workspace.load(root, use_cache=False)
+    assert ws.stacks["aws/prod/storage"].module_paths == ("modules/aws-bucket", "modules/labels")
