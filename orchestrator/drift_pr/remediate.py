@@ -11,6 +11,7 @@ the pull request's head exactly as it checks any plan set.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,17 @@ def plan_remediation(engine: Engine, stack_id: str, commit: str) -> Remediation:
     parent.mkdir(parents=True, exist_ok=True)
     scratch = parent / f".drift-{engine.stack(stack_id).slug}"
     shutil.rmtree(scratch, ignore_errors=True)
+    keep = False
     try:
         run = plan_stacks(engine, PlanOptions(stacks=[stack_id], kind="drift-remediation", out=scratch))
         if run.interrupted:
             raise Interrupted("interrupted while planning the remediation", where=stack_id)
         (sp,) = run.manifest.stacks
         if sp.status == "failed":
-            raise TerraformError(f"the remediation plan failed: {sp.error or 'see the log'}", where=stack_id)
+            keep = True  # its log stays for the user; the next attempt replaces it
+            # The engine names the log inside the plan set's temporary directory: name where it is now.
+            error = re.sub(r"/\.planset-[^/\s]+/", f"/{scratch.name}/", sp.error or "see the log")
+            raise TerraformError(f"the remediation plan failed: {error}", where=stack_id)
         if sp.status not in ("changes", "no-changes"):
             raise TerraformError(
                 f"the remediation plan is {sp.status}" + (f": {sp.reason}" if sp.reason else ""),
@@ -74,7 +79,8 @@ def plan_remediation(engine: Engine, stack_id: str, commit: str) -> Remediation:
             )
         manifest, directory = _bind(run.dir, run.manifest, commit, parent)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
     (bound,) = manifest.stacks
     plan_json = None
     if bound.plan_json_sha256 is not None:
