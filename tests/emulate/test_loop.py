@@ -223,6 +223,10 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         # 3. Approval, then apply --pr: the change reaches moto.
         fake.add_review(12, "bob", "APPROVED")
         repo.run("apply", "--pr", "12")
+        # The PR is merged (the fake GitHub moves no branch, so push the merge): main declares it now,
+        # and the drift scan runs on main, as the scheduled workflow does.
+        git(repo.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+        git(repo.root, "checkout", "-q", "-B", "main", "HEAD")
         sqs = _boto(endpoints["aws"], "sqs")
         url = sqs.get_queue_url(QueueName="acme-loop-jobs")["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])[
@@ -295,8 +299,18 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         }
 
         # 7. Approval and apply of each drift PR, then the next scan is clean.
+        #    Each plan set is bound to its PR's head commit: apply at that commit (as the apply
+        #    workflow checks out the PR head), with the plan set the PR body names.
+        from orchestrator.render.comment import parse_plan_set_block
+
+        git(repo.root, "fetch", "-q", "origin")
         for pr in drift_prs:
             fake.add_review(pr["_number"], "bob", "APPROVED")
-            repo.run("apply", "--pr", str(pr["_number"]))
+            ref = parse_plan_set_block(str(pr["body"]))
+            assert ref is not None
+            git(repo.root, "checkout", "-q", "--detach", f"origin/{pr['_head_ref']}")
+            plan_set = repo.root / ".orchestrate" / "plans" / ref.id
+            repo.run("apply", "--pr", str(pr["_number"]), "--plan-set", str(plan_set))
+        git(repo.root, "checkout", "-q", "main")
         clean = repo.drift("both", ok=(0,))
         assert clean["summary"]["drifted"] == 0
