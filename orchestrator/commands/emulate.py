@@ -13,7 +13,12 @@ from orchestrator.discovery import find_repo_root
 from orchestrator.errors import EXIT_ERROR, EXIT_OK
 from orchestrator.ui import emit, info, warn
 
-DESCRIPTIONS = {"aws": "moto's server", "gcp": "Resource Manager v3", "azure": "Azure Resource Manager"}
+DESCRIPTIONS = {
+    "aws": "moto's server",
+    "gcp": "Resource Manager v3",
+    "azure": "Azure Resource Manager",
+    "providers": "stand-in provider zygote",
+}
 
 
 def _root() -> Path:
@@ -105,15 +110,15 @@ def env(as_json: bool, target: str | None) -> int:
 @command.command("status")
 def status() -> int:
     """Which emulators run, where (exit 1 when one is down)."""
-    from orchestrator.emulate.manager import KINDS, Emulation
+    from orchestrator.emulate.manager import SERVERS, Emulation
 
     app = get_app()
     emulation = Emulation(_root())
     state = emulation.read_state()
     rows = []
     ok = state is not None
-    for kind in KINDS:
-        url = (state or {}).get("endpoints", {}).get(kind)
+    for kind in SERVERS:
+        url = ((state or {}).get("urls") or (state or {}).get("endpoints") or {}).get(kind)
         pid = int((state or {}).get("pids", {}).get(kind) or 0)
         why = emulation.alive(kind, pid, url) if state is not None else "not up"
         ok = ok and why is None

@@ -9,6 +9,8 @@ Everything lives under ``<repo>/.orchestrate/emulate/``:
 - ``gcp.json``, ``azure.json``: the GCP and Azure emulators' resources, kept across restarts
   (moto's server keeps nothing: AWS resources are gone once it stops)
 - ``logs/<kind>.log``: each server's output; ``run/<kind>.ready``: written by a server once it listens
+- ``run/providers.sock``: the provider zygote's socket (:mod:`.providers.zygote`), which makes the
+  stand-in providers start in milliseconds; without it they start on their own
 
 Each server is a detached ``python -m orchestrator.emulate.serve <kind>`` process. ``down`` stops
 exactly the processes ``state.json`` names, after checking each is still one of ours.
@@ -18,11 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +41,8 @@ from orchestrator.emulate import mirror as mirror_mod
 from orchestrator.emulate._http import write_json_atomic
 from orchestrator.errors import CloudError
 
-KINDS = ("aws", "gcp", "azure")
+KINDS = ("aws", "gcp", "azure")  # the emulated clouds
+SERVERS = (*KINDS, "providers")  # and the zygote that forks the stand-in providers
 PERSISTENT = ("gcp", "azure")
 SERVE_MODULE = "orchestrator.emulate.serve"
 START_TIMEOUT = 30.0
@@ -87,6 +92,15 @@ class Emulation:
 
     # ------------------------------------------------------------ reading
 
+    @property
+    def socket_path(self) -> Path:
+        """The zygote's unix socket: in run/, or a short path when that one is too long for a socket."""
+        path = self.dir / "run" / "providers.sock"
+        if len(str(path)) < 100:
+            return path
+        digest = hashlib.sha256(str(self.dir).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"orchestrate-emulate-{os.getuid()}" / f"{digest}.sock"
+
     def read_state(self) -> dict[str, Any] | None:
         try:
             data = json.loads(self.state_file.read_text())
@@ -126,12 +140,15 @@ class Emulation:
             previous = self.read_state() or {}
             if extra_mirrors is None:
                 extra_mirrors = tuple(Path(p) for p in previous.get("extra_mirrors") or [])
-            built = mirror_mod.build(self.dir, python=self.python, extra_mirrors=extra_mirrors)
+            built = mirror_mod.build(
+                self.dir, python=self.python, extra_mirrors=extra_mirrors, zygote_socket=self.socket_path
+            )
             decided: dict[str, tuple[int, str | None, str | None]] = {}  # kind -> (old pid, url, why)
             launched: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-            for kind in KINDS:
+            old_urls = previous.get("urls") or previous.get("endpoints") or {}
+            for kind in SERVERS:
                 old_pid = int((previous.get("pids") or {}).get(kind) or 0)
-                old_url = (previous.get("endpoints") or {}).get(kind)
+                old_url = old_urls.get(kind)
                 why = self.alive(kind, old_pid, old_url) if old_pid else "never started"
                 decided[kind] = (old_pid, old_url, why)
                 if why is not None:
@@ -140,7 +157,7 @@ class Emulation:
                     # Start them all first, then wait: the servers boot in parallel.
                     launched[kind] = self._launch(kind, int((previous.get("ports") or {}).get(kind) or 0))
             services: list[Service] = []
-            for kind in KINDS:
+            for kind in SERVERS:
                 old_pid, old_url, why = decided[kind]
                 if why is None:
                     services.append(Service(kind, str(old_url), old_pid, "running"))
@@ -160,20 +177,21 @@ class Emulation:
                     services.append(Service(kind, url, pid, "restarted", note))
                 else:
                     services.append(Service(kind, url, pid, "started"))
-            endpoints = {s.kind: s.url for s in services}
+            endpoints = {s.kind: s.url for s in services if s.kind in KINDS}
             pids = {s.kind: s.pid for s in services}
-            ports = {s.kind: int(s.url.rsplit(":", 1)[1]) for s in services}
+            ports = {s.kind: int(s.url.rsplit(":", 1)[1]) for s in services if s.kind in KINDS}
             state = {
                 "version": 1,
                 "endpoints": endpoints,
                 "env": {**BASE_ENV, **built.env()},
                 "pids": pids,
                 "ports": ports,
+                "urls": {s.kind: s.url for s in services},
                 "started_at": previous.get("started_at") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "mirror": str(built.root),
                 "extra_mirrors": [str(p) for p in extra_mirrors],
                 "data": {k: str(self.dir / f"{k}.json") for k in PERSISTENT},
-                "logs": {k: str(self._log(k)) for k in KINDS},
+                "logs": {k: str(self._log(k)) for k in SERVERS},
             }
             write_json_atomic(self.state_file, state)
             return state, services
@@ -193,6 +211,8 @@ class Emulation:
             argv += ["--port", str(port), "--any-port"]
         if kind in PERSISTENT:
             argv += ["--data", str(self.dir / f"{kind}.json")]
+        if kind == "providers":
+            argv += ["--socket", str(self.socket_path)]
         with log.open("ab") as out:
             out.write(f"--- {datetime.now(UTC).isoformat()} {' '.join(argv)}\n".encode())
             out.flush()
@@ -314,6 +334,10 @@ def _terminate(pid: int) -> str:
 
 
 def _answers(kind: str, url: str) -> bool:
+    if kind == "providers":
+        from orchestrator.emulate.providers.zygote import ping
+
+        return ping(Path(url.removeprefix("unix:")))
     path = "/moto-api/" if kind == "aws" else "/_emulator/health"
     try:
         with urllib.request.urlopen(url + path, timeout=3) as resp:

@@ -39,14 +39,25 @@ class Mirror:
         return {"TF_CLI_CONFIG_FILE": str(self.cli_config)}
 
 
-def _launcher(stand_in: StandIn, python: str, cache: Path) -> str:
-    return (
-        "#!/bin/sh\n"
-        f"# Stand-in {HOST_NAMESPACE}/{stand_in.name} for the emulated clouds (orchestrate emulate).\n"
-        f"ORCHESTRATE_EMULATE_CACHE={shlex.quote(str(cache))}\n"
-        "export ORCHESTRATE_EMULATE_CACHE\n"
-        f'exec {shlex.quote(python)} -m {stand_in.module} "$@"\n'
-    )
+def _launcher(stand_in: StandIn, python: str, cache: Path, zygote: tuple[Path, Path] | None) -> str:
+    q = shlex.quote
+    lines = [
+        "#!/bin/sh",
+        f"# Stand-in {HOST_NAMESPACE}/{stand_in.name} for the emulated clouds (orchestrate emulate).",
+        f"ORCHESTRATE_EMULATE_CACHE={q(str(cache))}",
+        "export ORCHESTRATE_EMULATE_CACHE",
+    ]
+    if zygote is not None:
+        socket_path, client = zygote
+        lines += [
+            "# A warm zygote forks the provider when `orchestrate emulate up` runs one (fast starts).",
+            f"if [ -S {q(str(socket_path))} ]; then",
+            f"  exec {q(python)} -S -E {q(str(client))} {q(str(socket_path))} {stand_in.name} {q(python)} "
+            f'{stand_in.module} "$@"',
+            "fi",
+        ]
+    lines.append(f'exec {q(python)} -m {stand_in.module} "$@"')
+    return "\n".join(lines) + "\n"
 
 
 def _write_if_changed(path: Path, text: str, mode: int | None = None) -> None:
@@ -88,18 +99,35 @@ def _hcl_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${") + '"'
 
 
-def build(directory: Path, *, python: str | None = None, extra_mirrors: tuple[Path, ...] = ()) -> Mirror:
-    """Create (or refresh) the mirror and the CLI config under ``directory``."""
+def build(
+    directory: Path,
+    *,
+    python: str | None = None,
+    extra_mirrors: tuple[Path, ...] = (),
+    zygote_socket: Path | None = None,
+) -> Mirror:
+    """Create (or refresh) the mirror and the CLI config under ``directory``.
+
+    With ``zygote_socket`` the launchers ask the zygote listening there for a provider (and start
+    one themselves when none answers).
+    """
+    from orchestrator.emulate.providers.zygote import LAUNCHER_CLIENT
+
     python = python or sys.executable
     root = directory / "mirror"
     cache = directory / "cache"
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+    zygote = None
+    if zygote_socket is not None:
+        client = directory / "launch.py"
+        _write_if_changed(client, LAUNCHER_CLIENT)
+        zygote = (zygote_socket, client)
     plat = platform_dir()
     for s in STAND_INS:
         target = (
             root / HOST_NAMESPACE / s.name / s.version / plat / f"terraform-provider-{s.name}_v{s.version}"
         )
-        _write_if_changed(target, _launcher(s, python, cache), mode=0o755)
+        _write_if_changed(target, _launcher(s, python, cache, zygote), mode=0o755)
     cli_config = directory / "terraformrc"
     _write_if_changed(cli_config, cli_config_text(root, extra_mirrors))
     return Mirror(root=root, cli_config=cli_config, cache=cache)

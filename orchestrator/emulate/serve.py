@@ -1,4 +1,5 @@
-"""Run one emulated cloud as a process: ``python -m orchestrator.emulate.serve gcp|azure|aws``.
+"""Run one emulated cloud as a process: ``python -m orchestrator.emulate.serve gcp|azure|aws``,
+or the providers' zygote: ``python -m orchestrator.emulate.serve providers --socket PATH``.
 
 Binds 127.0.0.1 (``--port``, 0 for a free one; when the wanted port is taken it falls back to
 a free one with ``--any-port``), then writes ``{"url": ..., "pid": ...}`` to ``--ready-file``
@@ -70,13 +71,17 @@ def start(kind: str, host: str, port: int, data: Path | None) -> _Server:
 def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
     parser = argparse.ArgumentParser(prog="python -m orchestrator.emulate.serve")
-    parser.add_argument("kind", choices=["aws", "gcp", "azure"])
+    parser.add_argument("kind", choices=["aws", "gcp", "azure", "providers"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--any-port", action="store_true", help="use a free port when --port is taken")
     parser.add_argument("--data", type=Path, help="state file (gcp, azure)")
     parser.add_argument("--ready-file", type=Path, help="written with the URL once serving")
+    parser.add_argument("--socket", type=Path, help="the zygote's unix socket (providers)")
     args = parser.parse_args(argv)
+
+    if args.kind == "providers":
+        return _serve_zygote(args.socket, args.ready_file)
 
     try:
         server = start(args.kind, args.host, args.port, args.data)
@@ -96,6 +101,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.kind} emulator listening on {server.url}", flush=True)
     stop.wait()
     server.stop()
+    return 0
+
+
+def _serve_zygote(path: Path | None, ready_file: Path | None) -> int:
+    from orchestrator.emulate._http import write_json_atomic
+    from orchestrator.emulate.providers.zygote import serve_forever
+
+    if path is None:
+        print("providers needs --socket PATH", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def ready() -> None:
+        if ready_file is not None:
+            write_json_atomic(ready_file, {"url": f"unix:{path}", "pid": os.getpid(), "kind": "providers"})
+        print(f"provider zygote listening on {path}", flush=True)
+
+    serve_forever(path, stop, ready)
     return 0
 
 

@@ -17,6 +17,7 @@ from click.testing import Result
 
 from orchestrator.clouds import read_emulate_state
 from orchestrator.emulate.manager import Emulation, _is_ours
+from tests.conftest import TerraformBinary
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,8 @@ def test_up_starts_the_clouds_env_exports_them_and_down_stops_exactly_them(
     result = cli("--repo", str(repo), "emulate", "up")
     assert result.exit_code == 0, result.output
     state = json.loads((repo / ".orchestrate/emulate/state.json").read_text())
-    assert set(state["endpoints"]) == set(state["pids"]) == {"aws", "gcp", "azure"}
+    assert set(state["endpoints"]) == {"aws", "gcp", "azure"}
+    assert set(state["pids"]) == {"aws", "gcp", "azure", "providers"}
     assert state["env"]["TF_CLI_CONFIG_FILE"] == str(repo / ".orchestrate/emulate/terraformrc")
     assert state["env"]["AWS_ACCESS_KEY_ID"] == "testing"
     assert _get(state["endpoints"]["gcp"] + "/_emulator/health") == 200
@@ -88,12 +90,12 @@ def test_up_starts_the_clouds_env_exports_them_and_down_stops_exactly_them(
     assert (target["AWS_REGION"], target["AWS_ENDPOINT_URL"]) == ("eu-west-1", state["endpoints"]["aws"])
 
     again = cli("--repo", str(repo), "emulate", "up")
-    assert again.exit_code == 0 and again.output.count(" running") == 3
+    assert again.exit_code == 0 and again.output.count(" running") == 4
     assert json.loads((repo / ".orchestrate/emulate/state.json").read_text())["pids"] == state["pids"]
     assert cli("--repo", str(repo), "emulate", "status").exit_code == 0
 
     down = cli("--repo", str(repo), "emulate", "down")
-    assert down.exit_code == 0 and down.output.count("stopped") == 3
+    assert down.exit_code == 0 and down.output.count("stopped") == 4
     assert all(_wait_dead(pid) for pid in state["pids"].values())
     assert not (repo / ".orchestrate/emulate/state.json").exists()
     assert cli("--repo", str(repo), "emulate", "status").exit_code == 1
@@ -176,3 +178,56 @@ def test_a_server_that_cannot_start_is_reported_with_its_log_and_nothing_is_left
         ["pgrep", "-f", f"{repo}/.orchestrate/emulate/run/"], capture_output=True, text=True
     )
     assert leftovers.stdout.strip() == ""
+
+
+def _cpu_of_children(pid: int) -> int:
+    """Clock ticks the (reaped) children of ``pid`` used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[13]) + int(fields[14])
+
+
+def test_terraform_gets_its_providers_from_the_zygote_and_without_it_still_runs(
+    repo: Path, cli: Callable[..., Result], newest_terraform: TerraformBinary
+) -> None:
+    assert cli("--repo", str(repo), "emulate", "up").exit_code == 0
+    state = json.loads((repo / ".orchestrate/emulate/state.json").read_text())
+    zygote = state["pids"]["providers"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))},
+        **json.loads(cli("--repo", str(repo), "emulate", "env", "--json", "--target", "aws-prod").output),
+        "HOME": str(repo / ".home"),
+    }
+    work = repo / "work"
+    work.mkdir()
+    (work / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+        'resource "aws_sqs_queue" "q" {\n  name = "via-zygote"\n}\n'
+    )
+
+    def terraform(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [newest_terraform.path, *args, "-no-color"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert terraform("init", "-input=false").returncode == 0
+    before = _cpu_of_children(zygote)
+    applied = terraform("apply", "-auto-approve", "-input=false")
+    assert applied.returncode == 0, applied.stderr
+    assert _cpu_of_children(zygote) > before  # the providers ran as the zygote's children
+    deadline = time.monotonic() + 5
+    while (
+        subprocess.run(["pgrep", "-P", str(zygote)], capture_output=True).stdout
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)  # a provider sends its exit status, then exits: give it a moment
+    assert subprocess.run(["pgrep", "-P", str(zygote)], capture_output=True).stdout == b""  # none left
+
+    os.kill(zygote, signal.SIGKILL)  # a dead zygote leaves its socket file behind
+    assert _wait_dead(zygote)
+    planned = terraform("plan", "-input=false", "-detailed-exitcode")
+    assert planned.returncode == 0, planned.stderr  # the launchers started the providers themselves

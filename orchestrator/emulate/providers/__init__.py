@@ -21,10 +21,11 @@ class StandIn:
     name: str  # the provider type: aws, google, azurerm
     version: str  # the version the mirror offers
     module: str  # python -m <module>
+    provider_class: str  # the BaseProvider subclass in ``module``
 
 
 STAND_INS: tuple[StandIn, ...] = (
-    StandIn("aws", "5.0.0", "orchestrator.emulate.providers.aws"),
-    StandIn("google", "5.0.0", "orchestrator.emulate.providers.google"),
-    StandIn("azurerm", "3.0.0", "orchestrator.emulate.providers.azurerm"),
+    StandIn("aws", "5.0.0", "orchestrator.emulate.providers.aws", "AwsProvider"),
+    StandIn("google", "5.0.0", "orchestrator.emulate.providers.google", "GoogleProvider"),
+    StandIn("azurerm", "3.0.0", "orchestrator.emulate.providers.azurerm", "AzurermProvider"),
 )

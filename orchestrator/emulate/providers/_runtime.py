@@ -35,6 +35,9 @@ T = TypeVar("T")
 HOST = "registry.terraform.io"
 NAMESPACE = "hashicorp"
 
+# Objects a warm parent (the zygote) prepared before forking this provider: "botocore_loader".
+WARM: dict[str, Any] = {}
+
 
 class ProviderError(Exception):
     """An error to show the user as it is (no SDK detail to translate)."""

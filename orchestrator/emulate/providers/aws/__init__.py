@@ -19,7 +19,13 @@ from tf.blocks import SetNestedBlock
 from tf.schema import Attribute, Block, Schema
 from tf.types import Bool, Map, String
 
-from orchestrator.emulate.providers._runtime import BaseDataSource, BaseProvider, BaseResource, ProviderError
+from orchestrator.emulate.providers._runtime import (
+    WARM,
+    BaseDataSource,
+    BaseProvider,
+    BaseResource,
+    ProviderError,
+)
 
 SERVICES = ("dynamodb", "ec2", "iam", "s3", "sqs", "sts")
 DEFAULT_ACCOUNT = "123456789012"
@@ -118,7 +124,12 @@ class AwsProvider(BaseProvider):
                 from botocore.config import Config
 
                 if self._session is None:
-                    self._session = boto3.session.Session()
+                    import botocore.session
+
+                    core = botocore.session.get_session()
+                    if "botocore_loader" in WARM:  # service models parsed once, in the zygote
+                        core.register_component("data_loader", WARM["botocore_loader"])
+                    self._session = boto3.session.Session(botocore_session=core)
                 extra: dict[str, Any] = {"retries": {"max_attempts": 5, "mode": "standard"}}
                 if service == "s3":
                     extra["s3"] = {"addressing_style": "path"}
