@@ -130,9 +130,9 @@ def command(
 
         pr_run = prs.run(data, redactor, full_scan=set(sel.ids) == set(ws.stacks))
         data["pull_requests"] = pr_run.to_json()
+        write_github_output(pr_run)
         for w in pr_run.warnings:
             warn(w, no_color=app.no_color)
-        write_github_output(pr_run)
     text = render(data, json_flag_or(fmt, "table"), no_color=app.no_color)
     if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
         text += "\n" + pr_run.markdown()

@@ -82,6 +82,14 @@ def decide(
     if status == "clean":
         if first is None:
             return Decision("none")
+        if not ours(first):
+            # Someone's commits (the code changed to accept the drift?) must not be closed unseen.
+            return Decision(
+                "foreign",
+                first,
+                "the drift is gone, but its branch has commits orchestrate did not make; left open",
+                duplicates,
+            )
         return Decision("close", first, "the drift is gone", duplicates)
     if first is None:
         return Decision("open", None, "drift found")

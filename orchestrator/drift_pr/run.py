@@ -515,7 +515,12 @@ def write_github_output(run: DriftPrRun, env: Mapping[str, str] | None = None) -
     if not path:
         return None
     rows = run.github_output()
-    with Path(path).open("a", encoding="utf-8") as fh:
-        fh.write(f"drift_prs={json.dumps(rows, separators=(',', ':'))}\n")
-        fh.write(f"drift_prs_count={len(rows)}\n")
+    try:
+        with Path(path).open("a", encoding="utf-8") as fh:
+            fh.write(f"drift_prs={json.dumps(rows, separators=(',', ':'))}\n")
+            fh.write(f"drift_prs_count={len(rows)}\n")
+    except OSError as exc:
+        # The pull requests exist either way; only the workflow's next steps miss the list.
+        run.warnings.append(f"cannot write $GITHUB_OUTPUT ({path}): {exc.strerror or exc}")
+        return None
     return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,9 +35,12 @@ def writes_since(github: FakeGitHub, mark: int) -> list[str]:
     return [f"{r.method} {r.path}" for r in github.requests[mark:] if r.method in WRITES]
 
 
-def test_drift_pull_request_lifecycle(drift_repo: Callable[..., DriftRepo], github: FakeGitHub) -> None:
+def test_drift_pull_request_lifecycle(
+    drift_repo: Callable[..., DriftRepo], github: FakeGitHub, tmp_path: Path
+) -> None:
     repo = drift_repo()
-    repo.env.update(github.env())
+    outputs = tmp_path / "github_output"
+    repo.env.update({**github.env(), "GITHUB_OUTPUT": str(outputs)})
     main = repo.git("rev-parse", "HEAD")
 
     # 1. Drift appears: one PR for the drifted stack, none for the clean one.
@@ -80,6 +84,12 @@ def test_drift_pull_request_lifecycle(drift_repo: Callable[..., DriftRepo], gith
     meta = parse_meta_block(body)
     assert meta is not None and meta.fingerprint == entry["fingerprint"] and meta.head == head
     assert "hunter2" not in github.all_text_received()
+    # For the workflow: which plan set to keep as the artifact of which PR and head.
+    lines = outputs.read_text().splitlines()
+    assert lines[-1] == "drift_prs_count=1"
+    assert json.loads(lines[-2].removeprefix("drift_prs=")) == [
+        {"stack": "aws/storage", "number": number, "head": head, "plan_set": ref.id, "dir": str(plan_set)}
+    ]
 
     # 2. The drift changes (another tag), and the queue drifts too: the same PR is updated,
     #    the queue gets its own.

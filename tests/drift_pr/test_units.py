@@ -206,6 +206,7 @@ def never(*_a: Any) -> Any:
     [
         ("clean", [], True, None, "none"),
         ("clean", [1], True, None, "close"),
+        ("clean", [1], False, None, "foreign"),
         ("error", [1], True, None, "scan-error"),
         ("drifted", [], True, None, "open"),
         ("drifted", [1], False, None, "foreign"),
