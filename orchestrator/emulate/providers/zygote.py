@@ -90,6 +90,7 @@ def _child(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> None
     """In the forked child: become the provider Terraform started. Never returns."""
     code = 1
     try:
+        conn.settimeout(None)  # the zygote's read timeout must not end a long apply
         for listener in _LISTENERS:
             listener.close()
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
