@@ -6,8 +6,8 @@ SDKs -> ``drift --mode both`` reports them, api and refresh agreeing -> ``drift 
 pull request with the remediation plan -> approval -> apply -> the next scan is clean.
 
 Everything is real except GitHub: ``orchestrate emulate up`` starts moto and the GCP and Azure
-emulators as processes, Terraform runs the stand-in providers, the SDKs change things behind its
-back. Steps whose feature has not landed yet end the test with ``pytest.skip`` naming what remains.
+emulators as processes (and the zygote that forks the stand-in providers), Terraform runs the
+stand-in providers, the SDKs change things behind its back, git pushes go to a local bare remote.
 """
 
 from __future__ import annotations
@@ -283,13 +283,6 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         assert set(api) == set(refresh) == {"aws/storage", "gcp/project", "azure/hub"}
 
         # 6. drift --open-pr: one pull request per drifted stack with the remediation plan.
-        drift_help = repo.run("drift", "--help").output
-        if "--open-pr" not in drift_help:
-            pytest.skip(
-                "steps 0-5 passed (emulate up, PR plan/comment, approval, apply --pr, out-of-band changes, "
-                "drift --mode both with api and refresh agreeing); remaining until `drift --open-pr` lands: "
-                "open the drift PRs, approve, apply, and check that the next scan is clean"
-            )
         repo.run("drift", "--mode", "both", "--open-pr", ok=(2,))
         drift_prs = [p for p in fake.pulls.values() if str(p["_head_ref"]).startswith("orchestrate/drift/")]
         assert {p["_head_ref"] for p in drift_prs} == {
@@ -314,3 +307,8 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         git(repo.root, "checkout", "-q", "main")
         clean = repo.drift("both", ok=(0,))
         assert clean["summary"]["drifted"] == 0
+        # ...because the clouds hold the declared values again.
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket="acme-loop-assets")["TagSet"]}
+        assert tags["owner"] == "platform"
+        assert dict(projects.get_project(name="projects/acme-loop").labels)["owner"] == "platform"
+        assert azure.resource_groups.get("acme-loop-hub").tags["owner"] == "platform"
