@@ -108,7 +108,9 @@ def terraform_env(resolved: ResolvedTarget, emulate: EmulateState | None = None)
     return env
 
 
-def stack_terraform_env(config: RootConfig, cloud: str | None, emulate: EmulateState | None) -> dict[str, str]:
+def stack_terraform_env(
+    config: RootConfig, cloud: str | None, emulate: EmulateState | None
+) -> dict[str, str]:
     """Everything a stack's terraform runs get on top of os.environ.
 
     While the emulated clouds are up, their env (TF_CLI_CONFIG_FILE pointing at the stand-in
