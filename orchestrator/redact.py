@@ -57,13 +57,14 @@ class Redactor:
         return value
 
 
-def _leaves(value: Any) -> Iterable[str]:
+def leaves(value: Any) -> Iterable[str]:
+    """Every scalar in JSON-like data, as text (the candidates for masking)."""
     if isinstance(value, dict):
         for v in value.values():
-            yield from _leaves(v)
+            yield from leaves(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _leaves(v)
+            yield from leaves(v)
     elif isinstance(value, str):
         yield value
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -73,7 +74,7 @@ def _leaves(value: Any) -> Iterable[str]:
 def _masked(value: Any, mask: Any) -> Iterable[str]:
     """Leaves of ``value`` where the parallel ``mask`` (terraform's *_sensitive) is true."""
     if mask is True:
-        yield from _leaves(value)
+        yield from leaves(value)
     elif isinstance(mask, dict) and isinstance(value, dict):
         for k, m in mask.items():
             if k in value:
@@ -98,8 +99,8 @@ def sensitive_values(doc: dict[str, Any]) -> set[str]:
     for name, oc in (doc.get("output_changes") or {}).items():
         del name
         if oc.get("before_sensitive") is True or oc.get("after_sensitive") is True:
-            found.update(_leaves(oc.get("before")))
-            found.update(_leaves(oc.get("after")))
+            found.update(leaves(oc.get("before")))
+            found.update(leaves(oc.get("after")))
         else:
             found.update(_masked(oc.get("before"), oc.get("before_sensitive")))
             found.update(_masked(oc.get("after"), oc.get("after_sensitive")))
@@ -112,11 +113,11 @@ def sensitive_values(doc: dict[str, Any]) -> set[str]:
     plan_vars = doc.get("variables") or {}
     for name, decl in config_vars.items():
         if isinstance(decl, dict) and decl.get("sensitive") and name in plan_vars:
-            found.update(_leaves((plan_vars[name] or {}).get("value")))
+            found.update(leaves((plan_vars[name] or {}).get("value")))
     # Raw state (terraform state pull): outputs marked sensitive.
     for out in (doc.get("outputs") or {}).values():
         if isinstance(out, dict) and out.get("sensitive"):
-            found.update(_leaves(out.get("value")))
+            found.update(leaves(out.get("value")))
     return {v for v in found if len(v) >= MIN_SECRET_LENGTH}
 
 
@@ -124,7 +125,7 @@ def _sensitive_in_values(values: dict[str, Any]) -> set[str]:
     found: set[str] = set()
     for out in (values.get("outputs") or {}).values():
         if isinstance(out, dict) and out.get("sensitive"):
-            found.update(_leaves(out.get("value")))
+            found.update(leaves(out.get("value")))
     modules = [values.get("root_module") or {}]
     while modules:
         mod = modules.pop()

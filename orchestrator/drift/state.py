@@ -11,7 +11,7 @@ stack was never applied) is a StateNotFound, which the scan reports as that stac
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from orchestrator.backends import EffectiveBackend
 from orchestrator.drift.model import AttrPath, Resource, index_suffix
 from orchestrator.errors import OrchestratorError
 from orchestrator.hcl import Unresolved
-from orchestrator.redact import MIN_SECRET_LENGTH, sensitive_values
+from orchestrator.redact import MIN_SECRET_LENGTH, leaves, sensitive_values
 
 
 class StateError(OrchestratorError):
@@ -87,19 +87,6 @@ def values_at(value: Any, path: AttrPath) -> list[Any]:
             continue
         return []
     return [value]
-
-
-def _leaves(value: Any) -> Iterable[str]:
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, str):
-        yield value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        yield str(value)
 
 
 def resource_address(module: str | None, rtype: str, name: str, index_key: int | str | None) -> str:
@@ -175,7 +162,7 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
                 paths = _sensitive_paths(inst.get("sensitive_attributes"))
                 for path in paths:
                     for found in values_at(attributes, path):
-                        secrets.update(_leaves(found))
+                        secrets.update(leaves(found))
                 rid = attributes.get("id")
                 resources.append(
                     Resource(
