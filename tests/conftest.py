@@ -22,6 +22,9 @@ from click.testing import CliRunner, Result
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# The gcp / arm fixtures (local GCP and Azure emulators) for every test directory.
+pytest_plugins = ["tests.fakes.clouds"]
+
 
 # ---------------------------------------------------------------- git repositories
 

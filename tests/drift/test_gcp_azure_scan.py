@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from orchestrator.emulate.azure_api import AzureEmulator
 from orchestrator.emulate.gcp_api import GcpEmulator
 from tests.drift import statefiles as sf
 from tests.drift.estate import state_path
+from tests.fakes.clouds import arm_client as shared_arm_client
+from tests.fakes.clouds import gcp_clients
 
 pytestmark = pytest.mark.integration
 
@@ -25,45 +27,8 @@ STORAGE_API = "2023-01-01"
 ACCOUNT_KEY = "k3y-Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA=="
 
 
-@pytest.fixture
-def gcp() -> Iterator[GcpEmulator]:
-    with GcpEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def arm() -> Iterator[AzureEmulator]:
-    with AzureEmulator() as emulator:
-        yield emulator
-
-
-def gcp_clients(url: str) -> tuple[Any, Any]:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import resourcemanager_v3
-
-    kw: dict[str, Any] = {
-        "credentials": AnonymousCredentials(),
-        "transport": "rest",
-        "client_options": ClientOptions(api_endpoint=url),
-    }
-    return resourcemanager_v3.ProjectsClient(**kw), resourcemanager_v3.FoldersClient(**kw)
-
-
-class _Token:
-    def get_token(self, *scopes: str, **kw: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken("t", 4_000_000_000)
-
-
 def arm_client(url: str, subscription: str = SUB) -> Any:
-    from azure.core.pipeline.policies import SansIOHTTPPolicy
-    from azure.mgmt.resource.resources import ResourceManagementClient
-
-    return ResourceManagementClient(
-        _Token(), subscription, base_url=url, authentication_policy=SansIOHTTPPolicy()
-    )
+    return shared_arm_client(url, subscription)
 
 
 @dataclass

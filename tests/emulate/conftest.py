@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,55 +16,15 @@ from orchestrator.emulate.gcp_api import GcpEmulator
 from orchestrator.emulate.mirror import Mirror
 from orchestrator.emulate.mirror import build as build_mirror
 from tests.conftest import MotoServer, TerraformBinary
+from tests.fakes.clouds import arm_client as shared_arm_client
+from tests.fakes.clouds import gcp_clients  # noqa: F401 - re-exported for tests/emulate
 
 SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
 
 
-@pytest.fixture
-def gcp() -> Iterator[GcpEmulator]:
-    with GcpEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def arm() -> Iterator[AzureEmulator]:
-    with AzureEmulator() as emulator:
-        yield emulator
-
-
-def gcp_clients(url: str) -> tuple[Any, Any]:
-    """(ProjectsClient, FoldersClient) of google-cloud-resource-manager pointed at ``url``."""
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import resourcemanager_v3
-
-    kw: dict[str, Any] = {
-        "credentials": AnonymousCredentials(),
-        "transport": "rest",
-        "client_options": ClientOptions(api_endpoint=url),
-    }
-    return resourcemanager_v3.ProjectsClient(**kw), resourcemanager_v3.FoldersClient(**kw)
-
-
-class _Token:
-    def get_token(self, *scopes: str, **kw: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken("emulated", 4_000_000_000)
-
-
 def arm_client(url: str, subscription: str = SUBSCRIPTION) -> Any:
     """azure-mgmt-resource's ResourceManagementClient pointed at ``url``."""
-    from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
-    from azure.mgmt.resource.resources import ResourceManagementClient
-
-    return ResourceManagementClient(
-        _Token(),
-        subscription,
-        base_url=url,
-        authentication_policy=SansIOHTTPPolicy(),
-        retry_policy=RetryPolicy(retry_backoff_factor=0.01),
-    )
+    return shared_arm_client(url, subscription)
 
 
 # ---------------------------------------------------------------- terraform on the stand-in providers
