@@ -353,6 +353,10 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
         return engine.read_outputs(sid)
 
     def populate(tmp: Path) -> Manifest:
+        def err(exc: BaseException) -> str:
+            # The plan set is built under a temporary name: point at its files relative to it.
+            return error_text(exc).replace(str(tmp), "<plan set>")
+
         def worker(sid: str) -> Outcome[StackOutcome]:
             stack = engine.stack(sid)
             sdir = tmp / stack.slug
@@ -369,12 +373,12 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
                         inputs = resolve_inputs(graph, sid, upstream_view(), read_state)
                     outcome = plan_one(engine, stack, sdir, inputs, destroy=destroy, operation=op)
             except Interrupted as exc:
-                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=error_text(exc)))
+                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=err(exc)))
             except OrchestratorError as exc:
-                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=error_text(exc)))
+                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=err(exc)))
             except Exception as exc:  # a bug must not lose the other stacks' plans
                 outcome = StackOutcome(
-                    base_stack_plan(engine, stack, "failed", error=f"internal error: {error_text(exc)}")
+                    base_stack_plan(engine, stack, "failed", error=f"internal error: {err(exc)}")
                 )
             elapsed = time.monotonic() - started
             if outcome.plan.status != "failed":
@@ -400,9 +404,7 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
             else:
                 reason = res.reason if res is not None else "not started"
                 if res is not None and res.error is not None:
-                    plans.append(
-                        base_stack_plan(engine, engine.stack(sid), "failed", error=error_text(res.error))
-                    )
+                    plans.append(base_stack_plan(engine, engine.stack(sid), "failed", error=err(res.error)))
                 else:
                     plans.append(base_stack_plan(engine, engine.stack(sid), "skipped", reason=reason))
                     shutil.rmtree(tmp / engine.stack(sid).slug, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -118,6 +119,10 @@ def test_a_failed_stack_skips_its_dependents_and_independents_finish(
     assert st == {"bad": "failed", "net": "changes", "after": "skipped", "web": "changes"}
     log = (repo.latest() / "bad" / "log.txt").read_text()
     assert "Reference to undeclared resource" in log
+    # The error names the log inside the plan set, not the temporary directory it was built in.
+    error = json.loads((repo.latest() / "manifest.json").read_text())["stacks"][0]["error"]
+    assert ".planset-" not in error
+    assert "<plan set>/bad/log.txt" in error
     # The plan set is still applicable for the stacks that planned.
     assert approve(repo).exit_code == 0
     assert repo.state("web") is not None
