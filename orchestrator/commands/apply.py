@@ -96,7 +96,7 @@ def run_apply(
     "plan_set",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="The plan set to apply [the latest under .orchestrate/plans].",
+    help="The plan set to apply [with --pr: the one shown on the PR, if here; else the latest under .orchestrate/plans].",
 )
 @click.option(
     "--approved-by", default=None, metavar="NAME", help="Who approved (needs approval.allow_manual)."
@@ -137,7 +137,15 @@ def command(
         )
     if merge and pr_number is None:
         raise click.UsageError("--merge needs --pr N")
-    directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
+    if plan_set is not None:
+        directory = plan_set.resolve()
+    elif pr_number is not None:
+        # The plan set reviewers saw on the PR, when it was planned here; else the latest.
+        from orchestrator.pr.flow import plan_set_shown_on
+
+        directory = plan_set_shown_on(ws, pr_number) or latest_plan_set(ws.root)
+    else:
+        directory = latest_plan_set(ws.root)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     if pr_number is None:
         approval = resolve_approval(app, engine, directory, approved_by, reason)

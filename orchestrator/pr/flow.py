@@ -150,6 +150,19 @@ def plan_set_redactor(
     return build_redactor(ws, plans, extra)
 
 
+def plan_set_shown_on(ws: Workspace, number: int) -> Path | None:
+    """The local plan set a PR shows (its sticky comment, else its body), when it is here."""
+    from orchestrator.planset import PLANS_DIR
+    from orchestrator.pr.gate import shown_plan_set
+
+    gh = GitHub(GitHubSettings.from_env(ws.config.github), redactor=Redactor(ws.config.redact))
+    ref = shown_plan_set(gh, gh.pull(number), comment_key(ws.root))
+    if ref is None:
+        return None
+    candidate = ws.root / PLANS_DIR / ref.id
+    return candidate if candidate.is_dir() else None
+
+
 def approve_apply(ws: Workspace, plan_set: Path, number: int, engine: Any) -> tuple[Approval, ApplyFlow]:
     """The GitHub approval for applying ``plan_set``; a refusal is audited, posted, raised."""
     from orchestrator import audit

@@ -245,3 +245,18 @@ def test_apply_pr_and_approved_by_are_exclusive(planned: Planned) -> None:
     assert res.exit_code == 1 and "cannot be combined" in res.output
     res = planned.repo.orchestrate("apply", "--merge")
     assert res.exit_code == 1 and "--merge needs --pr" in res.output
+
+
+def test_apply_pr_without_plan_set_takes_the_one_shown_on_the_pr(planned: Planned) -> None:
+    repo, fake = planned.repo, planned.fake
+    fake.add_pull(30, head_sha=planned.head, author="alice")
+    res = repo.orchestrate("plan", "app", "--comment", "--pr", "30")
+    assert res.exit_code == 2, res.output
+    shown = repo.latest()
+    # A later plan run makes another plan set the newest one under .orchestrate/plans.
+    assert repo.orchestrate("plan", "guarded").exit_code == 3
+    assert repo.latest() != shown
+    fake.add_review(30, "bob", "APPROVED")
+    res = repo.orchestrate("apply", "--pr", "30")
+    assert res.exit_code == 0, res.output
+    assert repo.state("app") is not None and repo.state("guarded") is None
