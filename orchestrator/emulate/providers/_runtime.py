@@ -106,12 +106,10 @@ def own_tags(live: dict[str, str], defaults: dict[str, Any] | None, prior: Any) 
 # ---------------------------------------------------------------- base classes
 
 
-class BaseResource(iface.Resource):  # type: ignore[misc]
-    """A resource type: a name, a schema, and do_create/do_read/do_update/do_delete."""
+class _Schemaful:
+    """Name and schema (built once per class) shared by resources and data sources."""
 
-    name: ClassVar[str]  # without the provider prefix: "s3_bucket"
-    display: ClassVar[str] = "resource"  # in messages: "S3 Bucket"
-    replace_blocks: ClassVar[tuple[str, ...]] = ()
+    name: ClassVar[str]
     _schema: ClassVar[Schema | None] = None
 
     def __init__(self, provider: BaseProvider) -> None:
@@ -131,6 +129,14 @@ class BaseResource(iface.Resource):  # type: ignore[misc]
             cls._schema = cls.build_schema()
         assert cls._schema is not None
         return cls._schema
+
+
+class BaseResource(_Schemaful, iface.Resource):  # type: ignore[misc]
+    """A resource type: a name, a schema, and do_create/do_read/do_update/do_delete."""
+
+    name: ClassVar[str]  # without the provider prefix: "s3_bucket"
+    display: ClassVar[str] = "resource"  # in messages: "S3 Bucket"
+    replace_blocks: ClassVar[tuple[str, ...]] = ()
 
     # -------------------------------------------------- what subclasses implement
 
@@ -201,28 +207,8 @@ class BaseResource(iface.Resource):  # type: ignore[misc]
         return old
 
 
-class BaseDataSource(iface.DataSource):  # type: ignore[misc]
-    name: ClassVar[str]
+class BaseDataSource(_Schemaful, iface.DataSource):  # type: ignore[misc]
     display: ClassVar[str] = "data source"
-    _schema: ClassVar[Schema | None] = None
-
-    def __init__(self, provider: BaseProvider) -> None:
-        self.provider = provider
-
-    @classmethod
-    def get_name(cls) -> str:
-        return cls.name
-
-    @classmethod
-    def build_schema(cls) -> Schema:
-        raise NotImplementedError
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        if cls.__dict__.get("_schema") is None:
-            cls._schema = cls.build_schema()
-        assert cls._schema is not None
-        return cls._schema
 
     def do_read(self, config: State) -> State | None:
         raise NotImplementedError
