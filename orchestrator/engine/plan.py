@@ -354,8 +354,9 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
 
     def populate(tmp: Path) -> Manifest:
         def err(exc: BaseException) -> str:
-            # The plan set is built under a temporary name: point at its files relative to it.
-            return error_text(exc).replace(str(tmp), "<plan set>")
+            # The plan set is built under a temporary name: name where its files will be (--out),
+            # or say they are in the plan set (its id is derived from the finished manifest).
+            return error_text(exc).replace(str(tmp), str(out) if out is not None else "<plan set>")
 
         def worker(sid: str) -> Outcome[StackOutcome]:
             stack = engine.stack(sid)
