@@ -13,6 +13,7 @@ no streaming, no timeout, broken ``apply <planfile>`` and ``destroy``.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -278,6 +279,19 @@ class CancelToken:
             return len(self._procs)
 
 
+def _reap_group(pgid: int) -> None:
+    """Kill what terraform left behind in its own process group once it has exited.
+
+    A terraform that is killed (SIGKILL, OOM) cannot stop its provider plugins; they would live
+    on, holding memory and sometimes its pipes. The group is terraform's alone
+    (start_new_session), so nothing else is touched.
+    """
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _send(proc: subprocess.Popen[bytes], sig: int) -> None:
     if proc.poll() is None:
         try:
@@ -417,6 +431,7 @@ class Runner:
             for t in threads:
                 t.start()
             timed_out = self._wait(proc)
+            _reap_group(proc.pid)
             for t in threads:
                 t.join()
             self.cancel.unregister(proc)

@@ -98,6 +98,24 @@ def kill_quietly(pids: list[int]) -> None:
             pass
 
 
+def processes_mentioning(path: Path) -> list[str]:
+    """Command lines of live processes that name ``path`` (providers run from its work dir)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(
+                (ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("State:")), ""
+            )
+        except OSError:
+            continue
+        if str(path) in cmdline and "Z (zombie)" not in state:
+            found.append(cmdline)
+    return found
+
+
 def test_terraform_killed_mid_apply_fails_its_stack_skips_dependents_and_a_rerun_recovers(
     newest_repo: Callable[..., Repo],
 ) -> None:
@@ -118,6 +136,7 @@ def test_terraform_killed_mid_apply_fails_its_stack_skips_dependents_and_a_rerun
     assert results["after"]["status"] == "skipped"
     assert results["other"]["status"] == "applied"
     assert not list((repo.root / ".orchestrate/locks").glob("*.lock")), "stack locks must be released"
+    assert not processes_mentioning(repo.root), "the killed terraform's provider plugins must not live on"
 
     (repo.root / "slow.marker").unlink()
     assert repo.orchestrate("plan").exit_code == 2
