@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import STACK_CONFIG_NAME, RootConfig, load_root_config
+from orchestrator.config import STACK_CONFIG_NAME, RootConfig, parse_root_config
 from orchestrator.discovery import Stack
-from orchestrator.errors import GitError
+from orchestrator.errors import ConfigError, GitError
 from orchestrator.workspace import Workspace
 
 
@@ -327,17 +327,10 @@ def _old_root_config(ws: Workspace, repo: Any, base_sha: str) -> RootConfig | No
         text = repo.git.show(f"{base_sha}:{_repo_path(ws, repo, 'orchestrate.yaml')}")
     except Exception:
         return None
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(suffix=".yaml")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        return load_root_config(Path(tmp), "orchestrate.yaml@base")
-    except Exception:
-        return None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        return parse_root_config(text, "orchestrate.yaml@base")
+    except ConfigError:
+        return None  # an invalid old config: treat it as different
 
 
 def changed_stacks(

@@ -271,13 +271,16 @@ def _validate(model: type[M], data: Any, text: str, shown: str) -> M:
         raise _format_validation_error(exc, text, shown) from None
 
 
+def parse_root_config(text: str, shown: str) -> RootConfig:
+    return _validate(RootConfig, parse_yaml(text, shown), text, shown)
+
+
 def load_root_config(path: Path | None, shown: str | None = None) -> RootConfig:
     """Load orchestrate.yaml; a missing optional file gives the defaults."""
     if path is None:
         return RootConfig()
     shown = shown or str(path)
-    text = read_text(path, shown)
-    return _validate(RootConfig, parse_yaml(text, shown), text, shown)
+    return parse_root_config(read_text(path, shown), shown)
 
 
 def parse_stack_config(text: str, shown: str) -> StackConfig:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import posixpath
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +26,7 @@ from orchestrator.config import (
     parse_stack_config,
 )
 from orchestrator.errors import ConfigError, DiscoveryError
+from orchestrator.fileio import write_atomic
 from orchestrator.hcl import TerraformInfo, parse_terraform
 
 STATE_DIR = ".orchestrate"
@@ -119,14 +119,7 @@ class _Cache:
         hcl = {k: v for k, v in self.hcl.items() if k in self.used}
         yml = {k: v for k, v in self.yaml.items() if k in self.used}
         with contextlib.suppress(OSError):
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".discovery-")
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    json.dump({"hcl": hcl, "yaml": yml}, fh, separators=(",", ":"))
-                Path(tmp).replace(self.file)
-            except OSError:
-                Path(tmp).unlink(missing_ok=True)
+            write_atomic(self.file, json.dumps({"hcl": hcl, "yaml": yml}, separators=(",", ":")))
 
 
 def _digest(content: bytes) -> str:

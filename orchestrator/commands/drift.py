@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from orchestrator.app import get_app, json_flag_or
 from orchestrator.commands._select import select_stacks, selection_options
-from orchestrator.errors import OrchestratorError
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then a rename."""
-    path = path.resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OrchestratorError(
-            f"cannot write {path}: {exc.strerror or exc}", hint="Choose a writable --out path."
-        ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OrchestratorError(
-            f"cannot write {path}: {exc.strerror or exc}", hint="Choose a writable --out path."
-        ) from exc
+from orchestrator.fileio import write_output_file
 
 
 @click.command("drift")
@@ -137,7 +112,7 @@ def command(
     if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
         text += "\n" + pr_run.markdown()
     if out is not None:
-        write_atomic(out, text)
+        write_output_file(out.resolve(), text, what="the report", hint="Choose a writable --out path.")
         info(f"{summary_line(data)}; report written to {out}", no_color=app.no_color)
     else:
         emit(text)

@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from orchestrator.app import get_app
-from orchestrator.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY, OrchestratorError
+from orchestrator.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY
+from orchestrator.fileio import write_output_file
 from orchestrator.planset import latest_plan_set
 from orchestrator.ui import emit, info, warn
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OrchestratorError(
-            f"cannot write the SARIF file: {exc.strerror or exc}",
-            where=str(path),
-            hint="Choose a path in a directory you can write to.",
-        ) from exc
 
 
 @click.command("policy")
@@ -65,7 +45,12 @@ def command(plan_set: Path | None, sarif_file: Path | None) -> int:
         warn(w, no_color=app.no_color)
     if sarif_file is not None:
         files = {sid: s.config_file for sid, s in ws.stacks.items()}
-        _write_atomic(sarif_file, json.dumps(to_sarif(report, files), indent=2) + "\n")
+        write_output_file(
+            sarif_file,
+            json.dumps(to_sarif(report, files), indent=2) + "\n",
+            what="the SARIF file",
+            hint="Choose a path in a directory you can write to.",
+        )
     if app.json_output:
         emit(json.dumps(report.to_json(), indent=2))
         info(verdict(report), no_color=app.no_color)

@@ -19,10 +19,8 @@ Control requests are neither logged nor subject to faults.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from orchestrator.fileio import write_json_atomic
 
 CONTROL_PREFIX = "/_emulator/"
 
@@ -364,19 +364,6 @@ class Emulator:
         if self.data_file is None:
             return
         write_json_atomic(self.data_file, self.snapshot())
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def paginate(

@@ -38,8 +38,8 @@ from typing import Any
 
 from orchestrator.clouds import EMULATE_DIR, EMULATE_STATE
 from orchestrator.emulate import mirror as mirror_mod
-from orchestrator.emulate._http import write_json_atomic
 from orchestrator.errors import CloudError
+from orchestrator.fileio import write_json_atomic
 
 KINDS = ("aws", "gcp", "azure")  # the emulated clouds
 SERVERS = (*KINDS, "providers")  # and the zygote that forks the stand-in providers

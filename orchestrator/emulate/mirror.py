@@ -12,7 +12,6 @@ installs hashicorp/aws, google and azurerm from the mirror only, any other provi
 
 from __future__ import annotations
 
-import os
 import platform
 import shlex
 import sys
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.emulate.providers import HOST_NAMESPACE, STAND_INS, StandIn
+from orchestrator.fileio import write_if_changed
 
 
 def platform_dir() -> str:
@@ -58,20 +58,6 @@ def _launcher(stand_in: StandIn, python: str, cache: Path, zygote: tuple[Path, P
         ]
     lines.append(f'exec {q(python)} -m {stand_in.module} "$@"')
     return "\n".join(lines) + "\n"
-
-
-def _write_if_changed(path: Path, text: str, mode: int | None = None) -> None:
-    """Write atomically, and only when the content differs (a rewrite changes nothing Terraform sees)."""
-    if path.is_file() and path.read_text() == text:
-        if mode is not None and (path.stat().st_mode & 0o777) != mode:
-            path.chmod(mode)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    if mode is not None:
-        tmp.chmod(mode)
-    os.replace(tmp, path)
 
 
 def cli_config_text(mirror: Path, extra_mirrors: tuple[Path, ...] = ()) -> str:
@@ -120,14 +106,14 @@ def build(
     zygote = None
     if zygote_socket is not None:
         client = directory / "launch.py"
-        _write_if_changed(client, LAUNCHER_CLIENT)
+        write_if_changed(client, LAUNCHER_CLIENT)
         zygote = (zygote_socket, client)
     plat = platform_dir()
     for s in STAND_INS:
         target = (
             root / HOST_NAMESPACE / s.name / s.version / plat / f"terraform-provider-{s.name}_v{s.version}"
         )
-        _write_if_changed(target, _launcher(s, python, cache, zygote), mode=0o755)
+        write_if_changed(target, _launcher(s, python, cache, zygote), mode=0o755)
     cli_config = directory / "terraformrc"
-    _write_if_changed(cli_config, cli_config_text(root, extra_mirrors))
+    write_if_changed(cli_config, cli_config_text(root, extra_mirrors))
     return Mirror(root=root, cli_config=cli_config, cache=cache)

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if args.ready_file is not None:
-        from orchestrator.emulate._http import write_json_atomic
+        from orchestrator.fileio import write_json_atomic
 
         write_json_atomic(args.ready_file, {"url": server.url, "pid": os.getpid(), "kind": args.kind})
     print(f"{args.kind} emulator listening on {server.url}", flush=True)
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_zygote(path: Path | None, ready_file: Path | None) -> int:
-    from orchestrator.emulate._http import write_json_atomic
     from orchestrator.emulate.providers.zygote import serve_forever
+    from orchestrator.fileio import write_json_atomic
 
     if path is None:
         print("providers needs --socket PATH", file=sys.stderr)

@@ -24,11 +24,12 @@ from orchestrator.clouds import EmulateState, read_emulate_state, resolve_target
 from orchestrator.config import AwsTarget
 from orchestrator.discovery import STATE_DIR, Stack
 from orchestrator.errors import ConfigError, TerraformError
+from orchestrator.fileio import write_if_changed
 from orchestrator.locks import StackLocks
 from orchestrator.progress import Progress, QuietProgress
 from orchestrator.redact import Redactor
 from orchestrator.terraform import runner as tf
-from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override, write_if_changed
+from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override
 from orchestrator.terraform.binary import TerraformBinary, locate
 from orchestrator.terraform.cachelock import PluginCacheLock
 from orchestrator.terraform.plan import PlannedOutput, outputs_from_output_json

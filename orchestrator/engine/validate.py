@@ -17,9 +17,10 @@ from typing import Any, Literal
 from orchestrator.engine.context import Engine, read_json
 from orchestrator.engine.plan import error_text, run_stacks
 from orchestrator.errors import OrchestratorError
+from orchestrator.fileio import write_if_changed
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
-from orchestrator.terraform.backend import BackendSetup, write_if_changed
+from orchestrator.terraform.backend import BackendSetup
 
 ValidateStatus = Literal["valid", "invalid", "unchecked", "failed", "skipped"]
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from orchestrator.backends import EffectiveBackend
+from orchestrator.fileio import write_if_changed
 from orchestrator.hcl import Unresolved
 
 OVERRIDE_FILE = "_orchestrate_override.tf.json"
@@ -150,25 +150,6 @@ def override_json(backend_type: str) -> str:
 
 
 # ---------------------------------------------------------------- files
-
-
-def write_if_changed(path: Path, text: str) -> bool:
-    """Atomically write ``text`` unless the file already holds it. Returns True when written."""
-    try:
-        if path.read_text() == text:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
 
 
 def sync_override(stack_dir: Path, setup: BackendSetup) -> None:
