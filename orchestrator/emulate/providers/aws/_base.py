@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tf.schema import Attribute
@@ -43,6 +44,21 @@ class AwsResource(BaseResource):
         """The tags to set on the resource: default tags overlaid by the resource's."""
         merged = merge_tags(self.aws.default_tags, planned.get("tags"))
         return dict(merged) if isinstance(merged, dict) else {}
+
+    def sync_tags(
+        self,
+        planned: State,
+        have: dict[str, str],
+        untag: Callable[[list[str]], object],
+        tag: Callable[[dict[str, str]], object],
+    ) -> None:
+        """Make the live tags equal the desired ones: remove the extra keys, then set the rest."""
+        want = self.desired_tags(planned)
+        gone = [k for k in have if k not in want]
+        if gone:
+            untag(gone)
+        if want and want != have:
+            tag(want)
 
     def tag_state(self, live: dict[str, str], current: State) -> State:
         return {"tags": own_tags(live, self.aws.default_tags, current.get("tags")), "tags_all": dict(live)}

@@ -156,13 +156,12 @@ class DynamodbTable(AwsResource):
         if kwargs:
             ddb.update_table(TableName=name, **kwargs)
         arn = current["arn"]
-        want = self.desired_tags(planned)
-        have = tag_dict(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags"))
-        gone = [k for k in have if k not in want]
-        if gone:
-            ddb.untag_resource(ResourceArn=arn, TagKeys=gone)
-        if want and want != have:
-            ddb.tag_resource(ResourceArn=arn, Tags=tag_list(want))
+        self.sync_tags(
+            planned,
+            tag_dict(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags")),
+            lambda gone: ddb.untag_resource(ResourceArn=arn, TagKeys=gone),
+            lambda want: ddb.tag_resource(ResourceArn=arn, Tags=tag_list(want)),
+        )
         return self.do_read({**planned, "id": name})
 
     def do_delete(self, current: State) -> None:

@@ -213,13 +213,12 @@ class SecurityGroup(AwsResource):
         if live is None:
             raise ProviderError(f"the security group {group_id} no longer exists")
         self._sync_rules(group_id, live, planned)
-        want = self.desired_tags(planned)
-        have = tag_dict(live.get("Tags"))
-        gone = [k for k in have if k not in want]
-        if gone:
-            ec2.delete_tags(Resources=[group_id], Tags=[{"Key": k} for k in gone])
-        if want and want != have:
-            ec2.create_tags(Resources=[group_id], Tags=tag_list(want))
+        self.sync_tags(
+            planned,
+            tag_dict(live.get("Tags")),
+            lambda gone: ec2.delete_tags(Resources=[group_id], Tags=[{"Key": k} for k in gone]),
+            lambda want: ec2.create_tags(Resources=[group_id], Tags=tag_list(want)),
+        )
         return self.do_read({**planned, "id": group_id})
 
     def do_delete(self, current: State) -> None:

@@ -114,13 +114,12 @@ class IamRole(AwsResource):
             }
             kwargs["Description"] = planned.get("description") or ""
             iam.update_role(**kwargs)
-        want = self.desired_tags(planned)
-        have = tag_dict(iam.list_role_tags(RoleName=name).get("Tags"))
-        gone = [k for k in have if k not in want]
-        if gone:
-            iam.untag_role(RoleName=name, TagKeys=gone)
-        if want and want != have:
-            iam.tag_role(RoleName=name, Tags=tag_list(want))
+        self.sync_tags(
+            planned,
+            tag_dict(iam.list_role_tags(RoleName=name).get("Tags")),
+            lambda gone: iam.untag_role(RoleName=name, TagKeys=gone),
+            lambda want: iam.tag_role(RoleName=name, Tags=tag_list(want)),
+        )
         return self.do_read({**planned, "id": name})
 
     def do_delete(self, current: State) -> None:

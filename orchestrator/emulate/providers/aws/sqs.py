@@ -106,13 +106,12 @@ class SqsQueue(AwsResource):
         }
         if changed:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
-        want = self.desired_tags(planned)
-        have = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
-        gone = [k for k in have if k not in want]
-        if gone:
-            sqs.untag_queue(QueueUrl=url, TagKeys=gone)
-        if want and want != have:
-            sqs.tag_queue(QueueUrl=url, Tags=want)
+        self.sync_tags(
+            planned,
+            sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
+            lambda gone: sqs.untag_queue(QueueUrl=url, TagKeys=gone),
+            lambda want: sqs.tag_queue(QueueUrl=url, Tags=want),
+        )
         return self.do_read({**planned, "id": url})
 
     def do_delete(self, current: State) -> None:
