@@ -42,6 +42,7 @@ from orchestrator.drift.model import (
 from orchestrator.drift.refresh import RefreshResult, merge
 from orchestrator.drift.retry import RetryPolicy
 from orchestrator.drift.state import StateError, StateNotFound, StateSnapshot, locate, read_state
+from orchestrator.engine.source import head_commit
 from orchestrator.errors import CloudError, Interrupted, OrchestratorError
 from orchestrator.workspace import Workspace
 
@@ -85,17 +86,8 @@ class ScanIO:
     pull: PullFn | None = None
     s3_get: Callable[..., bytes | None] | None = None
     progress: Callable[[str], None] = lambda message: None
-    commit: Callable[[Path], str | None] = lambda root: git_commit(root)
+    commit: Callable[[Path], str | None] = lambda root: head_commit(root)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-def git_commit(root: Path) -> str | None:
-    try:
-        import git
-
-        return str(git.Repo(root, search_parent_directories=True).head.commit.hexsha)
-    except Exception:  # not a repository, no commits yet
-        return None
 
 
 def _message(exc: OrchestratorError) -> str:
