@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "matrix": ("matrix", "A GitHub Actions matrix (JSON) for fanning stacks out over jobs."),
     "schema": ("schema", "The JSON Schema of orchestrate.yaml or stack.yaml."),
     "emulate": ("emulate", "Local emulated clouds for trying the tool and for tests."),
+    "history": ("history", "Applies on record (git notes), newest first."),
+    "envs": ("envs", "Environments: the consistency report (envs diff)."),
+    "set-var": ("set_var", "Set a variable in a stack's tfvars, on a branch with a pull request."),
+    "revert": ("revert", "Undo a commit or return stacks to a recorded apply, through a pull request."),
 }
 
 

@@ -23,6 +23,7 @@ STACK_CONFIG_NAME = "stack.yaml"
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 M = TypeVar("M", bound=BaseModel)
 _STACK_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 class _Model(BaseModel):
@@ -130,6 +131,11 @@ class ApprovalSettings(_Model):
     required: int = Field(1, ge=0)
     allow_manual: bool = True
     allow_forks: bool = Field(False, description="plan pull requests from forks with credentials")
+    promotion: bool = Field(
+        False,
+        description="apply a stack only after the same content was applied to its family's stack in the "
+        "previous environment (docs/environments.md)",
+    )
 
 
 class DriftSettings(_Model):
@@ -155,6 +161,21 @@ class RootConfig(_Model):
     drift: DriftSettings = Field(default_factory=DriftSettings)
     github: GitHubSettings = Field(default_factory=GitHubSettings)
     redact: list[str] = Field(default_factory=list, description="regexes masked in every text output")
+    environments: list[str] = Field(
+        default_factory=list,
+        description="the promotion path, first to last, e.g. [dev, staging, prod] (docs/environments.md)",
+    )
+
+    @field_validator("environments")
+    @classmethod
+    def _check_environments(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid environment name (letters, digits, _ . -)")
+        dup = sorted({n for n in v if v.count(n) > 1})
+        if dup:
+            raise ValueError(f"{', '.join(dup)} listed more than once")
+        return v
 
     @field_validator("redact")
     @classmethod
@@ -194,6 +215,10 @@ class StackConfig(_Model):
     name: str | None = Field(None, description="stack id [path under stacks_dir]")
     cloud: str | None = Field(None, description="a key of clouds: in orchestrate.yaml")
     environment: str | None = None
+    family: str | None = Field(
+        None,
+        description="the component this stack is in every environment [its path without the environment]",
+    )
     depends_on: list[str] = Field(default_factory=list)
     inputs: dict[str, str] = Field(
         default_factory=dict, description="TF_VAR_<name> from '<stack id>.<output>'; implies depends_on"
@@ -211,6 +236,13 @@ class StackConfig(_Model):
     def _check_name(cls, v: str | None) -> str | None:
         if v is not None and not _STACK_ID.match(v):
             raise ValueError(f"{v!r} is not a valid stack id (letters, digits, _ . - /)")
+        return v
+
+    @field_validator("family")
+    @classmethod
+    def _check_family(cls, v: str | None) -> str | None:
+        if v is not None and (not _STACK_ID.match(v) or ".." in v.split("/")):
+            raise ValueError(f"{v!r} is not a valid family name (letters, digits, _ . - /)")
         return v
 
     @field_validator("inputs")

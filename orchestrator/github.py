@@ -609,6 +609,76 @@ class GitHub:
         if names:
             self._call(f"label #{number}", lambda: self._repo.get_issue(number).add_to_labels(*names))
 
+    # ------------------------------------------------------------ deployments
+
+    def create_deployment(
+        self,
+        *,
+        ref: str,
+        environment: str,
+        description: str,
+        payload: Mapping[str, Any],
+        production: bool = False,
+    ) -> int:
+        """A deployment of commit ``ref`` to ``environment`` (GitHub's Environments view); its id.
+
+        No auto-merge and no required contexts: the apply already happened and was approved.
+        """
+        desc = _cut(self._text(description), STATUS_DESCRIPTION_LIMIT)
+        data = dict(payload)
+
+        def recover() -> int | None:
+            for d in self._repo.get_deployments(sha=ref, environment=environment):
+                if (d.raw_data.get("payload") or {}).get("record") == data.get("record"):
+                    return int(d.id)
+            return None
+
+        return self._call(
+            f"create a deployment of {ref[:12]} to {environment}",
+            lambda: int(
+                self._repo.create_deployment(
+                    ref=ref,
+                    task="deploy:orchestrate",
+                    auto_merge=False,
+                    required_contexts=[],
+                    payload=data,
+                    environment=environment,
+                    description=desc,
+                    transient_environment=False,
+                    production_environment=production,
+                ).id
+            ),
+            idempotent=False,
+            recover=recover,
+        )
+
+    def set_deployment_status(
+        self, deployment_id: int, *, state: str, description: str, log_url: str | None = None
+    ) -> None:
+        """state: error | failure | inactive | in_progress | queued | pending | success."""
+        if state not in ("error", "failure", "inactive", "in_progress", "queued", "pending", "success"):
+            raise ValueError(f"invalid deployment state {state!r}")
+        kwargs: dict[str, Any] = {
+            "state": state,
+            "description": _cut(self._text(description), STATUS_DESCRIPTION_LIMIT),
+        }
+        if log_url:
+            kwargs["target_url"] = log_url  # PyGithub sends target_url; GitHub shows it as the log
+        self._call(
+            f"set the status of deployment {deployment_id}",
+            lambda: self._repo.get_deployment(deployment_id).create_status(**kwargs),
+        )
+
+    def deployments(self, environment: str | None = None) -> list[dict[str, Any]]:
+        """Deployments (newest first) as GitHub returns them, optionally of one environment."""
+        from github.GithubObject import NotSet
+
+        env: Any = environment if environment is not None else NotSet
+        return self._call(
+            "list deployments",
+            lambda: [dict(d.raw_data) for d in self._repo.get_deployments(environment=env)],
+        )
+
 
 def _raw(pr: PullRequest | None) -> dict[str, Any] | None:
     if pr is None:

@@ -22,7 +22,7 @@ class Selection:
 
 
 def selection_options(func: F) -> F:
-    """--changed, --base, --no-dependents, --environment, --cloud."""
+    """--changed, --base, --no-dependents, --env/--environment, --cloud."""
     options = [
         click.option(
             "--changed", is_flag=True, help="Only stacks changed against --base, and their dependents."
@@ -33,7 +33,13 @@ def selection_options(func: F) -> F:
         click.option(
             "--no-dependents", is_flag=True, help="With --changed: leave out dependents of changed stacks."
         ),
-        click.option("--environment", "environments", multiple=True, help="Only stacks of this environment."),
+        click.option(
+            "--env",
+            "--environment",
+            "environments",
+            multiple=True,
+            help="Only stacks of this environment (repeatable).",
+        ),
         click.option("--cloud", "clouds", multiple=True, help="Only stacks on this cloud target."),
     ]
     for opt in reversed(options):
@@ -83,7 +89,17 @@ def select_stacks(
     if stacks and changed:
         ids &= set(stacks)
     if environments:
-        ids = {s for s in ids if ws.stacks[s].environment in environments}
+        from orchestrator.envs.model import environment_of
+
+        known = ws.config.environments
+        for env in environments:
+            if known and env not in known:
+                raise OrchestratorError(
+                    f"unknown environment '{env}'",
+                    where="orchestrate.yaml",
+                    hint=f"The environments are: {', '.join(known)}.",
+                )
+        ids = {s for s in ids if environment_of(ws.stacks[s], known) in environments}
     if clouds:
         ids = {s for s in ids if ws.stacks[s].cloud in clouds}
     return Selection(graph.ordered(ids), reasons, deleted)

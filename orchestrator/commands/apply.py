@@ -77,7 +77,13 @@ def resolve_approval(
 
 
 def run_apply(
-    app: App, engine: Engine, plan_set: Path, approval: Approval | None, *, fail_fast: bool = False
+    app: App,
+    engine: Engine,
+    plan_set: Path,
+    approval: Approval | None,
+    *,
+    fail_fast: bool = False,
+    skip_promotion: str | None = None,
 ) -> ApplyRun:
     run = apply_plan_set(engine, plan_set, approval, fail_fast=fail_fast)
     for w in run.verified.warnings:
@@ -85,9 +91,63 @@ def run_apply(
     for notice in engine.locks.notices:
         warn(notice, no_color=app.no_color)
     print_apply_summary(run, no_color=app.no_color)
+    record(app, engine, run, skip_promotion)
     if app.json_output:
         emit(to_json_text(run.to_json()))
     return run
+
+
+def promotion_gate(
+    engine: Engine, plan_set: Path, approval: Approval | None, skip_reason: str | None
+) -> None:
+    """approval.promotion: refuse (audited) stacks whose content has not passed the previous
+    environment, unless --skip-promotion --reason."""
+    if not engine.config.approval.promotion:
+        return
+    from orchestrator.envs.promotion import check
+
+    manifest = read_manifest(plan_set)
+    if manifest.kind == "destroy":
+        return
+    stacks = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
+    try:
+        check(engine.ws, stacks, skip_reason=skip_reason)
+    except ApprovalRefused as exc:
+        audit.append(
+            engine.root,
+            audit_record(
+                "apply",
+                engine=engine,
+                plan_set=plan_set,
+                manifest_id=manifest.id,
+                approval=approval,
+                result="refused",
+                reason=exc.message,
+            ),
+        )
+        raise
+
+
+def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) -> None:
+    """The durable record of this apply (git note, GitHub deployments): docs/environments.md."""
+    from orchestrator.envs.recording import record_apply
+
+    manifest = run.verified.manifest
+    attempted = {sid: r for sid, r in run.results.items() if r.status != "skipped"}
+    done = record_apply(
+        engine.ws,
+        kind="destroy" if manifest.kind == "destroy" else "apply",
+        commit=manifest.commit,
+        plan_set=manifest.id,
+        approval=run.approval,
+        results=attempted,
+        result={0: "applied", 1: "failed", 2: "re-approval-needed", 130: "interrupted"}.get(
+            run.exit_code, "failed"
+        ),
+        skip_reason=skip_promotion,
+    )
+    for w in done.warnings:
+        warn(w, no_color=app.no_color)
 
 
 @click.command("apply")
@@ -119,6 +179,11 @@ def run_apply(
     default="merge",
     help="How --merge merges [merge].",
 )
+@click.option(
+    "--skip-promotion",
+    is_flag=True,
+    help="Apply although the content has not passed the previous environment (needs --reason; recorded).",
+)
 def command(
     plan_set: Path | None,
     approved_by: str | None,
@@ -127,14 +192,18 @@ def command(
     pr_number: int | None,
     merge: bool,
     merge_method: str,
+    skip_promotion: bool,
 ) -> int:
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
     ws = app.workspace()
-    if pr_number is not None and (approved_by is not None or reason is not None):
+    if pr_number is not None and (approved_by is not None or (reason is not None and not skip_promotion)):
         raise click.UsageError(
             "--pr takes the approval from GitHub; it cannot be combined with --approved-by/--reason"
         )
+    if skip_promotion and not (reason and reason.strip()):
+        raise click.UsageError("--skip-promotion needs --reason TEXT (it is recorded)")
+    skip_reason = reason.strip() if skip_promotion and reason else None
     if merge and pr_number is None:
         raise click.UsageError("--merge needs --pr N")
     if plan_set is not None:
@@ -149,13 +218,17 @@ def command(
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     if pr_number is None:
         approval = resolve_approval(app, engine, directory, approved_by, reason)
-        return run_apply(app, engine, directory, approval, fail_fast=fail_fast).exit_code
+        promotion_gate(engine, directory, approval, skip_reason)
+        return run_apply(
+            app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason
+        ).exit_code
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal
 
     approval, flow = approve_apply(ws, directory, pr_number, engine)
     try:
-        run = run_apply(app, engine, directory, approval, fail_fast=fail_fast)
+        promotion_gate(engine, directory, approval, skip_reason)
+        run = run_apply(app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason)
     except OrchestratorError as exc:  # refused by the engine's checks (digests, commit, policy, state)
         post_refusal(flow, exc)
         raise

@@ -37,6 +37,7 @@ COMMENT_LIMIT = 65536
 STATUS_DESCRIPTION_LIMIT = 140
 REVIEW_STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"}
 STATUS_STATES = {"error", "failure", "pending", "success"}
+DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
 
 def _now() -> str:
@@ -120,6 +121,8 @@ class FakeGitHub:
         self.labels: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.merges: list[dict[str, Any]] = []
+        self.deployments: dict[int, dict[str, Any]] = {}
+        self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1000)
         self._numbers = itertools.count(1)
@@ -792,7 +795,107 @@ class FakeGitHub:
         if m and method == "PUT":
             return self._merge(int(m.group(1)), body)
 
+        if rest.startswith("/deployments"):
+            return self._deployments_route(method, path, rest, query, body)
+
         raise _not_found()
+
+    # ------------------------------------------------------------ deployments
+
+    def _deployments_route(
+        self, method: str, path: str, rest: str, query: dict[str, list[str]], body: dict[str, Any]
+    ) -> tuple[int, Any, dict[str, str]]:
+        if rest == "/deployments" and method == "POST":
+            return 201, self._create_deployment(body), {}
+        if rest == "/deployments" and method == "GET":
+            items = list(reversed(self.deployments.values()))
+            for key in ("sha", "ref", "task", "environment"):
+                want = (query.get(key) or [None])[0]
+                if want is not None:
+                    items = [d for d in items if d[key] == want]
+            return self._page(path, query, items)
+        m = re.fullmatch(r"/deployments/(\d+)(/statuses)?", rest)
+        if not m or int(m.group(1)) not in self.deployments:
+            raise _not_found()
+        deployment = self.deployments[int(m.group(1))]
+        if not m.group(2) and method == "GET":
+            return 200, deployment, {}
+        if m.group(2) and method == "GET":
+            return self._page(path, query, list(reversed(self.deployment_statuses[deployment["id"]])))
+        if m.group(2) and method == "POST":
+            return 201, self._create_deployment_status(deployment, body), {}
+        raise _not_found()
+
+    def _create_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
+        ref = body.get("ref")
+        if not isinstance(ref, str) or not ref:
+            raise _validation("Deployment", "ref is missing", "ref")
+        sha = ref if re.fullmatch(r"[0-9a-f]{40}", ref) else self.branch_sha(ref)
+        if sha is None or (self.git_dir is not None and not self._has_commit(sha)):
+            raise _HttpError(422, {"message": f"No ref found for: {ref}"})
+        description = body.get("description")
+        if description is not None and len(description) > STATUS_DESCRIPTION_LIMIT:
+            raise _validation("Deployment", "description is too long (maximum is 140 characters)")
+        did = next(self._ids)
+        env = body.get("environment") or "production"
+        deployment = {
+            "url": f"{self.url}/repos/{self.repository}/deployments/{did}",
+            "id": did,
+            "node_id": f"DE_{did}",
+            "sha": sha,
+            "ref": ref,
+            "task": body.get("task") or "deploy",
+            "payload": body.get("payload") or {},
+            "original_environment": env,
+            "environment": env,
+            "description": description,
+            "creator": self.user("orchestrate-bot"),
+            "created_at": _now(),
+            "updated_at": _now(),
+            "statuses_url": f"{self.url}/repos/{self.repository}/deployments/{did}/statuses",
+            "repository_url": f"{self.url}/repos/{self.repository}",
+            "transient_environment": bool(body.get("transient_environment", False)),
+            "production_environment": bool(body.get("production_environment", env == "production")),
+        }
+        self.deployments[did] = deployment
+        self.deployment_statuses[did] = []
+        return deployment
+
+    def _create_deployment_status(self, deployment: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        state = body.get("state")
+        if state not in DEPLOYMENT_STATES:
+            raise _validation("DeploymentStatus", f"state is not included in the list ({state!r})", "state")
+        description = body.get("description")
+        if description is not None and len(description) > STATUS_DESCRIPTION_LIMIT:
+            raise _validation("DeploymentStatus", "description is too long (maximum is 140 characters)")
+        sid = next(self._ids)
+        log_url = body.get("log_url") or body.get("target_url") or ""
+        status = {
+            "url": f"{deployment['url']}/statuses/{sid}",
+            "id": sid,
+            "node_id": f"DES_{sid}",
+            "state": state,
+            "creator": self.user("orchestrate-bot"),
+            "description": description or "",
+            "environment": body.get("environment") or deployment["environment"],
+            "target_url": log_url,
+            "log_url": log_url,
+            "environment_url": body.get("environment_url") or "",
+            "created_at": _now(),
+            "updated_at": _now(),
+            "deployment_url": deployment["url"],
+            "repository_url": deployment["repository_url"],
+        }
+        self.deployment_statuses[deployment["id"]].append(status)
+        return status
+
+    def _has_commit(self, sha: str) -> bool:
+        assert self.git_dir is not None
+        res = subprocess.run(
+            ["git", "--git-dir", str(self.git_dir), "cat-file", "-e", f"{sha}^{{commit}}"],
+            capture_output=True,
+        )
+        return res.returncode == 0
 
     def _create_pull(self, body: dict[str, Any]) -> dict[str, Any]:
         head = body.get("head") or ""

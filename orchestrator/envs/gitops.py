@@ -1,0 +1,301 @@
+"""The git operations of environments: notes under refs/notes/orchestrate, branch commits built
+from objects, reverts in a throw-away work tree, pushes with a lease.
+
+Every call runs ``git`` with no prompt (GIT_TERMINAL_PROMPT=0) and a timeout; a failure is a
+GitError naming what failed. The user's work tree, index and HEAD are never touched: commits
+are built with a temporary index, reverts run in a temporary ``git worktree``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import GitError
+
+GIT_TIMEOUT = 120
+DEFAULT_IDENTITY = ("orchestrate", "orchestrate@users.noreply.github.com")
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("LC_ALL", "C")
+    env.update(extra or {})
+    return env
+
+
+def _last(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
+    return "; ".join(lines[-3:])[:400] or "no message"
+
+
+class Repo:
+    """One clone: its work-tree top and its remote."""
+
+    def __init__(self, root: Path, remote: str = "origin") -> None:
+        self.root = root.resolve()
+        res = self.run(["rev-parse", "--show-toplevel", "--git-common-dir"], check=False, cwd=self.root)
+        if res.code != 0:
+            raise GitError(
+                f"{root} is not inside a git repository",
+                hint="Records, set-var and revert work in a clone of your repository.",
+            )
+        top, common = res.out.splitlines()[:2]
+        self.top = Path(top).resolve()
+        self.common = (self.top / common).resolve() if not os.path.isabs(common) else Path(common)
+        self.remote = remote
+
+    # ------------------------------------------------------------ running
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        check: bool = True,
+        cwd: Path | None = None,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        what: str | None = None,
+    ) -> Result:
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=cwd or self.top,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                env=_env(env),
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"{what or 'git ' + args[0]} failed: {exc}") from exc
+        res = Result(proc.returncode, proc.stdout, proc.stderr)
+        if check and res.code != 0:
+            raise GitError(f"{what or 'git ' + ' '.join(args[:2])} failed: {_last(res.err or res.out)}")
+        return res
+
+    def identity(self) -> dict[str, str]:
+        """Author/committer variables when the clone has no user configured (CI runners)."""
+        name = self.run(["config", "user.name"], check=False).out.strip()
+        email = self.run(["config", "user.email"], check=False).out.strip()
+        env: dict[str, str] = {}
+        if not name and "GIT_AUTHOR_NAME" not in os.environ:
+            env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = DEFAULT_IDENTITY[0]
+        if not email and "GIT_AUTHOR_EMAIL" not in os.environ:
+            env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = DEFAULT_IDENTITY[1]
+        return env
+
+    # ------------------------------------------------------------ reading
+
+    def has_remote(self) -> bool:
+        return self.remote in self.run(["remote"], check=False).out.split()
+
+    def rev(self, ref: str) -> str | None:
+        res = self.run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
+        return res.out.strip() if res.code == 0 and res.out.strip() else None
+
+    def must_rev(self, ref: str) -> str:
+        sha = self.rev(ref)
+        if sha is None:
+            raise GitError(f"unknown git revision '{ref}'", hint="Give a commit sha or a branch name.")
+        return sha
+
+    def path(self, root_rel: str) -> str:
+        """A path relative to the orchestrate root, as a path in the repository."""
+        return (self.root / root_rel).resolve().relative_to(self.top).as_posix()
+
+    def show(self, commit: str, path: str) -> str | None:
+        res = self.run(["show", f"{commit}:{path}"], check=False)
+        return res.out if res.code == 0 else None
+
+    def changed_files(self, commit: str) -> list[str]:
+        res = self.run(["diff-tree", "--no-commit-id", "--name-only", "-r", "-m", "--root", commit])
+        return sorted({ln for ln in res.out.splitlines() if ln})
+
+    def subject(self, commit: str) -> str:
+        return self.run(["log", "-1", "--format=%s", commit]).out.strip()
+
+    def files_under(self, commit: str, paths: Sequence[str]) -> list[str]:
+        res = self.run(["ls-tree", "-r", "--name-only", commit, "--", *paths])
+        return [ln for ln in res.out.splitlines() if ln]
+
+    # ------------------------------------------------------------ fetch and push
+
+    def fetch_branch(self, branch: str) -> str | None:
+        """Fetch the remote's ``branch`` into refs/remotes/<remote>/<branch>; its sha or None."""
+        ref = f"refs/remotes/{self.remote}/{branch}"
+        res = self.run(
+            ["fetch", "--no-tags", self.remote, f"+refs/heads/{branch}:{ref}"],
+            check=False,
+        )
+        if res.code != 0:
+            if "couldn't find remote ref" in res.err:
+                return None
+            raise GitError(f"cannot fetch '{branch}' from {self.remote}: {_last(res.err)}")
+        return self.rev(ref)
+
+    def push_branch(self, sha: str, branch: str, expected: str | None) -> None:
+        """Point the remote's ``branch`` at ``sha`` if it is still at ``expected`` (None: absent)."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        res = self.run(["push", "--porcelain", lease, self.remote, f"{sha}:refs/heads/{branch}"], check=False)
+        if res.code != 0:
+            raise GitError(
+                f"the push of {branch} was rejected: {_last(res.err or res.out)}",
+                hint="Someone else moved the branch, or branch protection refuses it; run again.",
+            )
+
+    # ------------------------------------------------------------ commits from objects
+
+    def commit_files(self, parent: str, changes: dict[str, str | None], message: str) -> str:
+        """A commit on ``parent`` with ``changes`` (repo path -> new text, None deletes)."""
+        with tempfile.TemporaryDirectory(prefix="orchestrate-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **self.identity()}
+            self.run(["read-tree", parent], env=env)
+            for path, text in changes.items():
+                if text is None:
+                    self.run(["update-index", "--force-remove", "--", path], env=env)
+                    continue
+                blob = self.run(["hash-object", "-w", "--stdin"], stdin=text).out.strip()
+                self.run(["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], env=env)
+            tree = self.run(["write-tree"], env=env).out.strip()
+            return self.run(["commit-tree", tree, "-p", parent, "-m", message], env=env).out.strip()
+
+    def tree_of(self, commit: str) -> str:
+        return self.must_rev(commit) and self.run(["rev-parse", f"{commit}^{{tree}}"]).out.strip()
+
+    def restore_paths(self, parent: str, source: str, paths: Sequence[str], message: str) -> str:
+        """A commit on ``parent`` whose files under ``paths`` are those of ``source``."""
+        with tempfile.TemporaryDirectory(prefix="orchestrate-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **self.identity()}
+            self.run(["read-tree", parent], env=env)
+            self.run(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths], env=env)
+            listing = self.run(["ls-tree", "-r", "-z", source, "--", *paths]).out
+            lines = [entry for entry in listing.split("\0") if entry]
+            if lines:
+                self.run(["update-index", "--index-info"], env=env, stdin="\n".join(lines) + "\n")
+            tree = self.run(["write-tree"], env=env).out.strip()
+            return self.run(["commit-tree", tree, "-p", parent, "-m", message], env=env).out.strip()
+
+    def revert_onto(self, base: str, commit: str) -> tuple[str | None, list[str]]:
+        """``git revert commit`` on ``base`` in a temporary work tree: (new sha, []) or
+        (None, the conflicting files)."""
+        with tempfile.TemporaryDirectory(prefix="orchestrate-revert-") as tmp:
+            wt = Path(tmp) / "wt"
+            self.run(["worktree", "add", "--detach", "--quiet", str(wt), base], what="git worktree add")
+            try:
+                args = ["revert", "--no-edit"]
+                if len(self.run(["rev-list", "--parents", "-n", "1", commit]).out.split()) > 2:
+                    args += ["-m", "1"]  # a merge commit: undo what it brought into its first parent
+                res = self.run([*args, commit], check=False, cwd=wt, env=self.identity())
+                if res.code == 0:
+                    return self.run(["rev-parse", "HEAD"], cwd=wt).out.strip(), []
+                conflicts = self.run(["diff", "--name-only", "--diff-filter=U"], cwd=wt, check=False)
+                files = sorted(ln for ln in conflicts.out.splitlines() if ln)
+                self.run(["revert", "--abort"], cwd=wt, check=False)
+                if not files:
+                    raise GitError(f"git revert {commit[:12]} failed: {_last(res.err or res.out)}")
+                return None, files
+            finally:
+                self.run(["worktree", "remove", "--force", str(wt)], check=False)
+                self.run(["worktree", "prune"], check=False)
+
+    # ------------------------------------------------------------ notes
+
+    @contextlib.contextmanager
+    def notes_lock(self) -> Iterator[None]:
+        """Serialise read-modify-write of the notes ref between processes of this clone."""
+        path = self.common / "orchestrate-notes.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def note(self, ref: str, commit: str) -> str | None:
+        res = self.run(["notes", f"--ref={ref}", "show", commit], check=False)
+        return res.out if res.code == 0 else None
+
+    def set_note(self, ref: str, commit: str, text: str) -> None:
+        blob = self.run(["hash-object", "-w", "--stdin"], stdin=text).out.strip()
+        self.run(["notes", f"--ref={ref}", "add", "-f", "-C", blob, commit], env=self.identity())
+
+    def all_notes(self, ref: str) -> dict[str, str]:
+        """commit -> note text of every note under ``ref``."""
+        res = self.run(["notes", f"--ref={ref}", "list"], check=False)
+        if res.code != 0:
+            return {}
+        pairs = [ln.split() for ln in res.out.splitlines() if ln.strip()]
+        if not pairs:
+            return {}
+        batch = self.run(["cat-file", "--batch"], stdin="".join(f"{blob}\n" for blob, _ in pairs))
+        texts = _parse_batch(batch.out)
+        return {commit: texts.get(blob, "") for blob, commit in pairs}
+
+    def fetch_notes(self, ref: str) -> bool:
+        """Merge the remote's notes into ours (union of lines); False when the remote has none."""
+        scratch = f"{ref}-remote"
+        res = self.run(["fetch", "--no-tags", self.remote, f"+{ref}:{scratch}"], check=False)
+        if res.code != 0:
+            if "couldn't find remote ref" in res.err:
+                return False
+            raise GitError(f"cannot fetch {ref} from {self.remote}: {_last(res.err)}")
+        theirs = self.rev(scratch)
+        ours = self.rev(ref)
+        if theirs is None:
+            return False
+        if ours is None:
+            self.run(["update-ref", ref, theirs])
+        elif ours != theirs:
+            short = ref.removeprefix("refs/notes/")
+            self.run(
+                ["notes", f"--ref={short}", "merge", "-q", "-s", "cat_sort_uniq", scratch],
+                env=self.identity(),
+                what="git notes merge",
+            )
+        return True
+
+    def push_notes(self, ref: str) -> bool:
+        """Push ``ref``; False when the remote moved (fetch, merge and try again)."""
+        res = self.run(["push", "--porcelain", self.remote, f"{ref}:{ref}"], check=False)
+        if res.code == 0:
+            return True
+        text = res.out + res.err
+        if "rejected" in text or "non-fast-forward" in text or "fetch first" in text or "stale" in text:
+            return False
+        if "cannot lock ref" in text or "failed to update ref" in text:
+            return False
+        raise GitError(f"cannot push {ref} to {self.remote}: {_last(res.err or res.out)}")
+
+
+def _parse_batch(out: str) -> dict[str, str]:
+    """Blob texts from ``git cat-file --batch`` output (sizes are bytes: decode carefully)."""
+    data = out.encode()
+    texts: dict[str, str] = {}
+    i = 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        header = data[i:nl].decode().split()
+        i = nl + 1
+        if len(header) < 3 or header[1] == "missing":
+            continue
+        size = int(header[2])
+        texts[header[0]] = data[i : i + size].decode("utf-8", "replace")
+        i += size + 1
+    return texts

@@ -1,0 +1,119 @@
+"""Applies are recorded in git notes on the remote; the promotion gate reads them: prod before
+dev is refused, prod after dev's apply of the same content applies, an override is recorded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from orchestrator.envs.store import NOTES_REF
+from tests.conftest import git
+from tests.envs.conftest import FAMILY, RemoteRepo, two_envs
+
+pytestmark = pytest.mark.integration
+
+
+def apply(repo: RemoteRepo, *extra: str) -> tuple[int, str]:
+    res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "test", *extra)
+    return res.exit_code, res.output
+
+
+def history(repo: RemoteRepo, *args: str) -> list[dict[str, object]]:
+    res = repo.orchestrate("history", "--format", "json", *args)
+    assert res.exit_code == 0, res.output
+    rows: list[dict[str, object]] = json.loads(res.stdout)["records"]
+    return rows
+
+
+def test_prod_waits_for_dev_and_records_survive_a_fresh_clone(
+    remote_repo: Callable[..., RemoteRepo], tmp_path: Path
+) -> None:
+    repo = remote_repo(FAMILY, two_envs())
+    assert repo.orchestrate("plan", "--env", "prod").exit_code == 2
+    code, out = apply(repo)
+    assert code == 1, out
+    assert "promotion gate" in out and "not yet applied to dev (dev/app)" in out
+    assert repo.state("prod/app") is None  # nothing applied
+
+    assert repo.orchestrate("plan", "--env", "dev").exit_code == 2
+    code, out = apply(repo)
+    assert code == 0, out
+    assert git(repo.bare, "rev-parse", NOTES_REF)  # pushed
+
+    shutil.rmtree(repo.root / ".orchestrate")  # the local audit log is gone; the records are not
+    assert repo.orchestrate("plan", "--env", "prod").exit_code == 2
+    code, out = apply(repo)
+    assert code == 0, out
+    assert repo.state("prod/app") is not None
+
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(repo.bare), str(fresh))
+    res = repo.run("--repo", str(fresh), "history", "--format", "json", env=repo.env)
+    rows = json.loads(res.stdout)["records"]
+    assert [(r["stack"], r["environment"], r["status"]) for r in rows] == [
+        ("prod/app", "prod", "applied"),
+        ("dev/app", "dev", "applied"),
+    ]
+    assert rows[0]["content_hash"] == rows[1]["content_hash"]
+    assert rows[0]["who"] == "alice" and rows[0]["approval"] == "manual"
+    assert [r["stack"] for r in history(repo, "--env", "dev")] == ["dev/app"]
+    assert [r["stack"] for r in history(repo, "app")] == ["prod/app", "dev/app"]  # the family
+
+
+def test_changed_content_is_refused_until_dev_has_it_and_an_override_is_recorded(
+    remote_repo: Callable[..., RemoteRepo],
+) -> None:
+    repo = remote_repo(FAMILY, two_envs())
+    repo.orchestrate("plan", "--env", "dev")
+    assert apply(repo)[0] == 0
+    changed = FAMILY["stacks/prod/app/main.tf"].replace('v = "1"', 'v = "2"')
+    (repo.root / "stacks/prod/app/main.tf").write_text(changed)
+    repo.commit("prod only")
+    repo.push()
+    repo.orchestrate("plan", "--env", "prod")
+    code, out = apply(repo)
+    assert code == 1 and "not yet applied to dev" in out, out
+
+    res = repo.orchestrate("apply", "--approved-by", "alice", "--skip-promotion")
+    assert res.exit_code == 1 and "--skip-promotion needs --reason" in res.output
+    code, out = apply(repo, "--skip-promotion")
+    assert code == 0, out
+    rows = history(repo, "prod/app")
+    assert rows[0]["promotion_skipped"] == "test"
+
+
+def test_without_promotion_prod_applies_first(remote_repo: Callable[..., RemoteRepo]) -> None:
+    repo = remote_repo(FAMILY, two_envs(promotion=False))
+    repo.orchestrate("plan", "--env", "prod")
+    assert apply(repo)[0] == 0
+    assert [r["stack"] for r in history(repo)] == ["prod/app"]
+
+
+def test_with_github_each_environment_gets_a_deployment_with_its_status(
+    remote_repo: Callable[..., RemoteRepo],
+) -> None:
+    from tests.fakes.github import FakeGitHub
+
+    repo = remote_repo(FAMILY, two_envs(promotion=False))
+    with FakeGitHub(git_dir=repo.bare) as gh:
+        repo.env.update(gh.env())
+        repo.orchestrate("plan")
+        code, out = apply(repo)
+        assert code == 0, out
+        head = git(repo.root, "rev-parse", "HEAD")
+        deployments = sorted(gh.deployments.values(), key=lambda d: d["environment"])
+        assert [(d["environment"], d["sha"], d["production_environment"]) for d in deployments] == [
+            ("dev", head, False),
+            ("prod", head, True),
+        ]
+        assert deployments[0]["payload"]["stacks"] == ["dev/app"]
+        for d in deployments:
+            assert [s["state"] for s in gh.deployment_statuses[d["id"]]] == ["success"]
+        rows = history(repo)
+        record_id = rows[0]["record"]
+        assert deployments[0]["payload"]["record"] == record_id
+        assert {r["deployment"] for r in rows} == {d["id"] for d in deployments}
