@@ -26,7 +26,7 @@ Target = AwsTarget | GcpTarget | AzureTarget
 
 @dataclass(frozen=True)
 class EmulateState:
-    """What `orchestrate emulate up` started (written by orchestrator.emulate)."""
+    """What `orchestrate emulate up` started (written by orchestrate_emulate)."""
 
     endpoints: dict[str, str]  # provider ("aws"|"gcp"|"azure") -> http://127.0.0.1:PORT
     env: dict[str, str] = field(default_factory=dict)  # fake credentials, TF_CLI_CONFIG_FILE, ...

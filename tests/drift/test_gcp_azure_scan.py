@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from orchestrator.emulate.azure_api import AzureEmulator
-from orchestrator.emulate.gcp_api import GcpEmulator
+from orchestrate_emulate.azure_api import AzureEmulator
+from orchestrate_emulate.gcp_api import GcpEmulator
 from tests.drift import statefiles as sf
 from tests.drift.estate import state_path
 from tests.fakes.clouds import arm_client as shared_arm_client

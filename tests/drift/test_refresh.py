@@ -131,7 +131,7 @@ def test_both_merges_by_address() -> None:
 
 @pytest.fixture(scope="session")
 def stand_in_mirror(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from orchestrator.emulate.mirror import build
+    from orchestrate_emulate.mirror import build
 
     return build(tmp_path_factory.mktemp("drift-mirror"))
 

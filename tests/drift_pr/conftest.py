@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from orchestrator.emulate.mirror import Mirror
-from orchestrator.emulate.mirror import build as build_mirror
+from orchestrate_emulate.mirror import Mirror
+from orchestrate_emulate.mirror import build as build_mirror
 from tests.conftest import MotoServer, TerraformBinary, git
 from tests.fakes.github import FakeGitHub
 

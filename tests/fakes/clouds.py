@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.emulate.azure_api import AzureEmulator
-from orchestrator.emulate.gcp_api import GcpEmulator
+from orchestrate_emulate.azure_api import AzureEmulator
+from orchestrate_emulate.gcp_api import GcpEmulator
 
 
 @pytest.fixture

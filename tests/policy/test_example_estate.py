@@ -24,7 +24,7 @@ def estate(
     tmp_path: Path, make_repo: Callable[..., Path], newest_terraform: TerraformBinary
 ) -> Iterator[tuple[Path, dict[str, str]]]:
     pytest.importorskip("moto")
-    from orchestrator.emulate.manager import Emulation
+    from orchestrate_emulate.manager import Emulation
 
     config = (REPO_ROOT / "orchestrate.yaml").read_text()
     config = config.replace("terraform:\n", f"terraform:\n  binary: {newest_terraform.path}\n", 1)
