@@ -148,16 +148,41 @@ deny contains public(rc, concat("", ["the access control gives ", rc.change.afte
 }
 
 # A bucket without uniform bucket-level access whose ACL in the same plan is public.
+# The public ACLs are gathered once (by bucket name, and by reference when the name is
+# unknown): a join of every bucket with every resource change is quadratic and exhausts
+# the evaluator's statement budget on plans with thousands of resources.
 deny contains public(rc, "uniform bucket-level access is off and an ACL in this plan makes the bucket public") if {
 	some rc in input.resource_changes
 	rc.type in {"google_storage_bucket"}
 	tf.writes(rc)
 	rc.change.after.uniform_bucket_level_access == false
+	public_acl_target(rc)
+}
+
+public_acl_target(bucket) if bucket.change.after.name in public_acl_bucket_names
+
+public_acl_target(bucket) if bucket.address in public_acl_bucket_refs
+
+public_gcs_acls contains acl if {
 	some acl in input.resource_changes
 	acl.type in {"google_storage_bucket_acl", "google_storage_default_object_acl"}
 	tf.writes(acl)
 	gcs_acl_public(acl)
-	acl_targets(acl, rc)
+}
+
+public_acl_bucket_names contains name if {
+	some acl in public_gcs_acls
+	name := acl.change.after.bucket
+	is_string(name)
+}
+
+config_resources := {res.address: res | some res in input.configuration.root_module.resources}
+
+# The ACL's bucket by reference when its name is unknown until apply.
+public_acl_bucket_refs contains ref if {
+	some acl in public_gcs_acls
+	tf.unknown(acl, "bucket")
+	some ref in config_resources[acl.address].expressions.bucket.references
 }
 
 gcs_acl_public(acl) if tf.after(acl, "predefined_acl") in public_gcs_predefined
@@ -167,17 +192,6 @@ gcs_acl_public(acl) if {
 	is_string(entry)
 	some member in public_members
 	endswith(entry, concat(":", ["", member]))
-}
-
-# The ACL's bucket is the bucket resource: by name when known, else by reference.
-acl_targets(acl, bucket) if acl.change.after.bucket == bucket.change.after.name
-
-acl_targets(acl, bucket) if {
-	tf.unknown(acl, "bucket")
-	some res in input.configuration.root_module.resources
-	res.address == acl.address
-	some ref in res.expressions.bucket.references
-	ref == bucket.address
 }
 
 # --- Azure

@@ -187,10 +187,53 @@ class Program:
                     result = _entry_result(ep, ok, text)
                     if result.error == _UNREADABLE:
                         result = _entry_from_nodes(ep, out)
+                    elif result.error is not None and text.strip() == "<error>":
+                        # The string form hides the reason: read it from the error nodes.
+                        result = EntryResult(ep, False, error=_output_error(out) or result.error)
                 finally:
                     rs.rego_free_output(out)
                 results.append(result)
             return results
+
+
+# rego-cpp stops a query after this many VM statements (VirtualMachine::m_stmt_limit; the
+# C API offers no way to raise it). A policy reaches it by joining every resource change
+# with every other one on a plan with thousands of resources.
+STATEMENT_LIMIT = 10_000_000
+_ERRORSEQ, _ERROR, _ERROR_MSG, _ERROR_CODE = 1804, 1800, 1801, 1803
+
+
+def _output_error(out: Any) -> str | None:
+    """The first error of a failed query, read from its error nodes, in words a user can act on."""
+    from regopy import rego_shared as rs
+
+    try:
+        node = rs.rego_output_node(out)
+        errors = [node] if int(rs.rego_node_type(node)) == _ERROR else []
+        if int(rs.rego_node_type(node)) == _ERRORSEQ:
+            errors = [rs.rego_node_get(node, i) for i in range(int(rs.rego_node_size(node)))]
+        found: list[tuple[str, str]] = []
+        for err in errors:
+            parts = {
+                int(rs.rego_node_type(c)): c
+                for c in (rs.rego_node_get(err, i) for i in range(int(rs.rego_node_size(err))))
+            }
+            message = rs.rego_node_value(parts[_ERROR_MSG]) if _ERROR_MSG in parts else ""
+            code = rs.rego_node_value(parts[_ERROR_CODE]) if _ERROR_CODE in parts else ""
+            found.append((message, code))
+    except (rs.RegoError, KeyError, IndexError, ValueError):
+        return None
+    if not found:
+        return None
+    message, code = found[0]
+    if code == "timeout_error" or "Maximum statement count" in message:
+        return (
+            f"the policy engine's limit of {STATEMENT_LIMIT:,} evaluation steps per query was reached "
+            "(regopy/rego-cpp: 'Maximum statement count reached'); a rule does too much work for a plan "
+            "this large, usually by joining every resource change with every other one: index one side "
+            "in a set or object first, or split the stack"
+        )
+    return f"{message} ({code})" if code else message or None
 
 
 def _first_message(text: str) -> str:
