@@ -180,11 +180,13 @@ class RootConfig(_Model):
     @field_validator("redact")
     @classmethod
     def _check_redact(cls, v: list[str]) -> list[str]:
+        from orchestrator.redact import compile_pattern
+
         for i, pattern in enumerate(v):
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"entry {i} is not a valid regular expression: {exc}") from exc
+                compile_pattern(pattern)
+            except ValueError as exc:
+                raise ValueError(f"entry {i} is not a valid regular expression: {exc}") from None
         return v
 
     @field_validator("stacks_dir")

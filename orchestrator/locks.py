@@ -40,9 +40,46 @@ class LockRecord:
     created_at: str  # ISO 8601, UTC
     created_ts: float
     pid_start: int | None = None  # /proc/<pid>/stat start time, against pid reuse
+    # The terraform the holder runs (apply): it outlives a killed orchestrate and still
+    # writes the state, so the lock stays live while it runs.
+    terraform_pid: int | None = None
+    terraform_start: int | None = None
 
     def describe(self) -> str:
-        return f"{self.operation} by {self.owner} (pid {self.pid} on {self.host}) since {self.created_at}"
+        tf = f", terraform pid {self.terraform_pid}" if self.terraform_pid else ""
+        return f"{self.operation} by {self.owner} (pid {self.pid}{tf} on {self.host}) since {self.created_at}"
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "stack": (str,),
+    "operation": (str,),
+    "owner": (str,),
+    "pid": (int,),
+    "host": (str,),
+    "created_at": (str,),
+    "created_ts": (int, float),
+    "pid_start": (int, type(None)),
+    "terraform_pid": (int, type(None)),
+    "terraform_start": (int, type(None)),
+}
+_REQUIRED = ("stack", "operation", "owner", "pid", "host", "created_at", "created_ts")
+
+
+def parse_record(text: str) -> LockRecord:
+    """A lock file's record; ValueError when it is not one orchestrate wrote (pure)."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    for key, value in data.items():
+        types = _FIELD_TYPES.get(key)
+        if types is None:
+            raise ValueError(f"unknown field {key!r}")
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ValueError(f"{key} has the wrong type")
+    return LockRecord(**data)
 
 
 def current_owner() -> str:
@@ -77,9 +114,26 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_alive(pid: int, start: int | None) -> bool:
+    """The process that had ``pid`` (and started at ``start``, when known) still runs here."""
+    if not pid_alive(pid):
+        return False
+    if start is not None:
+        now = process_start(pid)
+        if now is not None and now != start:
+            return False
+    return True
+
+
 def is_stale(record: LockRecord, *, now: float, host: str, max_age: float) -> str | None:
-    """Why a lock is stale, or None when it is live (pure apart from checking the pid)."""
+    """Why a lock is stale, or None when it is live (pure apart from checking the pid).
+
+    A terraform the holder started that still runs keeps the lock live whatever its age:
+    it may be writing the state of an apply whose orchestrate was killed.
+    """
     if record.host == host:
+        if record.terraform_pid is not None and process_alive(record.terraform_pid, record.terraform_start):
+            return None
         if not pid_alive(record.pid):
             return f"its process {record.pid} is gone"
         if record.pid_start is not None:
@@ -106,11 +160,25 @@ class StackLocks:
         return self.dir / f"{slug}.lock"
 
     def read(self, slug: str) -> LockRecord | None:
+        """The record of a lock; None when there is none or it is empty (being written)."""
         try:
-            data = json.loads(self.path(slug).read_text())
-            return LockRecord(**data)
-        except (OSError, ValueError, TypeError):
+            text = self.path(slug).read_text(errors="replace")
+        except OSError:
             return None
+        if not text.strip():
+            return None
+        return parse_record(text)
+
+    def _read_or_refuse(self, stack: str, slug: str) -> LockRecord | None:
+        try:
+            return self.read(slug)
+        except ValueError as exc:
+            path = self.path(slug)
+            raise StateLockError(
+                f"the stack lock {path} is not a lock orchestrate wrote ({exc})",
+                where=stack,
+                hint=f"Check that no orchestrate run is working on this stack, then remove it: rm {path}",
+            ) from None
 
     def acquire(self, stack: str, slug: str, operation: str) -> LockRecord:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +198,7 @@ class StackLocks:
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                held = self.read(slug)
+                held = self._read_or_refuse(stack, slug)
                 if held is None:
                     # Unreadable: a writer died between create and write, or it is being written.
                     try:
@@ -165,7 +233,10 @@ class StackLocks:
         )
 
     def release(self, slug: str, record: LockRecord) -> None:
-        held = self.read(slug)
+        try:
+            held = self.read(slug)
+        except ValueError:
+            return
         if held is not None and (held.pid, held.created_ts) == (record.pid, record.created_ts):
             self.path(slug).unlink(missing_ok=True)
 

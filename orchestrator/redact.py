@@ -4,31 +4,76 @@ Two sources: values Terraform marks sensitive in plan or state JSON (``before_se
 ``after_sensitive``, sensitive outputs and variables), collected per plan; and the
 ``redact:`` patterns of orchestrate.yaml. A Redactor is applied at every edge where text
 leaves the process, and to structured data before it is serialised.
+
+``redact:`` patterns come from the repository and run over every line terraform prints, so
+they run on RE2 (google-re2): linear time whatever the pattern, where Python's backtracking
+engine takes minutes on ``(a+)+$`` against one long line. RE2 has no backreferences or
+lookaround; such a pattern is refused when the configuration is read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
+
+import re2  # type: ignore[import-untyped]
 
 MASK = "(sensitive)"
-# Short values such as "1" or "true" would mask half a plan; terraform shows those as
-# "(sensitive value)" in its own text anyway.
+# Short values such as "1" or "true" would mask half a plan when masked inside text;
+# terraform shows those as "(sensitive value)" in its own text anyway. A whole value equal
+# to a secret (a sensitive port of 22 in structured data) is masked whatever its length.
 MIN_SECRET_LENGTH = 4
+# RE2 refuses a pattern whose compiled program needs more than this (a bounded cost).
+PATTERN_MAX_MEM = 8 << 20
+
+
+class _Pattern(Protocol):
+    def sub(self, repl: str, text: str) -> str: ...
+
+
+def compile_pattern(pattern: str) -> _Pattern:
+    """A ``redact:`` pattern compiled for RE2; ValueError (one line) when RE2 cannot run it."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = PATTERN_MAX_MEM
+    try:
+        compiled: _Pattern = re2.compile(pattern, options=options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise ValueError(
+            f"{reason} (patterns run on RE2, in linear time: no backreferences or lookaround)"
+        ) from None
+    return compiled
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 class Redactor:
-    def __init__(self, patterns: Iterable[str] = (), secrets: Iterable[str] = ()) -> None:
-        self._patterns = [re.compile(p) for p in patterns]
+    def __init__(self, patterns: Iterable[str] = (), secrets: Iterable[Any] = ()) -> None:
+        self._patterns = [compile_pattern(p) for p in patterns]
         self._secrets: set[str] = set()
+        self._exact: set[str] = set()
         self._secret_re: re.Pattern[str] | None = None
         self.add_secrets(secrets)
 
-    def add_secrets(self, values: Iterable[str]) -> None:
+    def add_secrets(self, values: Iterable[Any]) -> None:
+        """Mask these values from now on: strings, and numbers by their text."""
         added = False
-        for v in values:
-            if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH and v not in self._secrets:
+        for raw in values:
+            v = _scalar_text(raw)
+            if v is None or not v:
+                continue
+            self._exact.add(v)
+            if len(v) >= MIN_SECRET_LENGTH and v not in self._secrets:
                 self._secrets.add(v)
                 added = True
         if added:
@@ -37,9 +82,12 @@ class Redactor:
 
     @property
     def secrets(self) -> frozenset[str]:
-        return frozenset(self._secrets)
+        """Every value masked (the short ones only when they are a whole value)."""
+        return frozenset(self._exact)
 
     def text(self, value: str) -> str:
+        if value in self._exact:
+            return MASK
         if self._secret_re is not None:
             value = self._secret_re.sub(MASK, value)
         for pattern in self._patterns:
@@ -47,13 +95,17 @@ class Redactor:
         return value
 
     def data(self, value: Any) -> Any:
-        """A deep copy of JSON-like data with every string redacted (keys included)."""
+        """A deep copy of JSON-like data with every string redacted (keys included), and every
+        number that is a secret replaced by the mask."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
+        text = _scalar_text(value)
+        if text is not None and text in self._exact:
+            return MASK
         return value
 
 
@@ -84,8 +136,9 @@ def _masked(value: Any, mask: Any) -> Iterable[str]:
             yield from _masked(v, m)
 
 
-def sensitive_values(doc: dict[str, Any]) -> set[str]:
-    """Every value a plan JSON (``terraform show -json``) or state JSON marks sensitive."""
+def sensitive_values(doc: dict[str, Any], *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
+    """Every value a plan JSON (``terraform show -json``) or state JSON marks sensitive
+    (numbers as their text); ``min_length=1`` keeps short ones for whole-value masking."""
     found: set[str] = set()
     for rc in doc.get("resource_changes", []) or []:
         change = rc.get("change") or {}
@@ -118,7 +171,7 @@ def sensitive_values(doc: dict[str, Any]) -> set[str]:
     for out in (doc.get("outputs") or {}).values():
         if isinstance(out, dict) and out.get("sensitive"):
             found.update(leaves(out.get("value")))
-    return {v for v in found if len(v) >= MIN_SECRET_LENGTH}
+    return {v for v in found if len(v) >= max(1, min_length)}
 
 
 def _sensitive_in_values(values: dict[str, Any]) -> set[str]:

@@ -79,7 +79,7 @@ def evaluate_stack(
     if not isinstance(untrusted, dict):
         finding = Finding("error", "orchestrate.input", "the plan JSON is not an object; plan again")
         return StackResult(stack_id, (finding,))
-    redactor = Redactor(redact_patterns, sensitive_values(plan))
+    redactor = Redactor(redact_patterns, sensitive_values(plan, min_length=1))
     raw = ps.program.evaluate(policy_input(plan, context))
     addresses = addresses_in_plan(plan)
     findings: list[Finding] = []

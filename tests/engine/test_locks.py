@@ -89,3 +89,64 @@ def test_an_old_lock_from_another_host_is_stale_a_fresh_one_is_not(tmp_path: Pat
     path.write_text(json.dumps({**base, "created_ts": time.time() - 7200}))
     locks.acquire("a", "a", "plan")
     assert any("hours old" in n for n in locks.notices)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_fresh_lock_from_another_host_is_live_even_when_its_pid_is_dead_here(tmp_path: Path) -> None:
+    # The pid means nothing on this host: a run on another CI runner still holds the stack.
+    locks = StackLocks(tmp_path)
+    path = locks.path("a")
+    path.parent.mkdir(parents=True)
+    record = {
+        "stack": "a",
+        "operation": "apply",
+        "owner": "ci",
+        "pid": dead_pid(),
+        "host": "runner-7",
+        "created_at": "x",
+        "created_ts": time.time() - 60,
+        "pid_start": None,
+    }
+    path.write_text(json.dumps(record))
+    with pytest.raises(StateLockError, match="pid .* on runner-7"):
+        locks.acquire("a", "a", "plan")
+    assert json.loads(path.read_text())["host"] == "runner-7", "the foreign lock must stay"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "garbage\x00\xff",
+        "[1, 2]",
+        "null",
+        '{"stack": "a"}',
+        '{"stack": "a", "operation": "apply", '
+        '"owner": "x", "pid": "not-a-pid", "host": "h", "created_at": "x", "created_ts": "soon"}',
+    ],
+    ids=["bytes", "list", "null", "missing-fields", "wrong-types"],
+)
+def test_a_garbage_lock_file_is_one_clear_error_and_is_left_alone(tmp_path: Path, content: str) -> None:
+    locks = StackLocks(tmp_path)
+    path = locks.path("a")
+    path.parent.mkdir(parents=True)
+    path.write_text(content, errors="surrogateescape")
+    with pytest.raises(StateLockError) as info:
+        locks.acquire("a", "a", "plan")
+    assert "is not a lock orchestrate wrote" in info.value.message
+    assert f"rm {path}" in (info.value.hint or "")
+    assert path.exists()
+
+
+def test_an_empty_lock_file_left_by_a_crash_is_recovered(tmp_path: Path) -> None:
+    locks = StackLocks(tmp_path)
+    path = locks.path("a")
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    os.utime(path, (time.time() - 60, time.time() - 60))
+    locks.acquire("a", "a", "plan")
+    assert any("unreadable" in n for n in locks.notices)
