@@ -47,3 +47,61 @@ def history_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def to_json_text(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def envs_diff_table(report: Mapping[str, Any]) -> str:
+    envs: list[str] = report["environments"]
+    diffs = report["differences"]
+    lines = []
+    if not diffs:
+        lines.append(f"consistent: {len(report['families'])} families compared across {', '.join(envs)}")
+    else:
+        header = ("FAMILY", "KIND", "WHAT", *(e.upper() for e in envs))
+        rows = [
+            (d["family"], d["kind"], d["subject"], *(d["values"].get(e, "") for e in envs)) for d in diffs
+        ]
+        lines.append(columns(header, rows).rstrip("\n"))
+        for d in diffs:
+            if d["detail"]:
+                lines += ["", f"{d['family']}: {d['subject']}", d["detail"]]
+        families = sorted({d["family"] for d in diffs})
+        lines += ["", f"{len(diffs)} difference(s) in {len(families)} of {len(report['families'])} families"]
+    for family, present in sorted(report["only_in"].items()):
+        lines.append(f"note: {family} is only in {', '.join(present)}")
+    return "\n".join(lines) + "\n"
+
+
+def envs_diff_markdown(report: Mapping[str, Any]) -> str:
+    envs: list[str] = report["environments"]
+    diffs = report["differences"]
+    out = [f"### Environments: {' → '.join(envs)}", ""]
+    if not diffs:
+        out.append(
+            f"✅ Consistent: {len(report['families'])} families run the same code in every environment."
+        )
+    else:
+        out += [
+            f"❌ {len(diffs)} difference(s) that are not variable values:",
+            "",
+            "| Family | Kind | What | " + " | ".join(envs) + " |",
+            "|---|---|---|" + "---|" * len(envs),
+        ]
+        for d in diffs:
+            cells = [d["family"], d["kind"], d["subject"], *(d["values"].get(e, "") for e in envs)]
+            out.append("| " + " | ".join(f"`{_cell(c)}`" if c not in ("-", "") else c for c in cells) + " |")
+        for d in diffs:
+            if d["detail"]:
+                fence = "````" if "```" in d["detail"] else "```"
+                out += ["", f"<details><summary>{_cell(d['family'])}: {_cell(d['subject'])}</summary>", ""]
+                out += [fence + "diff", d["detail"], fence, "", "</details>"]
+    if report["only_in"]:
+        out += [
+            "",
+            "Only in some environments: "
+            + ", ".join(f"`{f}` ({', '.join(e)})" for f, e in sorted(report["only_in"].items())),
+        ]
+    return "\n".join(out) + "\n"

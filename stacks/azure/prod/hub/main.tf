@@ -9,26 +9,32 @@ terraform {
 provider "azurerm" {
   features {}
 }
+
+# The same code in every environment; the values are in terraform.tfvars.
+variable "environment" {
+  type = string
+}
+
 variable "gcp_project_id" {
   type        = string
-  description = "Set by orchestrate from gcp/prod/project (inputs in stack.yaml)."
+  description = "Set by orchestrate from gcp/<environment>/project (inputs in stack.yaml)."
 }
 
 module "labels" {
   source      = "../../../../modules/labels"
-  stack       = "azure/prod/hub"
-  environment = "prod"
+  stack       = "azure/${var.environment}/hub"
+  environment = var.environment
   extra       = { gcp_project = var.gcp_project_id }
 }
 
 resource "azurerm_resource_group" "hub" {
-  name     = "acme-prod-hub"
+  name     = "acme-${var.environment}-hub"
   location = "westeurope"
   tags     = module.labels.tags
 }
 
 resource "azurerm_storage_account" "logs" {
-  name                            = "acmeprodlogs"
+  name                            = "acme${var.environment}logs"
   resource_group_name             = azurerm_resource_group.hub.name
   location                        = azurerm_resource_group.hub.location
   account_tier                    = "Standard"

@@ -8,6 +8,11 @@ terraform {
 
 provider "google" {}
 
+# The same code in every environment; the values are in terraform.tfvars.
+variable "environment" {
+  type = string
+}
+
 variable "folder_id" {
   type        = string
   description = "Set by orchestrate from gcp/shared/folder (inputs in stack.yaml)."
@@ -15,13 +20,13 @@ variable "folder_id" {
 
 module "labels" {
   source      = "../../../../modules/labels"
-  stack       = "gcp/dev/project"
-  environment = "dev"
+  stack       = "gcp/${var.environment}/project"
+  environment = var.environment
 }
 
 resource "google_project" "main" {
-  project_id = "acme-dev"
-  name       = "Acme dev"
+  project_id = "acme-${var.environment}"
+  name       = "Acme ${var.environment}"
   folder_id  = var.folder_id
   labels     = module.labels.labels
 }

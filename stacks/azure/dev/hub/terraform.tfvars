@@ -1,0 +1,2 @@
+# The dev values of the hub family.
+environment = "dev"

@@ -1,0 +1,2 @@
+# The dev values of the project family.
+environment = "dev"

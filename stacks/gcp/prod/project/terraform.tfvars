@@ -1,0 +1,2 @@
+# The prod values of the project family.
+environment = "prod"
