@@ -84,7 +84,7 @@ def test_sarif_locations_point_at_the_declaring_file_and_line(estate_repo: Path)
         loc = by_rule[rule]["locations"][0]["physicalLocation"]
         return loc["artifactLocation"]["uri"], loc["region"]["startLine"]
 
-    assert where("protect-stateful") == ("stacks/aws/prod/storage/main.tf", 30)
+    assert where("protect-stateful") == ("stacks/aws/prod/storage/main.tf", 42)
     assert by_rule["protect-stateful"]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == (
         "aws/prod/storage:aws_sqs_queue.jobs"
     )
