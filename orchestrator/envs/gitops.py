@@ -176,14 +176,30 @@ class Repo:
             return self.run(["commit-tree", tree, "-p", parent, "-m", message], env=env).out.strip()
 
     def tree_of(self, commit: str) -> str:
-        return self.must_rev(commit) and self.run(["rev-parse", f"{commit}^{{tree}}"]).out.strip()
+        return self.run(["rev-parse", f"{commit}^{{tree}}"]).out.strip()
+
+    def create_branch(self, branch: str, sha: str) -> None:
+        """A local branch at ``sha``; refused when it exists elsewhere."""
+        current = self.rev(f"refs/heads/{branch}")
+        if current == sha:
+            return
+        if current is not None:
+            raise GitError(
+                f"the branch '{branch}' already exists at {current[:12]}",
+                hint=f"Delete it (git branch -D {branch}) or use --open-pr.",
+            )
+        self.run(["branch", branch, sha])
 
     def restore_paths(self, parent: str, source: str, paths: Sequence[str], message: str) -> str:
         """A commit on ``parent`` whose files under ``paths`` are those of ``source``."""
         with tempfile.TemporaryDirectory(prefix="orchestrate-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **self.identity()}
             self.run(["read-tree", parent], env=env)
-            self.run(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths], env=env)
+            present = self.files_under(parent, paths)
+            if present:
+                self.run(
+                    ["update-index", "--force-remove", "--stdin"], env=env, stdin="\n".join(present) + "\n"
+                )
             listing = self.run(["ls-tree", "-r", "-z", source, "--", *paths]).out
             lines = [entry for entry in listing.split("\0") if entry]
             if lines:
@@ -192,8 +208,8 @@ class Repo:
             return self.run(["commit-tree", tree, "-p", parent, "-m", message], env=env).out.strip()
 
     def revert_onto(self, base: str, commit: str) -> tuple[str | None, list[str]]:
-        """``git revert commit`` on ``base`` in a temporary work tree: (new sha, []) or
-        (None, the conflicting files)."""
+        """``git revert commit`` on ``base`` in a temporary work tree: (new sha, []), (None, the
+        conflicting files), or (None, []) when ``base`` already has it undone."""
         with tempfile.TemporaryDirectory(prefix="orchestrate-revert-") as tmp:
             wt = Path(tmp) / "wt"
             self.run(["worktree", "add", "--detach", "--quiet", str(wt), base], what="git worktree add")
@@ -207,6 +223,9 @@ class Repo:
                 conflicts = self.run(["diff", "--name-only", "--diff-filter=U"], cwd=wt, check=False)
                 files = sorted(ln for ln in conflicts.out.splitlines() if ln)
                 self.run(["revert", "--abort"], cwd=wt, check=False)
+                said = res.out + res.err
+                if not files and ("nothing to commit" in said or "nothing added to commit" in said):
+                    return None, []
                 if not files:
                     raise GitError(f"git revert {commit[:12]} failed: {_last(res.err or res.out)}")
                 return None, files

@@ -51,6 +51,7 @@ def build_record(
                 source_sha256=getattr(res, "source_sha256", None),
                 plan_sha256=res.plan_sha256,
                 applied_sha256=res.applied_sha256,
+                paths=(stack.path, *stack.module_paths) if stack is not None else (),
             )
         )
     return Record(

@@ -27,6 +27,7 @@ class StackRecord:
     source_sha256: str | None = None
     plan_sha256: str | None = None
     applied_sha256: str | None = None
+    paths: tuple[str, ...] = ()  # root-relative: the stack directory and its local modules
 
     @property
     def ok(self) -> bool:
@@ -62,7 +63,7 @@ class Record:
             "approval": dict(self.approval) if self.approval else None,
             "pr": self.pr,
             "plan_set": self.plan_set,
-            "stacks": [s.__dict__ for s in self.stacks],
+            "stacks": [{**s.__dict__, "paths": list(s.paths)} for s in self.stacks],
             "promotion_skipped": self.promotion_skipped,
             "deployments": dict(self.deployments),
         }
@@ -86,9 +87,10 @@ def parse_record(data: Mapping[str, Any], commit: str) -> Record | None:
     stacks = []
     for s in data.get("stacks") or ():
         if isinstance(s, Mapping) and isinstance(s.get("stack"), str):
-            stacks.append(
-                StackRecord(**{k: s.get(k) for k in StackRecord.__dataclass_fields__ if k in s})  # type: ignore[arg-type]
-            )
+            fields: dict[str, Any] = {k: s.get(k) for k in StackRecord.__dataclass_fields__ if k in s}
+            paths = fields.get("paths")
+            fields["paths"] = tuple(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else ()
+            stacks.append(StackRecord(**fields))
     deployments = data.get("deployments") or {}
     return Record(
         id=str(data["id"]),
