@@ -108,8 +108,15 @@ def state_key(backend: str | None, config: dict[str, Any], base: Path | str) -> 
     return None
 
 
+def state_base(eb: EffectiveBackend, root_dir: Path, stack_dir: Path) -> Path:
+    """What a relative local state path is relative to: a template or default ``path`` is
+    relative to the repository (orchestrate passes it absolute), anything else to the stack
+    directory, terraform's working directory (so is terraform's own default, terraform.tfstate)."""
+    if eb.source in ("template", "default") and "path" in eb.config:
+        return root_dir
+    return stack_dir
+
+
 def stack_state_key(stack: Stack, root_dir: Path, root: RootConfig) -> StateKey | None:
     eb = effective_backend(stack, root)
-    # A template/default local path is relative to the repository, a declared one to the stack.
-    base = root_dir if eb.source in ("template", "default") else stack.dir
-    return state_key(eb.type, eb.config, base)
+    return state_key(eb.type, eb.config, state_base(eb, root_dir, stack.dir))

@@ -83,7 +83,17 @@ def var_file_paths(stack: Stack) -> list[tuple[str, str]]:
 
 
 def _under(path: str, directory: str) -> bool:
+    if directory in ("", "."):
+        return True  # the repository root holds every file
     return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _in_module(path: str, module: str) -> bool:
+    """A module is its directory; a module at the repository root is the root's own files
+    (its subdirectories are other modules and stacks, which count on their own)."""
+    if module in ("", "."):
+        return "/" not in path
+    return _under(path, module)
 
 
 def stacks_for_files(stacks: Mapping[str, Stack], files: Iterable[str]) -> dict[str, list[str]]:
@@ -105,7 +115,7 @@ def stacks_for_files(stacks: Mapping[str, Stack], files: Iterable[str]) -> dict[
                 break
     for sid, stack in stacks.items():
         for module in stack.module_paths:
-            hits = [f for f in files if _under(f, module)]
+            hits = [f for f in files if _in_module(f, module)]
             if hits:
                 add(sid, f"module {module} ({hits[0]}{' and more' if len(hits) > 1 else ''})")
         for pattern, shown in zip(watch_patterns(stack), stack.config.watch, strict=True):

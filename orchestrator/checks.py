@@ -20,6 +20,11 @@ def config_findings(ws: Workspace) -> Findings:
     clouds = ws.config.clouds
     for sid in ws.graph.order:
         stack = ws.stacks[sid]
+        if stack.error is not None:
+            found.errors.append(
+                stack.error.render().replace("\n  ", " (") + (")" if stack.error.hint else "")
+            )
+            continue
         if stack.cloud is not None and stack.cloud not in clouds:
             known = ", ".join(sorted(clouds)) or "none are defined"
             found.errors.append(
@@ -31,8 +36,6 @@ def config_findings(ws: Workspace) -> Findings:
                 found.errors.append(
                     f"{stack.config_file}: var file '{pattern}' does not exist in {stack.path}"
                 )
-        if not stack.tf_files:
-            found.warnings.append(f"{stack.config_file}: stack '{sid}' has no *.tf files")
     found.warnings += unresolved_remote_states(ws.discovery)
     found.warnings += check_inputs(ws.graph)
     return found

@@ -22,8 +22,27 @@ STACK_CONFIG_NAME = "stack.yaml"
 
 _DURATION = re.compile(r"^\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 M = TypeVar("M", bound=BaseModel)
-_STACK_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_STACK_ID = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def stack_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a stack id (SPEC 11), or None.
+
+    Ids are repository-relative paths: letters, digits and ``/ . _ -``, no empty, ``.``-only
+    or ``..`` segment (the id "." alone names the repository root), no leading or trailing ``/``.
+    """
+    if not _STACK_ID.match(value):
+        return "only letters, digits and / . _ - are allowed"
+    if value == ".":
+        return None
+    for seg in value.split("/"):
+        if seg == "":
+            return "it has an empty path segment (a leading, trailing or doubled '/')"
+        if seg in (".", ".."):
+            return f"it has a '{seg}' path segment"
+    return None
 
 
 class _Model(BaseModel):
@@ -150,9 +169,96 @@ class GitHubSettings(_Model):
     api_url: str | None = None
 
 
+def _check_workspace_name(v: str | None) -> str | None:
+    if v is not None and not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$", v):
+        raise ValueError(f"{v!r} is not a valid workspace name (letters, digits, _ . -)")
+    return v
+
+
+def _check_relative(v: str, what: str) -> str:
+    if not v.strip() or v.startswith("/") or ".." in v.split("/"):
+        raise ValueError(f"{what} {v!r} must be a relative path inside the repository")
+    return v
+
+
+class TargetRule(_Model):
+    match: str = Field(
+        description="directory pattern: {name} captures one segment, * one segment, ** any depth"
+    )
+    cloud: str | None = Field(
+        None, description="a key of clouds:; may use the captures, e.g. aws-{environment}"
+    )
+    environment: str | None = Field(None, description="[the {environment} capture, if any]")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("match")
+    @classmethod
+    def _check_match(cls, v: str) -> str:
+        return _check_relative(v, "match")
+
+    def captures(self) -> set[str]:
+        return set(_PLACEHOLDER.findall(self.match))
+
+    def model_post_init(self, __context: Any) -> None:
+        known = self.captures()
+        for value in (self.cloud, self.environment, *self.tags):
+            for name in _PLACEHOLDER.findall(value or ""):
+                if name not in known:
+                    raise ValueError(f"{{{name}}} is used but {self.match!r} does not capture it")
+
+
+class ProjectEntry(_Model):
+    dir: str = Field(description="repository-relative directory of the root module ('.' for the root)")
+    name: str | None = Field(None, description="stack id [dir, plus /<workspace> for a workspace]")
+    workspace: str | None = Field(None, description="terraform workspace [default]")
+    cloud: str | None = None
+    environment: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    watch: list[str] = Field(default_factory=list, description="globs, relative to dir")
+    var_files: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("dir")
+    @classmethod
+    def _check_dir(cls, v: str) -> str:
+        return v if v == "." else _check_relative(v.rstrip("/"), "dir").rstrip("/")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, v: str | None) -> str | None:
+        problem = None if v is None else stack_id_problem(v)
+        if problem:
+            raise ValueError(f"{v!r} is not a valid stack id: {problem}")
+        return v
+
+    @field_validator("workspace")
+    @classmethod
+    def _check_workspace(cls, v: str | None) -> str | None:
+        return _check_workspace_name(v)
+
+
+class StacksRules(_Model):
+    """Stacks found by rule, without a stack.yaml in every directory."""
+
+    include: list[str] = Field(default_factory=lambda: ["**"], description="directory globs searched")
+    exclude: list[str] = Field(default_factory=list, description="directory globs left out")
+    targets: list[TargetRule] = Field(
+        default_factory=list, description="cloud/environment from path patterns; later rules override"
+    )
+    projects: list[ProjectEntry] = Field(
+        default_factory=list, description="listed stacks (a directory may appear once per workspace)"
+    )
+    root_modules: Literal["auto", "listed"] = Field(
+        "auto", description="auto: directories with a backend or provider block; listed: only projects"
+    )
+
+
 class RootConfig(_Model):
     version: Literal[1] = 1
     stacks_dir: str = "stacks"
+    stacks: StacksRules | None = Field(
+        None, description="find stacks by rule under the repository root (ids: repository-relative paths)"
+    )
     terraform: TerraformSettings = Field(default_factory=TerraformSettings)
     backend: BackendConfig | None = None
     clouds: dict[str, CloudTarget] = Field(default_factory=dict)
@@ -215,6 +321,7 @@ class StackPolicy(_Model):
 
 class StackConfig(_Model):
     name: str | None = Field(None, description="stack id [path under stacks_dir]")
+    workspace: str | None = Field(None, description="terraform workspace [default]")
     cloud: str | None = Field(None, description="a key of clouds: in orchestrate.yaml")
     environment: str | None = None
     family: str | None = Field(
@@ -236,8 +343,9 @@ class StackConfig(_Model):
     @field_validator("name")
     @classmethod
     def _check_name(cls, v: str | None) -> str | None:
-        if v is not None and not _STACK_ID.match(v):
-            raise ValueError(f"{v!r} is not a valid stack id (letters, digits, _ . - /)")
+        problem = None if v is None else stack_id_problem(v)
+        if problem:
+            raise ValueError(f"{v!r} is not a valid stack id: {problem}")
         return v
 
     @field_validator("family")
@@ -246,6 +354,11 @@ class StackConfig(_Model):
         if v is not None and (not _STACK_ID.match(v) or ".." in v.split("/")):
             raise ValueError(f"{v!r} is not a valid family name (letters, digits, _ . - /)")
         return v
+
+    @field_validator("workspace")
+    @classmethod
+    def _check_workspace(cls, v: str | None) -> str | None:
+        return _check_workspace_name(v)
 
     @field_validator("inputs")
     @classmethod

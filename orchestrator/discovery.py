@@ -1,14 +1,24 @@
 """Find the stacks of a repository and read what their Terraform files declare.
 
-A stack is a directory under ``stacks_dir`` holding a ``stack.yaml``. Its Terraform files
-(``*.tf`` in that directory) and the local modules they call, recursively, are read for
-the backend, ``terraform_remote_state`` sources and module sources. Parsed results are
-cached by file content hash under ``.orchestrate/cache/`` so a warm run reads no HCL.
+Two ways to find stacks. Without ``stacks:`` in orchestrate.yaml (SPEC 1), a stack is a
+directory under ``stacks_dir`` holding a ``stack.yaml``; its id is its path under
+``stacks_dir``. With ``stacks:`` rules, a stack is a root module under the repository root
+(a directory with a backend or provider block that no other directory uses as a module, or
+one listed under ``projects:``); its id is its repository-relative path, targets come from
+path patterns, and a ``stack.yaml`` beside it overrides. Its Terraform files (``*.tf`` and
+``*.tf.json``) and the local modules they call, recursively, are read for the backend,
+``terraform_remote_state`` sources and module sources. Parsed results are cached by file
+content hash under ``.orchestrate/cache/`` so a warm run reads no HCL.
+
+A problem that concerns one stack (a bad module source, a file that does not parse, a
+directory with no Terraform code) is kept on that stack and raised only when a command
+works on it; problems between stacks (duplicate ids or slugs) fail discovery.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,16 +32,26 @@ from orchestrator.config import (
     STACK_CONFIG_NAME,
     RootConfig,
     StackConfig,
+    StacksRules,
     load_root_config,
     parse_stack_config,
+    stack_id_problem,
 )
-from orchestrator.errors import ConfigError, DiscoveryError
+from orchestrator.errors import ConfigError, DiscoveryError, OrchestratorError
 from orchestrator.fileio import write_atomic
-from orchestrator.hcl import TerraformInfo, parse_terraform
+from orchestrator.hcl import TerraformInfo, parse_terraform, parse_terraform_json
+from orchestrator.stackrules import included, target_settings
 
 STATE_DIR = ".orchestrate"
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 _SKIP_DIRS = {".terraform", ".git", ".orchestrate", "node_modules", "__pycache__"}
+# orchestrate's own backend override file is not the user's configuration
+_GENERATED_TF = "_orchestrate_override.tf.json"
+ROOT_ID = "."
+
+
+def is_tf_file(name: str) -> bool:
+    return name.endswith((".tf", ".tf.json")) and name != _GENERATED_TF
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,12 @@ class Stack:
     tf: TerraformInfo  # the stack's own *.tf files
     tf_files: tuple[str, ...]  # repo-relative posix paths
     modules: tuple[Module, ...] = ()  # local modules used, recursively
+    error: OrchestratorError | None = None  # why this stack cannot be run (raised when selected)
+    found_by: str = STACK_CONFIG_NAME  # what made it a stack, for `init` and `list -v`
+
+    @property
+    def workspace(self) -> str | None:
+        return self.config.workspace
 
     @property
     def slug(self) -> str:
@@ -74,8 +100,10 @@ class Stack:
 def slugify(stack_id: str) -> str:
     out = []
     for ch in stack_id:
-        out.append(ch if ch.isalnum() or ch in "-_." else "-")
-    return "".join(out).strip("-") or "stack"
+        out.append(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "-")
+    slug = "".join(out).strip("-")
+    # never "." or ".." (the slug names directories): the root stack "." is "root"
+    return "root" if slug.strip(".") == "" else slug
 
 
 @dataclass
@@ -87,6 +115,10 @@ class Discovery:
     config_file: str | None
     stacks: dict[str, Stack]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def broken(self) -> dict[str, OrchestratorError]:
+        return {sid: s.error for sid, s in self.stacks.items() if s.error is not None}
 
     @property
     def stacks_dir(self) -> Path:
@@ -150,6 +182,7 @@ class _Reader:
         self.cache = cache
         self.dir_cache: dict[str, tuple[TerraformInfo, tuple[str, ...]]] = {}
         self.isdir_cache: dict[str, bool] = {}
+        self.real_root = os.path.realpath(self.root_s)
 
     def rel(self, path: str) -> str:
         """Repo-relative posix path of an absolute path string inside the repository."""
@@ -166,9 +199,7 @@ class _Reader:
             return self.dir_cache[rel]
         if tf_names is None:
             try:
-                tf_names = sorted(
-                    e.name for e in os.scandir(directory) if e.name.endswith(".tf") and e.is_file()
-                )
+                tf_names = sorted(e.name for e in os.scandir(directory) if is_tf_file(e.name) and e.is_file())
             except OSError as exc:
                 raise DiscoveryError(
                     f"cannot list the directory: {exc.strerror or exc}", where=rel or "."
@@ -184,7 +215,8 @@ class _Reader:
             if cached is not None:
                 part = TerraformInfo.from_json(cached)
             else:
-                part = parse_terraform(content, shown)
+                parse = parse_terraform_json if name.endswith(".json") else parse_terraform
+                part = parse(content, shown)
                 self.cache.hcl[key] = part.to_json()
                 self.cache.dirty = True
             self.cache.used.add(key)
@@ -236,6 +268,13 @@ class _Reader:
                         where=where,
                         hint="Keep local modules inside the repository, or use a registry or git source.",
                     )
+                real = os.path.realpath(target)
+                if not (real == self.real_root or real.startswith(self.real_root + os.sep)):
+                    raise DiscoveryError(
+                        f"module '{call.name}' source {call.source!r} is a symbolic link to outside the repository",
+                        where=where,
+                        hint="Keep local modules inside the repository.",
+                    )
                 if not self._is_dir(target):
                     raise DiscoveryError(
                         f"module '{call.name}' source {call.source!r} is not a directory",
@@ -281,72 +320,323 @@ def load_config(root: Path, config_file: Path | None = None) -> tuple[RootConfig
     return RootConfig(), None
 
 
+@dataclass
+class _Dir:
+    """One directory seen by the walk."""
+
+    path: str  # absolute
+    rel: str  # repo-relative posix, "" for the root
+    tf_names: list[str]
+    has_stack_yaml: bool
+    other: list[str]  # notable files when there is no Terraform code (terragrunt.hcl, ...)
+
+
+@dataclass
+class _Entry:
+    """A stack to be: where it is, its settings before stack.yaml, and why it is one."""
+
+    d: _Dir
+    default_id: str
+    settings: dict[str, Any]
+    found_by: str
+    config_file: str
+
+
+_NOTABLE = ("terragrunt.hcl", "terramate.tm.hcl", "stack.tm.hcl")
+
+
+def _check_name(name: str, parent_rel: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise DiscoveryError(
+            f"the name {shown!r} is not valid UTF-8",
+            where=parent_rel or ".",
+            hint="Rename it: orchestrate needs UTF-8 file and directory names (ids and paths are text).",
+        ) from None
+
+
+def _walk(reader: _Reader, top: str) -> list[_Dir]:
+    out: list[_Dir] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel = reader.rel(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in (*dirnames, *filenames):
+            _check_name(name, rel)
+        tf_names = sorted(f for f in filenames if is_tf_file(f))
+        other = [] if tf_names else [f for f in _NOTABLE if f in filenames]
+        out.append(_Dir(dirpath, rel, tf_names, STACK_CONFIG_NAME in filenames, other))
+    return out
+
+
+def _check_inside(root: Path, rel: str, where: str | None) -> Path:
+    path = root / rel
+    real = Path(os.path.realpath(path))
+    if real != root and root not in real.parents:
+        raise DiscoveryError(
+            f"the stacks directory '{rel}' is a symbolic link to outside the repository ({real})",
+            where=where,
+            hint="Keep stacks inside the repository; orchestrate reads no file outside it.",
+        )
+    return path
+
+
+def _classic_entries(dirs: list[_Dir], stacks_dir: str) -> list[_Entry]:
+    prefix = PurePosixPath(stacks_dir).as_posix().strip("/")
+    prefix = "" if prefix == "." else prefix
+    out = []
+    for d in dirs:
+        if not d.has_stack_yaml:
+            continue
+        under = d.rel if not prefix else (d.rel[len(prefix) + 1 :] if d.rel != prefix else "")
+        out.append(_Entry(d, under or ROOT_ID, {}, STACK_CONFIG_NAME, _yaml_path(d.rel)))
+    return out
+
+
+def _yaml_path(rel: str) -> str:
+    return f"{rel}/{STACK_CONFIG_NAME}" if rel else STACK_CONFIG_NAME
+
+
+def _project_id(dir_: str, workspace: str | None) -> str:
+    base = dir_ if dir_ not in ("", ".") else ROOT_ID
+    if workspace and workspace != "default":
+        return workspace if base == ROOT_ID else f"{base}/{workspace}"
+    return base
+
+
+def _rule_entries(reader: _Reader, dirs: list[_Dir], rules: StacksRules, config_file: str) -> list[_Entry]:
+    """Stacks found by rule: listed projects, then root modules, then stack.yaml directories."""
+    by_rel = {d.rel: d for d in dirs}
+    listed: dict[str, list[_Entry]] = {}
+    for i, p in enumerate(rules.projects):
+        rel = "" if p.dir == "." else p.dir
+        d = by_rel.get(rel)
+        if d is None:
+            raise DiscoveryError(
+                f"projects[{i}]: the directory '{p.dir}' does not exist (or is excluded from the walk)",
+                where=config_file,
+                hint="Fix the dir, or remove the entry.",
+            )
+        settings, _ = target_settings(rules.targets, rel)
+        settings.update(p.model_dump(exclude_unset=True, exclude={"dir", "name"}))
+        sid = p.name or _project_id(rel, p.workspace)
+        listed.setdefault(rel, []).append(
+            _Entry(d, sid, settings, f"{config_file} projects[{i}]", config_file)
+        )
+    candidates = [d for d in dirs if d.rel not in listed and (d.tf_names or d.has_stack_yaml)]
+    candidates = [d for d in candidates if d.has_stack_yaml or included(rules, d.rel or ".")]
+    used_as_module: set[str] = set()
+    infos: dict[str, TerraformInfo] = {}
+    for d in candidates:
+        if not d.tf_names:
+            continue
+        try:
+            info, _ = reader.tf_dir(d.path, d.tf_names)
+        except OrchestratorError:
+            continue  # kept for the stack's own error below, if it is one
+        infos[d.rel] = info
+        for call in info.modules:
+            if call.source and call.source.startswith(("./", "../")):
+                used_as_module.add(reader.rel(os.path.normpath(os.path.join(d.path, call.source))))
+    out = [e for rel in sorted(listed) for e in listed[rel]]
+    for d in candidates:
+        why = _root_reason(d, infos.get(d.rel), used_as_module, rules.root_modules)
+        if why is None:
+            continue
+        settings, matched = target_settings(rules.targets, d.rel)
+        if matched:
+            why += f"; targets from {', '.join(matched)}"
+        out.append(
+            _Entry(d, d.rel or ROOT_ID, settings, why, _yaml_path(d.rel) if d.has_stack_yaml else config_file)
+        )
+    return out
+
+
+def _root_reason(d: _Dir, info: TerraformInfo | None, used: set[str], mode: str) -> str | None:
+    """Why the directory is a root module (a stack), or None when it is not one."""
+    if d.has_stack_yaml:
+        return STACK_CONFIG_NAME
+    if mode == "listed" or info is None:
+        return None
+    if info.backend is not None:
+        return f"backend block ({info.backend.file}:{info.backend.line})"
+    if info.providers and d.rel not in used:
+        return "provider block, and no directory uses it as a module"
+    return None
+
+
 def discover(
     root: Path, config: RootConfig, config_file: str | None = None, *, use_cache: bool = True
 ) -> Discovery:
-    """Scan ``root`` for stacks; raises DiscoveryError/ConfigError on bad input."""
+    """Scan ``root`` for stacks; raises DiscoveryError/ConfigError on bad input between stacks."""
     root = root.resolve()
-    stacks_dir = root / config.stacks_dir
+    shown_config = config_file or ROOT_CONFIG_NAME
+    scan_rel = "" if config.stacks is not None else config.stacks_dir
+    stacks_dir = root / scan_rel
     if not stacks_dir.is_dir():
-        where = config_file or ROOT_CONFIG_NAME
         raise DiscoveryError(
             f"the stacks directory '{config.stacks_dir}' does not exist in {root}",
-            where=where if config_file else None,
+            where=config_file,
             hint="Create it, set stacks_dir in orchestrate.yaml, or pass --repo with the repository path.",
         )
+    _check_inside(root, scan_rel, config_file)
     cache = _Cache(root) if use_cache else _Cache.__new__(_Cache)
     if not use_cache:
         cache.hcl, cache.yaml, cache.used, cache.dirty = {}, {}, set(), False
     reader = _Reader(root, cache)
+    dirs = _walk(reader, str(stacks_dir))
+    if config.stacks is None:
+        entries = _classic_entries(dirs, config.stacks_dir)
+    else:
+        entries = _rule_entries(reader, dirs, config.stacks, shown_config)
 
-    stack_dirs: list[tuple[str, list[str]]] = []
-    loose_tf_dirs: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(str(stacks_dir)):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        tf_names = sorted(f for f in filenames if f.endswith(".tf"))
-        if STACK_CONFIG_NAME in filenames:
-            stack_dirs.append((dirpath, tf_names))
-        elif tf_names:
-            loose_tf_dirs.append(dirpath)
-
-    stacks_prefix = PurePosixPath(config.stacks_dir).as_posix().rstrip("/") + "/"
     stacks: dict[str, Stack] = {}
-    for directory, tf_names in stack_dirs:
-        rel = reader.rel(directory)
-        config_file_rel = f"{rel}/{STACK_CONFIG_NAME}"
-        sconf = reader.stack_config(os.path.join(directory, STACK_CONFIG_NAME), config_file_rel)
-        default_id = rel[len(stacks_prefix) :] if rel.startswith(stacks_prefix) else posixpath.basename(rel)
-        stack_id = sconf.name or default_id
-        if stack_id in stacks:
-            other = stacks[stack_id].config_file
-            raise DiscoveryError(
-                f"duplicate stack id '{stack_id}' (also declared by {other})",
-                where=config_file_rel,
-                hint="Give one of them another `name:`, or move it.",
-            )
-        tf, files = reader.tf_dir(directory, tf_names)
-        modules = reader.modules(directory, tf)
-        stacks[stack_id] = Stack(
-            id=stack_id,
-            path=rel,
-            dir=Path(directory),
-            config=sconf,
-            config_file=config_file_rel,
-            tf=tf,
-            tf_files=files,
-            modules=modules,
-        )
+    for entry in entries:
+        stack = _build_stack(reader, entry)
+        _add_unique(stacks, stack)
+    _check_slugs(stacks)
 
-    warnings: list[str] = []
-    used_modules = {m for s in stacks.values() for m in s.module_paths}
-    for d in loose_tf_dirs:
-        rel = reader.rel(d)
-        if rel in used_modules:
-            continue
-        warnings.append(
-            f"{rel}: has *.tf files but no {STACK_CONFIG_NAME}, so it is not a stack "
-            f"(add a {STACK_CONFIG_NAME} to make it one)"
-        )
+    warnings = _loose_warnings(reader, dirs, stacks, config.stacks is not None)
     if use_cache:
         cache.save()
     return Discovery(root=root, config=config, config_file=config_file, stacks=stacks, warnings=warnings)
+
+
+def _stack_config(reader: _Reader, entry: _Entry) -> StackConfig:
+    settings = dict(entry.settings)
+    if entry.d.has_stack_yaml:
+        shown = _yaml_path(entry.d.rel)
+        own = reader.stack_config(os.path.join(entry.d.path, STACK_CONFIG_NAME), shown)
+        if not settings:
+            return own
+        settings.update(own.model_dump(exclude_unset=True))
+    try:
+        return StackConfig.model_validate(settings)
+    except ValueError as exc:
+        raise ConfigError(
+            f"the settings for this stack are invalid: {exc}", where=entry.config_file
+        ) from None
+
+
+def _build_stack(reader: _Reader, entry: _Entry) -> Stack:
+    d = entry.d
+    sconf = _stack_config(reader, entry)
+    stack_id = sconf.name or entry.default_id
+    problem = stack_id_problem(stack_id)
+    if problem:
+        raise DiscoveryError(
+            f"'{stack_id}' cannot be a stack id: {problem}",
+            where=entry.config_file
+            if entry.d.has_stack_yaml or entry.config_file != _yaml_path(d.rel)
+            else d.rel,
+            hint="Rename the directory, or set `name:` to an id of letters, digits and / . _ -.",
+        )
+    base = Stack(
+        id=stack_id,
+        path=d.rel,
+        dir=Path(d.path),
+        config=sconf,
+        config_file=entry.config_file,
+        tf=TerraformInfo(),
+        tf_files=(),
+        found_by=entry.found_by,
+    )
+    try:
+        if not d.tf_names:
+            raise _no_terraform(d)
+        tf, files = reader.tf_dir(d.path, d.tf_names)
+        modules = reader.modules(d.path, tf)
+        check_lanes(reader.real_root, base)
+    except OrchestratorError as exc:
+        return dataclasses.replace(base, error=exc)
+    return dataclasses.replace(base, tf=tf, tf_files=files, modules=modules)
+
+
+class NoTerraformError(DiscoveryError):
+    """A stack directory without Terraform code: running it would plan to destroy its state."""
+
+
+def _no_terraform(d: _Dir) -> DiscoveryError:
+    found = ""
+    if "terragrunt.hcl" in d.other:
+        found = "; found terragrunt.hcl: Terragrunt stacks are not run by orchestrate"
+    elif d.other:
+        found = f"; found {', '.join(d.other)}"
+    return NoTerraformError(
+        f"the stack has no Terraform configuration (no *.tf or *.tf.json files){found}",
+        where=d.rel or ".",
+        hint="Add the stack's Terraform files, or remove the stack; to remove its resources, "
+        "run `orchestrate destroy` before deleting its code.",
+    )
+
+
+def check_lanes(real_root: str, stack: Stack) -> None:
+    """var_files and watch stay inside the repository (SPEC 11: no file outside it is read)."""
+    for key, values in (("var_files", stack.config.var_files), ("watch", stack.config.watch)):
+        for value in values:
+            if key == "watch" and value.startswith("/"):
+                joined = posixpath.normpath(value.lstrip("/"))
+            elif os.path.isabs(value):
+                joined = "../" + value
+            else:
+                joined = posixpath.normpath(posixpath.join(stack.path or ".", value))
+            outside = joined == ".." or joined.startswith("../")
+            if not outside and key == "var_files":
+                real = os.path.realpath(os.path.join(real_root, joined))
+                outside = not (real == real_root or real.startswith(real_root + os.sep))
+            if outside:
+                raise DiscoveryError(
+                    f"{key} entry {value!r} points outside the repository",
+                    where=stack.config_file,
+                    hint=f"Keep {key} inside the repository; orchestrate reads no file outside it.",
+                )
+
+
+def _add_unique(stacks: dict[str, Stack], stack: Stack) -> None:
+    other = stacks.get(stack.id)
+    if other is not None:
+        raise DiscoveryError(
+            f"duplicate stack id '{stack.id}' (also {_origin(other)})",
+            where=stack.config_file if stack.config_file != other.config_file else stack.path or ".",
+            hint="Give one of them another `name:`, or move it.",
+        )
+    stacks[stack.id] = stack
+
+
+def _origin(stack: Stack) -> str:
+    return f"declared by {stack.config_file}" + (
+        f" for {stack.path or '.'}" if not stack.config_file.endswith(STACK_CONFIG_NAME) else ""
+    )
+
+
+def _check_slugs(stacks: dict[str, Stack]) -> None:
+    """Two ids with one slug would share a lock, a work directory and a plan directory."""
+    seen: dict[str, str] = {}
+    for sid in sorted(stacks):
+        slug = stacks[sid].slug
+        if slug in seen:
+            raise DiscoveryError(
+                f"stacks '{seen[slug]}' and '{sid}' have the same file-name form '{slug}', "
+                "so they would share locks, work and plan directories",
+                where=stacks[sid].config_file,
+                hint="Rename one of them (`name:`).",
+            )
+        seen[slug] = sid
+
+
+def _loose_warnings(reader: _Reader, dirs: list[_Dir], stacks: dict[str, Stack], by_rule: bool) -> list[str]:
+    used = {m for s in stacks.values() for m in s.module_paths}
+    stack_dirs = {s.path for s in stacks.values()}
+    warnings: list[str] = []
+    for d in dirs:
+        if d.rel in used or d.rel in stack_dirs:
+            continue
+        if d.tf_names and not by_rule:
+            warnings.append(
+                f"{d.rel or '.'}: has *.tf files but no {STACK_CONFIG_NAME}, so it is not a stack "
+                f"(add a {STACK_CONFIG_NAME} to make it one)"
+            )
+        elif "terragrunt.hcl" in d.other:
+            warnings.append(f"{d.rel or '.'}/terragrunt.hcl: Terragrunt stacks are not run by orchestrate")
+    return warnings

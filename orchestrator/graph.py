@@ -201,12 +201,21 @@ def build_graph(discovery: Discovery) -> StackGraph:
 
 
 def state_index(discovery: Discovery) -> dict[StateKey, str]:
-    """Where each stack keeps its state -> stack id."""
+    """Where each stack keeps its state -> stack id. Two stacks writing one state is an error."""
     index: dict[StateKey, str] = {}
     for sid in sorted(discovery.stacks):
         key = stack_state_key(discovery.stacks[sid], discovery.root, discovery.config)
-        if key is not None:
-            index.setdefault(key, sid)
+        if key is None:
+            continue
+        other = index.setdefault(key, sid)
+        if other != sid:
+            where = ", ".join(str(k) for k in key[1:])
+            raise GraphError(
+                f"stacks '{other}' and '{sid}' use the same state ({key[0]}: {where}); "
+                "each would overwrite the other's resources",
+                where=discovery.stacks[sid].config_file,
+                hint="Give each stack its own state: another backend key or prefix, or another workspace.",
+            )
     return index
 
 
@@ -242,10 +251,14 @@ def unresolved_remote_states(discovery: Discovery) -> list[str]:
     """Warnings for remote-state sources that match no stack (for validate)."""
     index = state_index(discovery)
     warnings = []
+    root_s = str(discovery.root)
     for sid in sorted(discovery.stacks):
         stack = discovery.stacks[sid]
-        for rs in stack.tf.remote_states:
-            key = state_key(rs.backend, rs.config, stack.dir)
+        sources = [(rs, str(stack.dir)) for rs in stack.tf.remote_states]
+        for module in stack.modules:
+            sources += [(rs, os.path.join(root_s, module.path)) for rs in module.tf.remote_states]
+        for rs, base in sources:
+            key = state_key(rs.backend, rs.config, base)
             if key is None:
                 warnings.append(
                     f"{rs.file}:{rs.line}: data.terraform_remote_state.{rs.name} has a computed "

@@ -34,6 +34,8 @@ class RemoteStateRef:
     config: dict[str, Any]
     file: str
     line: int
+    for_each: Any = None  # the literal map/set (or Unresolved) it iterates over, if any
+    workspace: Any = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class TerraformInfo:
     modules: list[ModuleCall] = field(default_factory=list)
     declarations: list[Declaration] = field(default_factory=list)
     required_providers: dict[str, str] = field(default_factory=dict)
+    providers: list[str] = field(default_factory=list)  # names of `provider` blocks
+    variable_defaults: dict[str, Any] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
 
     def merge(self, other: TerraformInfo) -> None:
         if other.backend is not None:
@@ -80,6 +85,9 @@ class TerraformInfo:
         self.modules.extend(other.modules)
         self.declarations.extend(other.declarations)
         self.required_providers.update(other.required_providers)
+        self.providers.extend(other.providers)
+        self.variable_defaults.update(other.variable_defaults)
+        self.locals.update(other.locals)
 
     @property
     def outputs(self) -> set[str]:
@@ -103,12 +111,23 @@ class TerraformInfo:
             if backend
             else None,
             remote_states=[
-                RemoteStateRef(r["name"], r["backend"], _decode(r["config"]), r["file"], r["line"])
+                RemoteStateRef(
+                    r["name"],
+                    r["backend"],
+                    _decode(r["config"]),
+                    r["file"],
+                    r["line"],
+                    _decode(r.get("for_each")),
+                    _decode(r.get("workspace")),
+                )
                 for r in data.get("remote_states", ())
             ],
             modules=[ModuleCall(**m) for m in data.get("modules", ())],
             declarations=[Declaration(**d) for d in data.get("declarations", ())],
             required_providers=dict(data.get("required_providers", {})),
+            providers=list(data.get("providers", ())),
+            variable_defaults=_decode(data.get("variable_defaults", {})),
+            locals=_decode(data.get("locals", {})),
         )
 
 
@@ -292,18 +311,7 @@ def _from_tree(root: Any, file: str) -> TerraformInfo:
         elif btype == "data" and len(labels) == 2:
             info.declarations.append(Declaration("data", labels[0], labels[1], file, line))
             if labels[0] == "terraform_remote_state":
-                attrs = _attributes(inner)
-                backend = attrs.get("backend")
-                config = attrs.get("config")
-                info.remote_states.append(
-                    RemoteStateRef(
-                        labels[1],
-                        backend if isinstance(backend, str) else None,
-                        config if isinstance(config, dict) else {},
-                        file,
-                        line,
-                    )
-                )
+                info.remote_states.append(_remote_state(labels[1], _attributes(inner), file, line))
         elif btype == "resource" and len(labels) == 2:
             info.declarations.append(Declaration("resource", labels[0], labels[1], file, line))
         elif btype == "module" and labels:
@@ -313,15 +321,41 @@ def _from_tree(root: Any, file: str) -> TerraformInfo:
             )
         elif btype in ("variable", "output") and labels:
             info.declarations.append(Declaration(btype, "", labels[0], file, line))
+            if btype == "variable":
+                attrs = _attributes(inner)
+                if "default" in attrs:
+                    info.variable_defaults[labels[0]] = attrs["default"]
+        elif btype == "provider" and labels:
+            info.providers.append(labels[0])
+        elif btype == "locals":
+            info.locals.update(_attributes(inner))
     return info
+
+
+def _remote_state(name: str, attrs: dict[str, Any], file: str, line: int) -> RemoteStateRef:
+    backend = attrs.get("backend")
+    config = attrs.get("config")
+    return RemoteStateRef(
+        name,
+        backend if isinstance(backend, str) else None,
+        config if isinstance(config, dict) else {},
+        file,
+        line,
+        attrs.get("for_each"),
+        attrs.get("workspace"),
+    )
 
 
 # ---------------------------------------------------------------- python-hcl2 fallback
 
 
-def _from_hcl2(data: dict[str, Any], file: str) -> TerraformInfo:
-    """Map python-hcl2's dict to TerraformInfo (no line numbers: reported as line 1)."""
+def _from_hcl2(data: dict[str, Any], file: str, line_of: Any = None) -> TerraformInfo:
+    """Map python-hcl2's dict (or normalised Terraform JSON) to TerraformInfo.
+
+    ``line_of(name)`` gives a declaration's line when the caller can find it; else line 1.
+    """
     info = TerraformInfo()
+    where = line_of or (lambda name: 1)
 
     def lit(v: Any) -> Any:
         if isinstance(v, str) and "${" in v:
@@ -332,43 +366,86 @@ def _from_hcl2(data: dict[str, Any], file: str) -> TerraformInfo:
             return [lit(x) for x in v]
         return v
 
-    for tblock in data.get("terraform", []):
-        for backend in tblock.get("backend", []):
+    for tblock in _each(data.get("terraform")):
+        for backend in _each(tblock.get("backend")):
             for btype, conf in backend.items():
-                info.backend = BackendBlock(btype, lit(conf), file, 1)
-        for rp in tblock.get("required_providers", []):
+                info.backend = BackendBlock(
+                    btype, lit(conf) if isinstance(conf, dict) else {}, file, where(btype)
+                )
+        for rp in _each(tblock.get("required_providers")):
             for name, spec in rp.items():
                 if isinstance(spec, dict) and isinstance(spec.get("source"), str):
                     info.required_providers[name] = spec["source"]
-    for dblock in data.get("data", []):
+    for dblock in _each(data.get("data")):
         for dtype, named in dblock.items():
-            for name, attrs in named.items():
-                info.declarations.append(Declaration("data", dtype, name, file, 1))
+            for name, attrs in _named(named):
+                line = where(name)
+                info.declarations.append(Declaration("data", dtype, name, file, line))
                 if dtype == "terraform_remote_state":
-                    backend = lit(attrs.get("backend"))
-                    config = lit(attrs.get("config", {}))
-                    info.remote_states.append(
-                        RemoteStateRef(
-                            name,
-                            backend if isinstance(backend, str) else None,
-                            config if isinstance(config, dict) else {},
-                            file,
-                            1,
-                        )
-                    )
-    for rblock in data.get("resource", []):
+                    info.remote_states.append(_remote_state(name, lit(attrs), file, line))
+    for rblock in _each(data.get("resource")):
         for rtype, named in rblock.items():
-            for name in named:
-                info.declarations.append(Declaration("resource", rtype, name, file, 1))
-    for mblock in data.get("module", []):
-        for name, attrs in mblock.items():
+            for name, _ in _named(named):
+                info.declarations.append(Declaration("resource", rtype, name, file, where(name)))
+    for mblock in _each(data.get("module")):
+        for name, attrs in _named(mblock):
             source = lit(attrs.get("source"))
-            info.modules.append(ModuleCall(name, source if isinstance(source, str) else None, file, 1))
+            info.modules.append(
+                ModuleCall(name, source if isinstance(source, str) else None, file, where(name))
+            )
     for kind in ("variable", "output"):
-        for vblock in data.get(kind, []):
-            for name in vblock:
-                info.declarations.append(Declaration(kind, "", name, file, 1))
+        for vblock in _each(data.get(kind)):
+            for name, attrs in _named(vblock):
+                info.declarations.append(Declaration(kind, "", name, file, where(name)))
+                if kind == "variable" and "default" in attrs:
+                    info.variable_defaults[name] = lit(attrs["default"])
+    for pblock in _each(data.get("provider")):
+        info.providers.extend(pblock)
+    for lblock in _each(data.get("locals")):
+        info.locals.update(lit(lblock))
     return info
+
+
+def _each(value: Any) -> list[dict[str, Any]]:
+    """Blocks may be written once (an object) or repeated (a list of objects)."""
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+def _named(value: Any) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for block in _each(value):
+        for name, attrs in block.items():
+            body = attrs[0] if isinstance(attrs, list) and attrs else attrs
+            out.append((name, body if isinstance(body, dict) else {}))
+    return out
+
+
+def parse_terraform_json(content: bytes, file: str) -> TerraformInfo:
+    """Parse one ``*.tf.json`` file (Terraform's JSON configuration syntax)."""
+    import json
+
+    try:
+        data = json.loads(content)
+    except (UnicodeDecodeError, ValueError) as exc:
+        line = getattr(exc, "lineno", 1)
+        raise HclError(
+            f"invalid JSON configuration: {str(exc)[:200]}",
+            where=f"{file}:{line}",
+            hint="Fix the syntax; `terraform validate` in that directory shows the details.",
+        ) from None
+    if not isinstance(data, dict):
+        raise HclError("a .tf.json file must hold a JSON object", where=file, hint="Fix the file.")
+    lines = content.decode("utf-8", "replace").splitlines()
+
+    def line_of(name: str) -> int:
+        needle = json.dumps(name)
+        return next((i + 1 for i, text in enumerate(lines) if needle in text), 1)
+
+    return _from_hcl2(data, file, line_of)
 
 
 def _parse_with_hcl2(text: str, file: str, ts_line: int) -> TerraformInfo:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from orchestrator.discovery import NoTerraformError
 from orchestrator.errors import OrchestratorError
 from orchestrator.workspace import Workspace
 
@@ -69,6 +70,7 @@ def select_stacks(
     clouds: Sequence[str] = (),
     stacks: Sequence[str] = (),
     with_dependents: bool = False,
+    runs_terraform: bool = False,
 ) -> Selection:
     """Stacks named (or all), narrowed by --changed and filters, in run order."""
     graph = ws.graph
@@ -102,4 +104,10 @@ def select_stacks(
         ids = {s for s in ids if environment_of(ws.stacks[s], known) in environments}
     if clouds:
         ids = {s for s in ids if ws.stacks[s].cloud in clouds}
-    return Selection(graph.ordered(ids), reasons, deleted)
+    ordered = graph.ordered(ids)
+    for sid in ordered:
+        # a problem that concerns one stack fails only the commands that work on it
+        error = ws.stacks[sid].error
+        if error is not None and (runs_terraform or not isinstance(error, NoTerraformError)):
+            raise error
+    return Selection(ordered, reasons, deleted)

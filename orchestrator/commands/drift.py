@@ -61,7 +61,7 @@ def command(
 
     app = get_app()
     ws = app.workspace()
-    sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, stacks=stacks, runs_terraform=True, **selection)  # type: ignore[arg-type]
     redactor = Redactor(ws.config.redact)
     # drift.enabled: false in stack.yaml takes a stack out of drift scans (its state still
     # counts: what it manages is not reported unmanaged).

@@ -27,7 +27,7 @@ def run_plan(
 ) -> PlanRun:
     """Select, plan and report; returns the run (the PR flow builds on this)."""
     ws = app.workspace()
-    sel = select_stacks(ws, stacks=stacks, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, stacks=stacks, runs_terraform=True, **selection)  # type: ignore[arg-type]
     if flow is not None:
         flow.reasons, flow.deleted = sel.reasons, sel.deleted
     for gone in sel.deleted:

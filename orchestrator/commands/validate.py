@@ -32,7 +32,7 @@ def command(skip_terraform: bool, strict: bool) -> int:
         from orchestrator.progress import make_progress
 
         engine = Engine.create(ws, progress=make_progress(app.no_color))
-        tf_results = validate_stacks(engine, list(graph.order))
+        tf_results = validate_stacks(engine, [s for s in graph.order if ws.stacks[s].error is None])
         unchecked = [r.stack for r in tf_results if r.status == "unchecked"]
         for r in tf_results:
             for d in r.diagnostics:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.backends import EffectiveBackend
+from orchestrator.backends import EffectiveBackend, state_base
 from orchestrator.drift.model import AttrPath, Resource, index_suffix
 from orchestrator.errors import OrchestratorError
 from orchestrator.hcl import Unresolved
@@ -237,9 +237,9 @@ class StateLocation:
 
 
 def locate(backend: EffectiveBackend, stack_dir: Path, repo_root: Path) -> StateLocation:
-    # A template or default local path is relative to the repository, a declared one to the stack.
-    base = repo_root if backend.source in ("template", "default") else stack_dir
-    return StateLocation(backend.type, dict(backend.config), base, repo_root)
+    return StateLocation(
+        backend.type, dict(backend.config), state_base(backend, repo_root, stack_dir), repo_root
+    )
 
 
 def read_local(location: StateLocation, where: str) -> StateSnapshot:

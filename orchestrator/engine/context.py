@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.backends import effective_backend, state_key
+from orchestrator.backends import effective_backend, state_base, state_key
 from orchestrator.clouds import EmulateState, read_emulate_state, resolve_target, stack_terraform_env
 from orchestrator.config import AwsTarget
 from orchestrator.discovery import STATE_DIR, Stack
@@ -176,8 +176,7 @@ class Engine:
 
     def state_location(self, stack: Stack) -> list[Any] | None:
         eb = effective_backend(stack, self.config)
-        base = self.root if eb.source in ("template", "default") else stack.dir
-        key = state_key(eb.type, eb.config, base)
+        key = state_key(eb.type, eb.config, state_base(eb, self.root, stack.dir))
         return list(key) if key is not None else None
 
     def _init_lock(self, slug: str) -> threading.Lock:

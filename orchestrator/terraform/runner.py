@@ -199,7 +199,8 @@ def classify_failure(
     subcommand: str, output: str, *, where: str | None, log: Path | None, unlock_hint: str | None = None
 ) -> TerraformError:
     """The error for a failed terraform command, from what it printed (pure)."""
-    see = f" (log: {log})" if log else ""
+    # The hint is shown after the message, or in parentheses after it: no nested parentheses.
+    see_log = f"log: {log}" if log else "See terraform's output above."
     if "Error acquiring the state lock" in output or "Error locking state" in output:
         info = parse_lock_info(output)
         hint = "Wait for the other run to finish."
@@ -217,14 +218,14 @@ def classify_failure(
             "providers could not be installed: the provider registry is unreachable",
             where=where,
             hint="Run `orchestrate emulate up` to use the stand-in providers, or configure a provider "
-            "mirror (TF_CLI_CONFIG_FILE)" + see + ".",
+            "mirror (TF_CLI_CONFIG_FILE)" + (f"; {see_log}" if log else "."),
         )
     if subcommand != "init" and any(s in output for s in _INIT_NEEDED):
         return InitRequired(
             f"terraform {subcommand} needs init again: {first_error(output) or 'init required'}", where=where
         )
     message = first_error(output) or (output.strip().splitlines() or ["no output"])[-1][:200]
-    return TerraformError(f"terraform {subcommand} failed: {message}", where=where, hint=f"See the log{see}.")
+    return TerraformError(f"terraform {subcommand} failed: {message}", where=where, hint=see_log)
 
 
 # ---------------------------------------------------------------- running (the one call site)
