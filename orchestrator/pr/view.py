@@ -57,6 +57,19 @@ def build_redactor(ws: Workspace, plans: Mapping[str, dict[str, Any]], extra: Se
     return Redactor(ws.config.redact, secrets)
 
 
+def _promotion(ws: Workspace, manifest: Manifest) -> tuple[list[tuple[str, bool | None, str]], list[str]]:
+    """approval.promotion: per stack with changes, whether its content passed the previous environment."""
+    if not ws.config.approval.promotion or manifest.kind == "destroy":
+        return [], []
+    from orchestrator.envs.promotion import status
+
+    stacks = [s.stack for s in manifest.stacks if s.status in ("changes", "provisional")]
+    if not stacks:
+        return [], []
+    results, warnings = status(ws, stacks)
+    return [(p.stack, p.ok if p.required else None, p.text()) for p in results], warnings
+
+
 def comment_data(
     ws: Workspace,
     plan_set: Path,
@@ -109,6 +122,7 @@ def comment_data(
         from orchestrator.render.graphs import mermaid
 
         mermaid_text = mermaid(graph, ids, stack_classes(sections, reasons))
+    promotion, promotion_warnings = _promotion(ws, manifest)
     summary = manifest.policy or {}
     if where_full is None:
         where_full = f"the plan set `{manifest.id}`" + (
@@ -127,6 +141,7 @@ def comment_data(
         run_url=run_url,
         where_full=where_full,
         pr=pr if pr is not None else manifest.pr,
-        warnings=list(warnings),
+        warnings=[*warnings, *promotion_warnings],
+        promotion=promotion,
     )
     return data, redactor

@@ -90,6 +90,8 @@ class CommentData:
     title: str = "orchestrate plan"
     pr: int | None = None
     warnings: Sequence[str] = ()
+    # approval.promotion: (stack, passed the previous environment, what the records say)
+    promotion: Sequence[tuple[str, bool | None, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,21 @@ def _notes_block(data: CommentData) -> str | None:
     return "\n".join(lines) if lines else None
 
 
+def _promotion_block(data: CommentData) -> str | None:
+    if not data.promotion:
+        return None
+    rows = [
+        "**Promotion** (`approval.promotion`): has each stack's content passed the previous environment?",
+        "",
+        "| Stack | Passed | |",
+        "|---|---|---|",
+    ]
+    for stack, ok, text in data.promotion:
+        mark = "—" if ok is None else "✅" if ok else "❌ apply will be refused"
+        rows.append(f"| `{_esc(stack)}` | {mark} | {_esc(text)} |")
+    return "\n".join(rows) + "\n"
+
+
 def _footer(data: CommentData) -> str | None:
     changing = any(s.plan.status in ("changes", "provisional") for s in data.sections)
     if not changing or data.policy_blocking:
@@ -489,7 +506,7 @@ def render_comment(
 
     first = [(plan_set_block(data.manifest) + "\n" if hidden_block else "") + redact(_title(data))]
     fixed: list[str] = [redact(t) for t in _table_chunks(data)]
-    for extra in (_graph_block(data), _notes_block(data), _footer(data)):
+    for extra in (_graph_block(data), _promotion_block(data), _notes_block(data), _footer(data)):
         if extra:
             fixed.append(redact(extra))
     room = budget - len(continuation(99, 99)) - 10

@@ -117,3 +117,31 @@ def test_with_github_each_environment_gets_a_deployment_with_its_status(
         record_id = rows[0]["record"]
         assert deployments[0]["payload"]["record"] == record_id
         assert {r["deployment"] for r in rows} == {d["id"] for d in deployments}
+
+
+def comment_text(repo: RemoteRepo) -> str:
+    from orchestrator.planset import read_manifest
+    from orchestrator.pr.view import comment_data
+    from orchestrator.render.comment import render_comment
+    from orchestrator.workspace import Workspace
+
+    ws = Workspace.load(repo.root)
+    data, redactor = comment_data(ws, repo.latest(), read_manifest(repo.latest()))
+    return "\n".join(render_comment(data, redactor))
+
+
+def test_the_pr_comment_shows_whether_content_passed_the_previous_environment(
+    remote_repo: Callable[..., RemoteRepo],
+) -> None:
+    repo = remote_repo(FAMILY, two_envs())
+    repo.orchestrate("plan")
+    text = comment_text(repo)
+    assert "**Promotion** (`approval.promotion`)" in text
+    assert "| `prod/app` | ❌ apply will be refused | not yet applied to dev (dev/app) with this content |" in text
+    assert "| `dev/app` | — | first environment of its family |" in text
+
+    repo.orchestrate("plan", "--env", "dev")
+    assert apply(repo)[0] == 0
+    repo.orchestrate("plan", "--env", "prod")
+    text = comment_text(repo)
+    assert "| `prod/app` | ✅ | passed dev (dev/app, commit " in text
