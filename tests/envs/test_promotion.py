@@ -137,7 +137,10 @@ def test_the_pr_comment_shows_whether_content_passed_the_previous_environment(
     repo.orchestrate("plan")
     text = comment_text(repo)
     assert "**Promotion** (`approval.promotion`)" in text
-    assert "| `prod/app` | ❌ apply will be refused | not yet applied to dev (dev/app) with this content |" in text
+    assert (
+        "| `prod/app` | ❌ apply will be refused | not yet applied to dev (dev/app) with this content |"
+        in text
+    )
     assert "| `dev/app` | — | first environment of its family |" in text
 
     repo.orchestrate("plan", "--env", "dev")
