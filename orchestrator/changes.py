@@ -1,8 +1,8 @@
 """Which stacks a change touches (SPEC §4 "Changed stacks").
 
 The pure core maps changed file paths to stacks: a file in the stack's directory, in a
-local module it uses (recursively), or matching one of its ``watch`` globs. GitPython is
-used only at the edge, to list changed files against a base ref, uncommitted ones included.
+local module it uses (recursively), or matching one of its ``watch`` globs. Git is read only at
+the edge (orchestrator.git), to list changed files against a base ref, uncommitted ones included.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+
+import yaml
 
 from orchestrator.config import STACK_CONFIG_NAME, RootConfig, parse_root_config
 from orchestrator.discovery import Stack
 from orchestrator.errors import ConfigError, GitError
+from orchestrator.git import Change, Repo
 from orchestrator.workspace import Workspace
 
 
@@ -148,17 +150,7 @@ def _root_config_diff(old: RootConfig, new: RootConfig, stacks: Mapping[str, Sta
 
 # ---------------------------------------------------------------- git edge
 
-
-def _open_repo(root: Path) -> Any:
-    import git
-
-    try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise GitError(
-            f"{root} is not inside a git repository",
-            hint="--changed compares git commits: run it in a clone of your repository.",
-        ) from exc
+_NOT_A_REPO_HINT = "--changed compares git commits: run it in a clone of your repository."
 
 
 def _base_candidates(env: Mapping[str, str]) -> list[str]:
@@ -170,107 +162,55 @@ def _base_candidates(env: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
-def default_base(repo: Any, env: Mapping[str, str] | None = None) -> str | None:
+def default_base(repo: Repo, env: Mapping[str, str] | None = None) -> str | None:
     """The merge-base with the PR's target branch (GITHUB_BASE_REF), origin/main, the remote's
     default branch or origin/master; else HEAD~1; else None (a single commit)."""
-    import git
-
     for remote_ref in _base_candidates(os.environ if env is None else env):
-        try:
-            repo.rev_parse(remote_ref)
-        except (git.BadName, ValueError, git.GitCommandError):
+        if repo.rev(remote_ref) is None:
             continue
-        try:
-            bases = repo.merge_base("HEAD", remote_ref)
-        except git.GitCommandError:
-            continue
-        if bases:
-            return str(bases[0].hexsha)
-    try:
-        parent = str(repo.rev_parse("HEAD~1").hexsha)
-    except (git.BadName, ValueError, git.GitCommandError):
-        return None
+        base = repo.merge_base("HEAD", remote_ref)
+        if base is not None:
+            return base
+    parent = repo.rev("HEAD~1")
     # In a shallow clone HEAD names its parent but the parent's objects are not there.
-    return parent if _has_commit(repo, parent) else None
+    return parent if parent is not None and repo.has_commit(parent) else None
 
 
-def _has_commit(repo: Any, sha: str) -> bool:
-    import git
+def _resolve_base(repo: Repo, base: str) -> str:
+    """The commit to compare with for ``--base``: where the branch left it (like a PR's diff)."""
+    base_sha = repo.rev(base)
+    if base_sha is None:
+        raise GitError(
+            f"unknown git ref '{base}'",
+            hint="Pass a branch, tag or commit that exists locally (fetch it first in CI).",
+        )
+    if not repo.has_commit(base_sha):
+        raise GitError(
+            f"git ref '{base}' names a commit this shallow clone does not have",
+            hint="Fetch more history (actions/checkout with fetch-depth: 0).",
+        )
+    # Like a pull request's diff on GitHub (base...HEAD): what the branch changed since it left
+    # the base, not what the base changed since (those stacks must not be re-planned with the
+    # branch's older code).
+    return repo.merge_base("HEAD", base_sha) or base_sha
 
-    try:
-        repo.git.cat_file("-e", f"{sha}^{{commit}}")
-    except git.GitCommandError:
-        return False
-    return True
 
-
-def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str | None, Any]:
+def changed_files(root: Path, base: str | None) -> tuple[list[FileChange], str | None, Repo]:
     """Files changed between ``base`` and the work tree (commits, staged, unstaged, untracked)."""
-    import git
-
-    repo = _open_repo(root)
-    try:
-        repo.head.commit  # noqa: B018 - raises on a repository without commits
-    except ValueError as exc:
-        raise GitError("the repository has no commits yet", hint="Commit your stacks first.") from exc
-    base_sha: str | None
-    if base is not None:
-        try:
-            base_sha = str(repo.rev_parse(base).hexsha)
-        except (git.BadName, ValueError, git.GitCommandError) as exc:
-            raise GitError(
-                f"unknown git ref '{base}'",
-                hint="Pass a branch, tag or commit that exists locally (fetch it first in CI).",
-            ) from exc
-        if not _has_commit(repo, base_sha):
-            raise GitError(
-                f"git ref '{base}' names a commit this shallow clone does not have",
-                hint="Fetch more history (actions/checkout with fetch-depth: 0).",
-            )
-        # Like a pull request's diff on GitHub (base...HEAD): what the branch changed since it
-        # left the base, not what the base changed since (those stacks must not be re-planned
-        # with the branch's older code).
-        try:
-            forks = repo.merge_base("HEAD", base_sha)
-        except git.GitCommandError:
-            forks = []
-        if forks:
-            base_sha = str(forks[0].hexsha)
+    repo = Repo.open(root, hint=_NOT_A_REPO_HINT)
+    if repo.head() is None:
+        raise GitError("the repository has no commits yet", hint="Commit your stacks first.")
+    base_sha = _resolve_base(repo, base) if base is not None else default_base(repo)
+    if base_sha is None:
+        # A single commit: everything in it is new.
+        found = [Change("A", path) for path in repo.tracked_files()]
     else:
-        base_sha = default_base(repo)
-    top = Path(repo.working_tree_dir).resolve()
-    prefix = root.resolve().relative_to(top).as_posix() if root.resolve() != top else ""
-
-    changes: dict[str, FileChange] = {}
-    try:
-        if base_sha is None:
-            # A single commit: everything in it is new.
-            for path in repo.git.ls_files().splitlines():
-                changes[path] = FileChange(path, "A")
-        else:
-            out = repo.git.diff("--name-status", "-M", "-z", base_sha, "--")
-            parts = out.split("\0")
-            i = 0
-            while i < len(parts) - 1:
-                status = parts[i]
-                if not status:
-                    i += 1
-                    continue
-                if status[0] in "RC":
-                    old, new = parts[i + 1], parts[i + 2]
-                    changes[new] = FileChange(new, status[0], old)
-                    if status[0] == "R":
-                        changes.setdefault(old, FileChange(old, "D"))
-                    i += 3
-                else:
-                    changes[parts[i + 1]] = FileChange(parts[i + 1], status[0])
-                    i += 2
-        for path in repo.untracked_files:
-            if not _is_working_file(path):
-                changes.setdefault(path, FileChange(path, "?"))
-    except git.GitCommandError as exc:
-        raise GitError(f"git diff failed: {exc.stderr.strip() or exc}") from exc
-
+        found = repo.diff_to_worktree(base_sha)
+    changes = {c.path: c for c in found}
+    for path in repo.untracked_files():
+        if not _is_working_file(path):
+            changes.setdefault(path, Change("?", path))
+    prefix = repo.root_prefix()
     result = []
     for c in changes.values():
         if prefix and not _under(c.path, prefix):
@@ -293,7 +233,7 @@ def _is_working_file(path: str) -> bool:
     )
 
 
-def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Any, base_sha: str | None) -> list[str]:
+def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Repo, base_sha: str | None) -> list[str]:
     stacks_dir = ws.config.stacks_dir.rstrip("/")
     deleted = []
     for c in changes:
@@ -304,38 +244,29 @@ def _deleted_stacks(ws: Workspace, changes: list[FileChange], repo: Any, base_sh
             continue
         sid = posixpath.relpath(directory, stacks_dir) if _under(directory, stacks_dir) else directory
         if base_sha is not None:
-            try:
-                import yaml
-
-                text = repo.git.show(f"{base_sha}:{_repo_path(ws, repo, c.path)}")
-                name = (yaml.safe_load(text) or {}).get("name")
-                if isinstance(name, str):
-                    sid = name
-            except Exception:
-                pass
+            name = _stack_name(repo.show(base_sha, repo.path(c.path)))
+            if name is not None:
+                sid = name
         if sid not in ws.stacks:
             deleted.append(sid)
     return sorted(set(deleted))
 
 
-def _is_shallow(repo: Any) -> bool:
-    import git
-
+def _stack_name(text: str | None) -> str | None:
+    """The ``name:`` of a stack.yaml's text; None when absent or unreadable."""
+    if text is None:
+        return None
     try:
-        return str(repo.git.rev_parse("--is-shallow-repository")).strip() == "true"
-    except git.GitCommandError:
-        return False
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
 
 
-def _repo_path(ws: Workspace, repo: Any, rel: str) -> str:
-    top = Path(repo.working_tree_dir).resolve()
-    return (ws.root.resolve() / rel).relative_to(top).as_posix()
-
-
-def _old_root_config(ws: Workspace, repo: Any, base_sha: str) -> RootConfig | None:
-    try:
-        text = repo.git.show(f"{base_sha}:{_repo_path(ws, repo, 'orchestrate.yaml')}")
-    except Exception:
+def _old_root_config(repo: Repo, base_sha: str) -> RootConfig | None:
+    text = repo.show(base_sha, repo.path("orchestrate.yaml"))
+    if text is None:
         return None
     try:
         return parse_root_config(text, "orchestrate.yaml@base")
@@ -349,7 +280,7 @@ def changed_stacks(
     """Stacks changed against ``base`` (and, unless told not to, everything downstream)."""
     changes, base_sha, repo = changed_files(ws.root, base)
     warnings = []
-    if base_sha is None and _is_shallow(repo):
+    if base_sha is None and repo.is_shallow():
         warnings.append(
             "this clone is shallow, so there is no earlier commit to compare with: every stack counts "
             "as changed (fetch the history, e.g. actions/checkout with fetch-depth: 0, or pass --base)"
@@ -361,7 +292,7 @@ def changed_stacks(
     files = [c.path for c in changes] + [c.old_path for c in changes if c.old_path]
     reasons = stacks_for_files(ws.stacks, files)
     if "orchestrate.yaml" in files and base_sha is not None:
-        old = _old_root_config(ws, repo, base_sha)
+        old = _old_root_config(repo, base_sha)
         if old is None:
             extra = {sid: ["orchestrate.yaml changed"] for sid in ws.stacks}
         else:

@@ -1,4 +1,4 @@
-"""What a plan was made from: the commit (GitPython), whether the work tree was dirty, and a
+"""What a plan was made from: the commit (orchestrator.git), whether the work tree was dirty, and a
 digest of each stack's source files, so apply can prove it applies what was planned."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.discovery import Stack
-from orchestrator.errors import GitError
+from orchestrator.git import Repo
 
 # Files terraform or orchestrate write into a stack directory; they are not the stack's source.
 _NOT_SOURCE_NAMES = {".terraform.lock.hcl", "_orchestrate_override.tf.json"}
@@ -54,27 +54,14 @@ def source_digest(root: Path, stack: Stack) -> str:
 
 def commit_info(root: Path, paths: Iterable[str]) -> CommitInfo:
     """HEAD's sha and whether ``paths`` have uncommitted changes; (None, False) outside git."""
-    try:
-        import git
-    except ImportError:  # pragma: no cover - GitPython is a dependency
+    repo = Repo.find(root)
+    if repo is None:
         return CommitInfo(None, False)
-    try:
-        repo = git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return CommitInfo(None, False)
-    try:
-        sha = repo.head.commit.hexsha
-    except ValueError:
+    sha = repo.head()
+    if sha is None:
         return CommitInfo(None, True)  # a repository without commits: everything is uncommitted
-    try:
-        top = Path(repo.working_tree_dir or root).resolve()
-        rel = [os.path.relpath(root / p, top) for p in paths]
-        out = repo.git.status("--porcelain", "--untracked-files=all", "--", *rel) if rel else ""
-    except git.GitCommandError as exc:
-        raise GitError(f"git status failed: {exc.stderr.strip() if exc.stderr else exc}") from exc
-    dirty = any(
-        _is_source(Path(line[3:].strip().strip('"')).name) for line in out.splitlines() if line.strip()
-    )
+    rel = [os.path.relpath(repo.root / p, repo.top) for p in paths]
+    dirty = bool(rel) and any(_is_source(Path(path).name) for path in repo.uncommitted(rel))
     return CommitInfo(sha, dirty)
 
 

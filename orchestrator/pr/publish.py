@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import GitHubError
+from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings
 from orchestrator.planset import Manifest
 from orchestrator.pr.event import PrEvent, read_event
@@ -37,14 +38,9 @@ class Published:
 def comment_key(root: Path) -> str:
     """The sticky comment's key: "plan", or "plan/<dir>" for a repository root below the git top
     (two orchestrate roots in one repository keep one comment each)."""
-    try:
-        import git
-
-        top = Path(git.Repo(root, search_parent_directories=True).working_tree_dir or root).resolve()
-        rel = root.resolve().relative_to(top).as_posix()
-    except Exception:
-        return "plan"
-    if rel in ("", "."):
+    repo = Repo.find(root)
+    rel = repo.root_prefix() if repo is not None else ""
+    if not rel:
         return "plan"
     safe = "".join(c if c.isalnum() or c in "._-/" else "-" for c in rel)
     return f"plan/{safe}"
@@ -72,12 +68,11 @@ def resolve_pr_number(explicit: int | None, event: PrEvent | None) -> int:
 
 
 def commit_parents(root: Path, sha: str) -> list[str]:
-    try:
-        import git
-
-        return [str(p.hexsha) for p in git.Repo(root, search_parent_directories=True).commit(sha).parents]
-    except Exception:
+    """The parents of the planned commit; [] when this clone does not have it (or is no clone)."""
+    repo = Repo.find(root)
+    if repo is None or not repo.has_commit(sha):
         return []
+    return repo.parents(sha)
 
 
 def write_step_summary(text: str, env: Mapping[str, str] | None = None) -> str | None:

@@ -366,9 +366,8 @@ def test_shallow_clone_without_history_warns_and_plans_everything(
 def test_github_base_ref_names_the_branch_to_compare_with(
     cloned: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import git as gitpython
-
     from orchestrator.changes import default_base
+    from orchestrator.git import Repo
 
     # a release branch on origin; the PR targets it
     git(cloned, "checkout", "-q", "main")
@@ -377,7 +376,7 @@ def test_github_base_ref_names_the_branch_to_compare_with(
     git(cloned, "checkout", "-q", "-b", "hotfix")
     commit(cloned, {"stacks/outer/main.tf": "# fix\n"})
     git(cloned, "fetch", "-q", "origin")
-    repo = gitpython.Repo(cloned)
+    repo = Repo.open(cloned, hint="")
     release = git(cloned, "rev-parse", "origin/release")
     assert default_base(repo, {"GITHUB_BASE_REF": "release"}) == release
     assert default_base(repo, {}) == git(cloned, "merge-base", "HEAD", "origin/main")
