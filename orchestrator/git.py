@@ -229,6 +229,9 @@ class Repo:
         """The orchestrate root relative to the repository's top ("" at the top)."""
         return "" if self.root == self.top else self.root.relative_to(self.top).as_posix()
 
+    def has_remote(self) -> bool:
+        return self.remote in self.run(["remote"], check=False).out.split()
+
     # ------------------------------------------------------------ commits and refs
 
     def rev(self, ref: str) -> str | None:

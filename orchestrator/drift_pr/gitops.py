@@ -25,7 +25,7 @@ class DriftGit:
         self.repo = Repo.open(
             root, remote=remote, hint="Drift pull requests push a branch: run in a clone of your repository."
         )
-        if remote not in self.repo.run(["remote"]).out.split():
+        if not self.repo.has_remote():
             raise GitError(
                 f"the repository has no remote '{remote}' to push drift branches to",
                 where=str(root),

@@ -1,9 +1,8 @@
-"""The git operations of environments: notes under refs/notes/orchestrate, branch commits built
-from objects, reverts in a throw-away work tree, pushes with a lease.
+"""The git operations of environments: notes under refs/notes/orchestrate, restores and reverts.
 
-Every call runs ``git`` with no prompt (GIT_TERMINAL_PROMPT=0) and a timeout; a failure is a
-GitError naming what failed. The user's work tree, index and HEAD are never touched: commits
-are built with a temporary index, reverts run in a temporary ``git worktree``.
+Built on :class:`orchestrator.git.Repo` (which runs every git command: no prompt, a timeout, one
+GitError). The user's work tree, index and HEAD are never touched: commits are built with a
+temporary index, reverts run in a temporary ``git worktree``.
 """
 
 from __future__ import annotations
@@ -11,169 +10,38 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator import git
 from orchestrator.errors import GitError
 
-GIT_TIMEOUT = 120
-DEFAULT_IDENTITY = ("orchestrate", "orchestrate@users.noreply.github.com")
 
+class Repo(git.Repo):
+    """A clone for environment records: notes, restores and reverts on top of orchestrator.git."""
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("LC_ALL", "C")
-    env.update(extra or {})
-    return env
-
-
-def _last(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
-    return "; ".join(lines[-3:])[:400] or "no message"
-
-
-class Repo:
-    """One clone: its work-tree top and its remote."""
-
-    def __init__(self, root: Path, remote: str = "origin") -> None:
-        self.root = root.resolve()
-        res = self.run(["rev-parse", "--show-toplevel", "--git-common-dir"], check=False, cwd=self.root)
-        if res.code != 0:
-            raise GitError(
-                f"{root} is not inside a git repository",
-                hint="Records, set-var and revert work in a clone of your repository.",
-            )
-        top, common = res.out.splitlines()[:2]
-        self.top = Path(top).resolve()
-        self.common = (self.top / common).resolve() if not os.path.isabs(common) else Path(common)
-        self.remote = remote
-
-    # ------------------------------------------------------------ running
-
-    def run(
-        self,
-        args: Sequence[str],
-        *,
-        check: bool = True,
-        cwd: Path | None = None,
-        stdin: str | None = None,
-        env: dict[str, str] | None = None,
-        what: str | None = None,
-    ) -> Result:
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=cwd or self.top,
-                input=stdin,
-                capture_output=True,
-                text=True,
-                timeout=GIT_TIMEOUT,
-                env=_env(env),
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise GitError(f"{what or 'git ' + args[0]} failed: {exc}") from exc
-        res = Result(proc.returncode, proc.stdout, proc.stderr)
-        if check and res.code != 0:
-            raise GitError(f"{what or 'git ' + ' '.join(args[:2])} failed: {_last(res.err or res.out)}")
-        return res
-
-    def identity(self) -> dict[str, str]:
-        """Author/committer variables when the clone has no user configured (CI runners)."""
-        name = self.run(["config", "user.name"], check=False).out.strip()
-        email = self.run(["config", "user.email"], check=False).out.strip()
-        env: dict[str, str] = {}
-        if not name and "GIT_AUTHOR_NAME" not in os.environ:
-            env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = DEFAULT_IDENTITY[0]
-        if not email and "GIT_AUTHOR_EMAIL" not in os.environ:
-            env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = DEFAULT_IDENTITY[1]
-        return env
-
-    # ------------------------------------------------------------ reading
-
-    def has_remote(self) -> bool:
-        return self.remote in self.run(["remote"], check=False).out.split()
-
-    def rev(self, ref: str) -> str | None:
-        res = self.run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
-        return res.out.strip() if res.code == 0 and res.out.strip() else None
-
-    def must_rev(self, ref: str) -> str:
-        sha = self.rev(ref)
-        if sha is None:
-            raise GitError(f"unknown git revision '{ref}'", hint="Give a commit sha or a branch name.")
-        return sha
-
-    def path(self, root_rel: str) -> str:
-        """A path relative to the orchestrate root, as a path in the repository."""
-        return (self.root / root_rel).resolve().relative_to(self.top).as_posix()
-
-    def show(self, commit: str, path: str) -> str | None:
-        res = self.run(["show", f"{commit}:{path}"], check=False)
-        return res.out if res.code == 0 else None
+    @classmethod
+    def of(cls, root: Path, remote: str = "origin") -> Repo:
+        found = cls.open(
+            root, remote=remote, hint="Records, set-var and revert work in a clone of your repository."
+        )
+        assert isinstance(found, Repo)
+        return found
 
     def changed_files(self, commit: str) -> list[str]:
-        res = self.run(["diff-tree", "--no-commit-id", "--name-only", "-r", "-m", "--root", commit])
-        return sorted({ln for ln in res.out.splitlines() if ln})
-
-    def subject(self, commit: str) -> str:
-        return self.run(["log", "-1", "--format=%s", commit]).out.strip()
-
-    def files_under(self, commit: str, paths: Sequence[str]) -> list[str]:
-        res = self.run(["ls-tree", "-r", "--name-only", commit, "--", *paths])
-        return [ln for ln in res.out.splitlines() if ln]
-
-    # ------------------------------------------------------------ fetch and push
-
-    def fetch_branch(self, branch: str) -> str | None:
-        """Fetch the remote's ``branch`` into refs/remotes/<remote>/<branch>; its sha or None."""
-        ref = f"refs/remotes/{self.remote}/{branch}"
-        res = self.run(
-            ["fetch", "--no-tags", self.remote, f"+refs/heads/{branch}:{ref}"],
-            check=False,
-        )
-        if res.code != 0:
-            if "couldn't find remote ref" in res.err:
-                return None
-            raise GitError(f"cannot fetch '{branch}' from {self.remote}: {_last(res.err)}")
-        return self.rev(ref)
+        return self.changed_in(commit)
 
     def push_branch(self, sha: str, branch: str, expected: str | None) -> None:
         """Point the remote's ``branch`` at ``sha`` if it is still at ``expected`` (None: absent)."""
-        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
-        res = self.run(["push", "--porcelain", lease, self.remote, f"{sha}:refs/heads/{branch}"], check=False)
+        res = self.push_leased(sha, branch, expected)
         if res.code != 0:
             raise GitError(
-                f"the push of {branch} was rejected: {_last(res.err or res.out)}",
+                f"the push of {branch} was rejected: {git.push_reason(res)}",
                 hint="Someone else moved the branch, or branch protection refuses it; run again.",
             )
 
     # ------------------------------------------------------------ commits from objects
-
-    def commit_files(self, parent: str, changes: dict[str, str | None], message: str) -> str:
-        """A commit on ``parent`` with ``changes`` (repo path -> new text, None deletes)."""
-        with tempfile.TemporaryDirectory(prefix="orchestrate-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), **self.identity()}
-            self.run(["read-tree", parent], env=env)
-            for path, text in changes.items():
-                if text is None:
-                    self.run(["update-index", "--force-remove", "--", path], env=env)
-                    continue
-                blob = self.run(["hash-object", "-w", "--stdin"], stdin=text).out.strip()
-                self.run(["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], env=env)
-            tree = self.run(["write-tree"], env=env).out.strip()
-            return self.run(["commit-tree", tree, "-p", parent, "-m", message], env=env).out.strip()
 
     def tree_of(self, commit: str) -> str:
         return self.run(["rev-parse", f"{commit}^{{tree}}"]).out.strip()
@@ -227,7 +95,7 @@ class Repo:
                 if not files and ("nothing to commit" in said or "nothing added to commit" in said):
                     return None, []
                 if not files:
-                    raise GitError(f"git revert {commit[:12]} failed: {_last(res.err or res.out)}")
+                    raise GitError(f"git revert {commit[:12]} failed: {git.last_message(res.err or res.out)}")
                 return None, files
             finally:
                 self.run(["worktree", "remove", "--force", str(wt)], check=False)
@@ -274,7 +142,7 @@ class Repo:
         if res.code != 0:
             if "couldn't find remote ref" in res.err:
                 return False
-            raise GitError(f"cannot fetch {ref} from {self.remote}: {_last(res.err)}")
+            raise GitError(f"cannot fetch {ref} from {self.remote}: {git.last_message(res.err)}")
         theirs = self.rev(scratch)
         ours = self.rev(ref)
         if theirs is None:
@@ -300,7 +168,7 @@ class Repo:
             return False
         if "cannot lock ref" in text or "failed to update ref" in text:
             return False
-        raise GitError(f"cannot push {ref} to {self.remote}: {_last(res.err or res.out)}")
+        raise GitError(f"cannot push {ref} to {self.remote}: {git.last_message(res.err or res.out)}")
 
 
 def _parse_batch(out: str) -> dict[str, str]:
