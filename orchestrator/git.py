@@ -161,40 +161,49 @@ def push_reason(res: Result) -> str:
     return "; ".join(reasons)[:400] if reasons else last_message(res.err or res.out)
 
 
-class Repo:
-    """One clone with a work tree: ``root`` (where orchestrate runs) inside ``top``."""
+def _locate(root: Path) -> tuple[Path, Path, Path] | None:
+    """(root, work-tree top, common git dir) of the clone containing ``root``; None outside one."""
+    root = root.resolve()
+    if not root.is_dir():
+        return None
+    res = run(["rev-parse", "--show-toplevel", "--git-common-dir"], cwd=root, check=False)
+    lines = res.out.splitlines()
+    if res.code != 0 or len(lines) < 2:
+        return None
+    common = Path(lines[1]) if os.path.isabs(lines[1]) else (root / lines[1]).resolve()
+    return root, Path(lines[0]).resolve(), common
 
-    def __init__(self, root: Path, top: Path, common: Path, remote: str = "origin") -> None:
-        self.root = root
-        self.top = top
-        self.common = common  # the git directory shared by all work trees (locks live here)
+
+class Repo:
+    """One clone with a work tree: ``root`` (where orchestrate runs) inside ``top``.
+
+    ``Repo(root)`` outside a clone is a GitError carrying ``hint`` (subclasses set their own).
+    """
+
+    hint = "Run orchestrate in a clone of your repository."
+
+    def __init__(self, root: Path, remote: str = "origin", *, hint: str | None = None) -> None:
+        located = _locate(root)
+        if located is None:
+            if root.is_dir():
+                bare = run(["rev-parse", "--is-bare-repository"], cwd=root.resolve(), check=False)
+                if bare.code == 0 and bare.out.strip() == "true":
+                    raise GitError(f"{root} is a bare repository", hint="Run in a clone with a work tree.")
+            raise GitError(f"{root} is not inside a git repository", hint=hint or self.hint)
+        self.root, self.top, self.common = located  # common: the git directory all work trees share
         self.remote = remote
 
     @classmethod
     def find(cls, root: Path, remote: str = "origin") -> Repo | None:
         """The clone containing ``root``; None outside git (or in a bare repository)."""
-        root = root.resolve()
-        if not root.is_dir():
+        if _locate(root) is None:
             return None
-        res = run(["rev-parse", "--show-toplevel", "--git-common-dir"], cwd=root, check=False)
-        lines = res.out.splitlines()
-        if res.code != 0 or len(lines) < 2:
-            return None
-        top = Path(lines[0]).resolve()
-        common = Path(lines[1]) if os.path.isabs(lines[1]) else (root / lines[1]).resolve()
-        return cls(root, top, common, remote)
+        return cls(root, remote)
 
     @classmethod
     def open(cls, root: Path, *, hint: str, remote: str = "origin") -> Repo:
-        """Like :meth:`find`, but outside a clone is a GitError with ``hint``."""
-        repo = cls.find(root, remote)
-        if repo is not None:
-            return repo
-        if root.is_dir():
-            bare = run(["rev-parse", "--is-bare-repository"], cwd=root.resolve(), check=False)
-            if bare.code == 0 and bare.out.strip() == "true":
-                raise GitError(f"{root} is a bare repository", hint="Run in a clone with a work tree.")
-        raise GitError(f"{root} is not inside a git repository", hint=hint)
+        """``Repo(root)``, with the ``hint`` for "not a clone" said at the call."""
+        return cls(root, remote, hint=hint)
 
     def run(
         self,

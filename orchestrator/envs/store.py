@@ -37,7 +37,7 @@ class ReadResult:
 
 class RecordStore:
     def __init__(self, root: Path, remote: str = "origin", ref: str = NOTES_REF) -> None:
-        self.repo = Repo.of(root, remote)
+        self.repo = Repo(root, remote)
         self.ref = ref
 
     def _sync(self, warnings: list[str]) -> bool:

@@ -177,7 +177,7 @@ def test_fetch_and_leased_push_against_a_bare_remote(clone: Path, origin: Path, 
     assert repo.fetch_branch("no-such-branch") is None
     assert repo.push_leased(second, "orchestrate/x", first).code == 0
     assert git(origin, "rev-parse", "orchestrate/x") == second
-    broken = Repo(repo.root, repo.top, repo.common, remote="nowhere")
+    broken = Repo(clone, remote="nowhere")
     with pytest.raises(GitError, match="cannot fetch 'main' from nowhere"):
         broken.fetch_branch("main")
 
