@@ -188,6 +188,11 @@ def terraform_refresh(engine: Any) -> Callable[[Stack], RefreshResult]:
             doc = json.loads(plan_json.read_text())
         except ValueError as exc:
             raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
+        # The log was written as terraform printed it, before the plan said what is sensitive
+        # (a changed output or tag built from a sensitive variable): mask it now, and in
+        # everything reported from here on.
+        engine.add_secrets(sensitive_values(doc, min_length=1))
+        log.write_text(engine.redactor.text(log.read_text(errors="replace")))
         return from_plan(doc)
 
     return refresh

@@ -45,6 +45,7 @@ from orchestrator.errors import (
 )
 from orchestrator.locks import current_owner
 from orchestrator.planset import PLAN_FILE, StackPlan, read_plan_json
+from orchestrator.redact import sensitive_values
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.plan import compare_changes
@@ -177,6 +178,12 @@ def _apply_verified(
     manifest = verified.manifest
     destroy = manifest.kind == "destroy"
     plans = {s.stack: s for s in verified.to_apply}
+    # terraform masks what it prints itself, not what providers and provisioners print
+    # (a bucket named from a sensitive variable in a provider's error): mask every value
+    # the plan set marks sensitive in every log and result of this apply.
+    for sp in verified.to_apply:
+        if sp.plan_json_sha256 is not None:
+            engine.add_secrets(sensitive_values(read_plan_json(verified.dir, sp.slug), min_length=1))
     run_dir = engine.root / RUNS_DIR / f"{_stamp()}-{manifest.id}"
     run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, StackApplyResult] = {}
@@ -214,6 +221,7 @@ def _apply_verified(
             )
         approved = read_plan_json(verified.dir, sp.slug)
         assert outcome.plan_json is not None
+        engine.add_secrets(sensitive_values(outcome.plan_json, min_length=1))
         diffs = compare_changes(approved, outcome.plan_json)
         if diffs:
             return StackApplyResult(

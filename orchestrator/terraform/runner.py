@@ -465,7 +465,10 @@ class Runner:
                 hint="Run the command again; if the state is locked, the error will name the lock to clear.",
             )
         if result.returncode not in set(ok_codes):
-            raise classify_failure(subcommand, result.output, where=where, log=log, unlock_hint=unlock_hint)
+            # What terraform printed goes into error messages, results and the audit log: redacted.
+            raise classify_failure(
+                subcommand, self.redactor.text(result.output), where=where, log=log, unlock_hint=unlock_hint
+            )
         return result
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> bool:
