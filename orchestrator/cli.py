@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +115,32 @@ def _print_error(message: str, no_color: bool) -> None:
     console.print(message, markup=False)
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """SIGTERM (a cancelled CI job, a container stop) unwinds like Ctrl-C: locks are released
+    and temporary files removed (exit 130). While terraform runs, the engine's own handler
+    takes over and stops it cleanly first. Returns a function restoring the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and exit with the code SPEC §5 gives."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = any(a in ("-v", "--verbose") for a in args)
     no_color = "--no-color" in args
+    restore = _sigterm_as_interrupt()
     try:
         result = cli.main(args=args, prog_name="orchestrate", standalone_mode=False)
     except OrchestratorError as exc:
@@ -149,4 +173,6 @@ def main(argv: list[str] | None = None) -> None:
             no_color,
         )
         sys.exit(EXIT_ERROR)
+    finally:
+        restore()
     sys.exit(result if isinstance(result, int) else 0)

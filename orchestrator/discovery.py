@@ -161,10 +161,23 @@ def _digest(content: bytes) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def _read_bytes(path: str, shown: str) -> bytes:
+# Parsing HCL costs about 150 times the file's size in memory: a hostile 16 MB .tf file
+# would take 2.4 GB. Real files, even generated ones, stay far below this.
+MAX_FILE_BYTES = 4 << 20
+
+
+def _read_bytes(path: str, shown: str, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise DiscoveryError(
+                    f"the file is {size / (1 << 20):.1f} MiB; orchestrate reads files of at most "
+                    f"{limit >> 20} MiB",
+                    where=shown,
+                    hint="Split the file, or keep generated data out of the stack directory.",
+                )
+            return fh.read(limit + 1)
     except OSError as exc:
         raise DiscoveryError(
             f"cannot read the file: {exc.strerror or exc}",

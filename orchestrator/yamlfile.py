@@ -17,6 +17,12 @@ from orchestrator.errors import ConfigError
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# A configuration file is small. These bounds keep hostile input (a pull request's
+# stack.yaml) from exhausting the runner: a "billion laughs" of nested aliases loads as a
+# few shared objects but expands exponentially in everything that walks it.
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_VALUES = 100_000
+
 
 class _StrictLoader(_Base):  # type: ignore[misc]
     """Safe loader that refuses duplicate keys (PyYAML keeps the last one silently)."""
@@ -70,10 +76,53 @@ def read_text(path: Path, shown: str) -> str:
         ) from exc
 
 
+def expanded_size(value: Any, limit: int) -> int:
+    """How many values ``value`` holds with every shared (aliased) part counted each time it
+    is used; counting stops past ``limit``. Linear in the distinct objects (memoised)."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(v: Any) -> int:
+        if not isinstance(v, dict | list):
+            return 1
+        key = id(v)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            return limit + 1  # a recursive alias expands forever
+        active.add(key)
+        total = 1
+        items = [x for kv in v.items() for x in kv] if isinstance(v, dict) else v
+        for item in items:
+            total += size(item)
+            if total > limit:
+                break
+        active.discard(key)
+        sizes[key] = min(total, limit + 1)
+        return sizes[key]
+
+    return size(value)
+
+
 def parse_yaml(text: str, shown: str) -> Any:
-    """Parse YAML text; syntax errors become a ConfigError at file:line."""
+    """Parse YAML text; syntax errors become a ConfigError at file:line. Files over
+    MAX_YAML_BYTES, and aliases expanding to more than MAX_YAML_VALUES values, are refused."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(
+            f"the file is {len(text) / (1 << 20):.1f} MiB; configuration files are limited to "
+            f"{MAX_YAML_BYTES >> 20} MiB",
+            where=shown,
+            hint="Keep configuration small; move data into Terraform variables or files.",
+        )
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        data = yaml.load(text, Loader=_StrictLoader)
+        if "*" in text and expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"YAML aliases expand to more than {MAX_YAML_VALUES:,} values (an alias bomb?)",
+                where=shown,
+                hint="Write the values out, or use fewer nested aliases (*name).",
+            )
+        return data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -196,3 +196,43 @@ def test_a_wrong_terraform_version_is_one_clear_error(newest_repo: Callable[...,
         f"Terraform {repo.terraform.version}" in res.output
         and "does not satisfy terraform.version '< 1.0'" in res.output
     )
+
+
+def test_sigterm_is_handled_like_sigint(newest_repo: Callable[..., Repo]) -> None:
+    repo = newest_repo({k: v for k, v in FILES.items() if "other" not in k})
+    assert repo.orchestrate("plan").exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    proc = start(repo, "apply", "--approved-by", "alice", "--reason", "terminate")
+    tf_pid, sleeps = wait_for_sleep(proc)
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        kill_quietly(sleeps)
+    assert proc.returncode == 130, err
+    assert not list((repo.root / ".orchestrate/locks").glob("*.lock"))
+    assert not Path(f"/proc/{tf_pid}").exists() or "Z" in Path(f"/proc/{tf_pid}/stat").read_text().split()[2]
+    assert audit.read(repo.root)[-1]["result"] == "interrupted"
+
+
+LONG_LINE_STACK = 'output "x" { value = "' + "a" * 64 + '!" }\n'
+
+
+def test_a_catastrophic_redact_pattern_does_not_hang_plan(newest_repo: Callable[..., Repo]) -> None:
+    # Python's backtracking engine takes longer than the universe's age on (a+)+$ against
+    # 64 a's and a '!'; the pattern came from the repository, terraform printed the line.
+    repo = newest_repo(
+        {"stacks/long/stack.yaml": "", "stacks/long/main.tf": LONG_LINE_STACK}, 'redact: ["(a+)+$"]\n'
+    )
+    env = {**os.environ, **repo.env, "NO_COLOR": "1"}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "--repo", str(repo.root), "plan"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert time.monotonic() - started < 60
