@@ -106,10 +106,12 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
                 hint="Check that the backend points at a state file.",
             ) from exc
     if not text.strip():
-        raise StateNotFound(
-            "the state is empty: the stack has not been applied",
+        # terraform never writes an empty state: this one was truncated (a full disk, a killed
+        # writer). Its resources are still live, so it is not "never applied".
+        raise StateError(
+            "the state file is empty (it was truncated, or not written by terraform)",
             where=where,
-            hint="Apply the stack first; drift is measured against applied state.",
+            hint="Restore it from a backup (terraform.tfstate.backup, or the backend's object versioning).",
         )
     try:
         doc = json.loads(text)

@@ -48,6 +48,21 @@ class InitRequired(TerraformError):
     """terraform says the working directory needs `terraform init` (again)."""
 
 
+class CorruptStateError(TerraformError):
+    """The state cannot be read: not JSON, no version, truncated."""
+
+
+# Terraform reports an unreadable state inside a state-lock error (it fails to read the
+# state while locking it): these come first, or a corrupt state reads as "locked".
+_CORRUPT_STATE = (
+    "Unsupported state file format",
+    "Failed to load state",
+    "state snapshot was created by Terraform",
+    "Failed to read state file",
+)
+_STATE_PROBLEM = re.compile(r"^-?\s*Unsupported state file format:\s*(.+?)(?:\n\s*\n|\n-|\Z)", re.M | re.S)
+
+
 # ---------------------------------------------------------------- argv building (pure)
 
 
@@ -201,6 +216,16 @@ def classify_failure(
     """The error for a failed terraform command, from what it printed (pure)."""
     # The hint is shown after the message, or in parentheses after it: no nested parentheses.
     see_log = f"log: {log}" if log else "See terraform's output above."
+    if any(s in output for s in _CORRUPT_STATE):
+        m = _STATE_PROBLEM.search(output)
+        problem = " ".join(m.group(1).split()) if m else (first_error(output) or "unreadable")
+        return CorruptStateError(
+            f"the terraform state is corrupt: {problem}",
+            where=where,
+            hint="Restore it from a backup (terraform.tfstate.backup beside a local state, or the "
+            "backend's object versioning); orchestrate never rewrites a state it cannot read"
+            + (f"; {see_log}" if log else "."),
+        )
     if "Error acquiring the state lock" in output or "Error locking state" in output:
         info = parse_lock_info(output)
         hint = "Wait for the other run to finish."

@@ -243,6 +243,19 @@ def test_a_corrupt_state_is_an_error_and_unmanaged_is_not_guessed(aws_repo: Any)
     assert any("aws/iam" in note for note in report["incomplete"])
 
 
+def test_an_empty_state_file_is_an_error_and_its_resources_are_not_called_unmanaged(aws_repo: Any) -> None:
+    # A truncated state (0 bytes) is not "never applied": its resources are live in the cloud.
+    repo: AwsRepo = aws_repo()
+    E.state_path(repo.root, "aws/iam").write_text("")
+    result = repo.drift("--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    iam = by_stack(report)["aws/iam"]
+    assert iam["status"] == "error" and "empty" in iam["error"]
+    assert report["unmanaged"] == []
+    assert any("aws/iam" in note for note in report["incomplete"])
+
+
 def test_scanning_one_stack_does_not_call_other_stacks_resources_unmanaged(aws_repo: Any) -> None:
     repo: AwsRepo = aws_repo()
     code, report = repo.drift_json("aws/iam")

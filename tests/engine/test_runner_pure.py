@@ -91,3 +91,25 @@ def test_other_failures_quote_the_first_error_line() -> None:
     )
     assert type(err) is TerraformError
     assert "Reference to undeclared resource" in err.message and "/l.txt" in (err.hint or "")
+
+
+CORRUPT_STATE = """
+Error: Error acquiring the state lock
+
+Error message: 2 problems:
+
+- Unsupported state file format: The state file could not be parsed as JSON:
+syntax error at byte offset 16.
+- Unsupported state file format: The state file does not have a "version"
+attribute, which is required to identify the format version.
+
+Terraform acquires a state lock to protect the state from being written
+"""
+
+
+def test_a_corrupt_state_is_called_corrupt_not_locked() -> None:
+    err = tf.classify_failure("plan", CORRUPT_STATE, where="net", log=None, unlock_hint="x {id}")
+    assert isinstance(err, tf.CorruptStateError)
+    assert "corrupt" in err.message and "locked" not in err.message
+    assert "could not be parsed as JSON" in err.message
+    assert "backup" in (err.hint or "")
