@@ -139,11 +139,13 @@ class _Cache:
         self.dirty = False
         try:
             data = json.loads(self.file.read_bytes())
-            if isinstance(data, dict):
-                self.hcl = data.get("hcl", {}) or {}
-                self.yaml = data.get("yaml", {}) or {}
         except (OSError, ValueError):
-            pass
+            return
+        # Anything of another shape (an older version, a damaged file) is simply not used.
+        if isinstance(data, dict):
+            hcl, yml = data.get("hcl"), data.get("yaml")
+            self.hcl = {k: v for k, v in hcl.items() if isinstance(v, dict)} if isinstance(hcl, dict) else {}
+            self.yaml = {k: v for k, v in yml.items() if isinstance(v, dict)} if isinstance(yml, dict) else {}
 
     def save(self) -> None:
         if not self.dirty and len(self.used) == len(self.hcl) + len(self.yaml):
@@ -225,9 +227,13 @@ class _Reader:
             content = _read_bytes(os.path.join(directory, name), shown)
             key = _digest(content) + ":" + shown
             cached = self.cache.hcl.get(key)
+            part = None
             if cached is not None:
-                part = TerraformInfo.from_json(cached)
-            else:
+                try:
+                    part = TerraformInfo.from_json(cached)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    part = None  # a damaged cache entry: parse the file again
+            if part is None:
                 parse = parse_terraform_json if name.endswith(".json") else parse_terraform
                 part = parse(content, shown)
                 self.cache.hcl[key] = part.to_json()
