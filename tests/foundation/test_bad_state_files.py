@@ -29,8 +29,8 @@ def cache_file(root: Path) -> Path:
         lambda doc: {"hcl": [1, 2], "yaml": "x"},
         lambda doc: [doc],
         lambda doc: {
-            "hcl": dict.fromkeys(doc["hcl"], {"modules": "x"}),
-            "yaml": dict.fromkeys(doc["yaml"], [1]),
+            "hcl": {key: {"modules": "x"} for key in doc["hcl"]},
+            "yaml": {key: [1] for key in doc["yaml"]},
         },
         lambda doc: {"hcl": dict.fromkeys(doc["hcl"], 42), "yaml": dict.fromkeys(doc["yaml"], "x")},
     ],
