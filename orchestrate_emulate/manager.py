@@ -141,6 +141,10 @@ class Emulation:
         self.dir.mkdir(parents=True, exist_ok=True)
         with self._locked():
             previous = self.read_state() or {}
+            if not previous:
+                # A lost or damaged state.json: servers it named would run on unseen.
+                for pid in sorted(self.strays({}).values()):
+                    _terminate(pid)
             if extra_mirrors is None:
                 extra_mirrors = tuple(Path(p) for p in previous.get("extra_mirrors") or [])
             built = mirror_mod.build(
@@ -255,10 +259,12 @@ class Emulation:
         """Stop exactly the processes state.json names; ``wipe`` also forgets GCP and Azure resources."""
         with self._locked():
             state = self.read_state() or {}
+            named = {str(k): _as_pid(v) for k, v in (state.get("pids") or {}).items()}
+            # Servers of this repository state.json does not name (it was damaged or lost).
+            pids = {**self.strays(named), **named}
             stopped: list[Stopped] = []
-            for kind, pid in sorted((state.get("pids") or {}).items()):
-                pid = int(pid)
-                if not _is_ours(pid, str(kind)):
+            for kind, pid in sorted(pids.items()):
+                if not _is_ours(pid, kind.split(" ")[0]):
                     stopped.append(Stopped(str(kind), pid, "not running"))
                     continue
                 stopped.append(Stopped(str(kind), pid, _terminate(pid)))
@@ -267,6 +273,27 @@ class Emulation:
                 for kind in PERSISTENT:
                     (self.dir / f"{kind}.json").unlink(missing_ok=True)
             return stopped
+
+    def strays(self, named: dict[str, int]) -> dict[str, int]:
+        """Live servers started for this repository (their ready file is under our run/)
+        that ``named`` does not list: kind -> pid."""
+        marker = str(self.dir / "run") + os.sep
+        known = set(named.values())
+        found: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in known:
+                continue
+            try:
+                args = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")]
+            except OSError:
+                continue
+            if SERVE_MODULE not in args or "--ready-file" not in args:
+                continue
+            at = args.index(SERVE_MODULE) + 1
+            ready = args[args.index("--ready-file") + 1] if args.index("--ready-file") + 1 < len(args) else ""
+            if at < len(args) and ready.startswith(marker) and _is_ours(int(entry.name), args[at]):
+                found[f"{args[at]} (not in state.json)"] = int(entry.name)
+        return found
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -280,6 +307,13 @@ class Emulation:
 
 
 # ---------------------------------------------------------------- processes
+
+
+def _as_pid(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _reap(pid: int) -> None:

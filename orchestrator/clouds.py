@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator.config import AwsTarget, AzureTarget, GcpTarget, RootConfig
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, OrchestratorError
 
 EMULATE_DIR = Path(".orchestrate") / "emulate"
 EMULATE_STATE = EMULATE_DIR / "state.json"
@@ -37,16 +36,31 @@ def read_emulate_state(root: Path) -> EmulateState | None:
     """The emulate state of a repository, or None when the emulated clouds are not up."""
     path = root / EMULATE_STATE
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = path.read_text()
+    except FileNotFoundError:
         return None
-    endpoints = data.get("endpoints")
-    if not isinstance(endpoints, dict):
-        return None
-    return EmulateState(
-        endpoints={str(k): str(v) for k, v in endpoints.items()},
-        env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
-        pids={str(k): int(v) for k, v in (data.get("pids") or {}).items()},
+    except OSError as exc:
+        raise _damaged(path, exc.strerror or str(exc)) from None
+    try:
+        data = json.loads(text)
+        endpoints, env, pids = data["endpoints"], data.get("env") or {}, data.get("pids") or {}
+        if not (isinstance(endpoints, dict) and isinstance(env, dict) and isinstance(pids, dict)):
+            raise ValueError("wrong shape")
+        return EmulateState(
+            endpoints={str(k): str(v) for k, v in endpoints.items()},
+            env={str(k): str(v) for k, v in env.items()},
+            pids={str(k): int(v) for k, v in pids.items()},
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        # Running on as if nothing were emulated would send terraform to the real clouds.
+        raise _damaged(path, str(exc).splitlines()[0][:80] if str(exc) else "wrong shape") from None
+
+
+def _damaged(path: Path, why: str) -> OrchestratorError:
+    return OrchestratorError(
+        f"the emulated clouds' state file is damaged ({why})",
+        where=str(path),
+        hint="Run `orchestrate emulate down` (it finds the servers without it), then `orchestrate emulate up`.",
     )
 
 

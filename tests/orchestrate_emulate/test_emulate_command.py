@@ -231,3 +231,24 @@ def test_terraform_gets_its_providers_from_the_zygote_and_without_it_still_runs(
     assert _wait_dead(zygote)
     planned = terraform("plan", "-input=false", "-detailed-exitcode")
     assert planned.returncode == 0, planned.stderr  # the launchers started the providers themselves
+
+
+def test_a_damaged_state_file_is_named_and_down_still_stops_every_server(
+    repo: Path, cli: Callable[..., Result]
+) -> None:
+    (repo / "stacks/a").mkdir(parents=True)
+    (repo / "stacks/a/stack.yaml").write_text("")
+    (repo / "stacks/a/main.tf").write_text('output "x" { value = 1 }\n')
+    assert cli("--repo", str(repo), "emulate", "up").exit_code == 0
+    state_file = repo / ".orchestrate/emulate/state.json"
+    pids = json.loads(state_file.read_text())["pids"]
+    state_file.write_text('{"endpoints": {"aws": ')
+    # The product does not run on as if nothing were emulated (terraform would go to the real clouds).
+    listed = cli("--repo", str(repo), "emulate", "env")
+    assert listed.exit_code == 1 and "internal error" not in listed.output
+    plan = cli("--repo", str(repo), "plan")
+    assert plan.exit_code == 1 and "state file is damaged" in plan.output and "emulate down" in plan.output
+    down = cli("--repo", str(repo), "emulate", "down")
+    assert down.exit_code == 0, down.output
+    assert all(_wait_dead(pid) for pid in pids.values()), down.output
+    assert not state_file.exists()
