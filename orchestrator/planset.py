@@ -137,10 +137,21 @@ def write_plan_set(
     manifest gets its id, is written, and the directory is renamed to
     ``final_dir`` (``--out``) or ``parent/<id>``. Returns the manifest with its id and the path.
     """
-    parent.mkdir(parents=True, exist_ok=True)
     target_parent = final_dir.parent if final_dir is not None else parent
-    target_parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".planset-", dir=target_parent))
+    try:
+        # Before anything is planned: a directory that cannot be written is one clear error.
+        parent.mkdir(parents=True, exist_ok=True)
+        target_parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".planset-", dir=target_parent))
+    except OSError as exc:
+        shown = final_dir if final_dir is not None else parent
+        raise PlanSetError(
+            f"cannot write the plan set to {shown}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else ""),
+            hint="Choose a writable directory for --out (a new or empty directory)."
+            if final_dir is not None
+            else "Make .orchestrate/plans writable.",
+        ) from None
     try:
         built = populate(tmp)
         if built is not None:

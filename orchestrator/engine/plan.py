@@ -22,6 +22,7 @@ from orchestrator import __version__
 from orchestrator.discovery import Stack
 from orchestrator.engine.context import Engine
 from orchestrator.engine.inputs import ResolvedInputs, UpstreamPlan, resolve_inputs
+from orchestrator.engine.moved import moved_from
 from orchestrator.engine.source import commit_info, source_digest, source_paths
 from orchestrator.errors import (
     EXIT_CHANGES,
@@ -74,6 +75,7 @@ class StackOutcome:
     summary: PlanSummary | None = None
     plan_json: dict[str, Any] | None = None
     state_exists: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def upstream(self) -> UpstreamPlan:
@@ -223,7 +225,12 @@ def plan_one(
         duration_s=round(elapsed, 2),
         **common,
     )
-    return StackOutcome(sp, summary, plan_json, state_exists=identity.exists)
+    warnings = []
+    if not identity.exists and not destroy:
+        moved = moved_from(engine.root, stack.id, engine.ws.stacks, plan_json)
+        if moved is not None:
+            warnings.append(moved)
+    return StackOutcome(sp, summary, plan_json, state_exists=identity.exists, warnings=warnings)
 
 
 def _dag_tasks(
@@ -446,7 +453,7 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
         outcomes,
         policy=policy_holder.get("report"),
         interrupted=engine.cancel.interrupted.is_set(),
-        notices=list(engine.locks.notices),
+        notices=[*engine.locks.notices, *(w for o in outcomes.values() for w in o.warnings)],
     )
     return run
 
