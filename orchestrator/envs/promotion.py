@@ -95,12 +95,13 @@ def check(ws: Workspace, stacks: Sequence[str], *, skip_reason: str | None) -> l
     unless ``skip_reason`` overrides; returns the evaluation for the record."""
     if not ws.config.approval.promotion:
         return []
-    results, _warnings = status(ws, stacks)
+    results, warnings = status(ws, stacks)
     missing = [p for p in results if not p.ok]
     if missing and skip_reason is None:
         lines = "; ".join(f"{p.stack}: {p.text()}" for p in missing)
+        read = f" (reading the records: {'; '.join(warnings)})" if warnings else ""
         raise ApprovalRefused(
-            f"apply refused by the promotion gate: {lines}",
+            f"apply refused by the promotion gate: {lines}{read}",
             hint="Apply the same change to the previous environment first (orchestrate history shows "
             "what ran where), or override with --skip-promotion --reason TEXT (recorded).",
         )

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """No control characters (a record's fields come from the remote: no terminal escapes)."""
+    return _CONTROL.sub("?", text)
 
 
 def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain aligned columns (no colour: safe for pipes and logs)."""
+    rows = [[clean(c) for c in row] for row in rows]
     widths = [len(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):

@@ -4,16 +4,14 @@ a conflict refused with the files named, a return to the files of a recorded app
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from click.testing import Result
 
 from orchestrator.envs.records import Record, StackRecord, new_id, now
 from orchestrator.envs.store import RecordStore
 from tests.conftest import git
-from tests.fakes.github import FakeGitHub
+from tests.envs.conftest import GitHubRepo
 
 pytestmark = pytest.mark.integration
 
@@ -28,38 +26,12 @@ FILES = {
 }
 
 
-class Env:
-    def __init__(self, root: Path, bare: Path, gh: FakeGitHub, cli: Callable[..., Result]) -> None:
-        self.root, self.bare, self.gh, self._cli = root, bare, gh, cli
-
-    def run(self, *args: str) -> Result:
-        return self._cli("--repo", str(self.root), *args, env=self.gh.env())
-
-    def change(self, path: str, text: str, message: str) -> str:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        git(self.root, "add", "-A")
-        git(self.root, "commit", "-qm", message)
-        git(self.root, "push", "-q", "origin", "main")
-        return git(self.root, "rev-parse", "HEAD")
-
-    def show(self, ref: str, path: str) -> str:
-        return git(self.bare, "show", f"{ref}:{path}")
-
-
 @pytest.fixture
-def env(make_repo: Callable[..., Path], tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Env]:
-    root = make_repo(FILES)
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(root, "remote", "add", "origin", str(bare))
-    git(root, "push", "-q", "origin", "main")
-    with FakeGitHub(git_dir=bare) as gh:
-        yield Env(root, bare, gh, cli)
+def env(github_repo: Callable[[dict[str, str]], GitHubRepo]) -> GitHubRepo:
+    return github_repo(FILES)
 
 
-def test_revert_a_commit_through_a_pull_request(env: Env) -> None:
+def test_revert_a_commit_through_a_pull_request(env: GitHubRepo) -> None:
     bad = env.change(
         "stacks/prod/app/main.tf", FILES["stacks/prod/app/main.tf"].replace("small", "huge"), "bigger"
     )
@@ -78,7 +50,7 @@ def test_revert_a_commit_through_a_pull_request(env: Env) -> None:
     assert again["pr"]["action"] == "unchanged" and len(env.gh.pulls) == 1
 
 
-def test_a_conflict_is_refused_with_the_files_named(env: Env) -> None:
+def test_a_conflict_is_refused_with_the_files_named(env: GitHubRepo) -> None:
     path = "stacks/prod/app/main.tf"
     first = env.change(path, FILES[path].replace("small", "medium"), "medium")
     env.change(path, FILES[path].replace("small", "large"), "large")
@@ -91,7 +63,7 @@ def test_a_conflict_is_refused_with_the_files_named(env: Env) -> None:
     assert len(git(env.root, "worktree", "list").splitlines()) == 1  # the temporary one is gone
 
 
-def test_without_open_pr_a_local_branch_and_nothing_to_undo(env: Env) -> None:
+def test_without_open_pr_a_local_branch_and_nothing_to_undo(env: GitHubRepo) -> None:
     bad = env.change("stacks/dev/app/main.tf", FILES["stacks/dev/app/main.tf"] + "# x\n", "x")
     res = env.run("revert", bad)
     assert res.exit_code == 0, res.output
@@ -106,7 +78,7 @@ def test_without_open_pr_a_local_branch_and_nothing_to_undo(env: Env) -> None:
     assert res.exit_code == 0 and "nothing to undo" in res.output
 
 
-def test_to_deployment_restores_the_stack_files_of_a_recorded_apply(env: Env) -> None:
+def test_to_deployment_restores_the_stack_files_of_a_recorded_apply(env: GitHubRepo) -> None:
     applied = git(env.root, "rev-parse", "HEAD")
     rec = Record(
         new_id(),
@@ -143,7 +115,7 @@ def test_to_deployment_restores_the_stack_files_of_a_recorded_apply(env: Env) ->
     assert res.exit_code == 1 and "no apply on record with id 'd-nope'" in res.output
 
 
-def test_bad_arguments(env: Env) -> None:
+def test_bad_arguments(env: GitHubRepo) -> None:
     res = env.run("revert")
     assert res.exit_code == 1 and "give a COMMIT or --to-deployment ID" in res.output
     res = env.run("revert", "no-such-ref")

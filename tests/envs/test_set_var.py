@@ -5,16 +5,14 @@ promotion path gated by the records."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from click.testing import Result
 
 from orchestrator.envs.records import Record, StackRecord, new_id, now
 from orchestrator.envs.store import RecordStore
 from tests.conftest import git
-from tests.fakes.github import FakeGitHub
+from tests.envs.conftest import GitHubRepo
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +21,7 @@ TFVARS = '# {env} values\nimage    = "app:1" # set by the release pipeline\nrepl
 
 
 def files() -> dict[str, str]:
-    out = {"orchestrate.yaml": "environments: [dev, staging, prod]\n", ".gitignore": ".orchestrate/\n"}
+    out = {"orchestrate.yaml": "environments: [dev, staging, prod]\n"}
     for env in ("dev", "staging", "prod"):
         out[f"stacks/{env}/app/stack.yaml"] = ""
         out[f"stacks/{env}/app/main.tf"] = MAIN
@@ -31,34 +29,12 @@ def files() -> dict[str, str]:
     return out
 
 
-class Env:
-    def __init__(self, root: Path, bare: Path, gh: FakeGitHub, cli: Callable[..., Result]) -> None:
-        self.root, self.bare, self.gh, self._cli = root, bare, gh, cli
-
-    def run(self, *args: str) -> Result:
-        return self._cli("--repo", str(self.root), *args, env=self.gh.env())
-
-    def remote_file(self, ref: str, path: str) -> str:
-        return git(self.bare, "show", f"{ref}:{path}")
-
-    def land(self, path: str, text: str) -> None:
-        (self.root / path).write_text(text)
-        git(self.root, "commit", "-qam", f"edit {path}")
-        git(self.root, "push", "-q", "origin", "main")
-
-
 @pytest.fixture
-def env(make_repo: Callable[..., Path], tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Env]:
-    root = make_repo(files())
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(root, "remote", "add", "origin", str(bare))
-    git(root, "push", "-q", "origin", "main")
-    with FakeGitHub(git_dir=bare) as gh:
-        yield Env(root, bare, gh, cli)
+def env(github_repo: Callable[[dict[str, str]], GitHubRepo]) -> GitHubRepo:
+    return github_repo(files())
 
 
-def test_without_open_pr_the_work_tree_file_is_edited_in_place(env: Env) -> None:
+def test_without_open_pr_the_work_tree_file_is_edited_in_place(env: GitHubRepo) -> None:
     res = env.run("set-var", "dev/app", "image=app:2")
     assert res.exit_code == 0, res.output
     text = (env.root / "stacks/dev/app/terraform.tfvars").read_text()
@@ -66,13 +42,13 @@ def test_without_open_pr_the_work_tree_file_is_edited_in_place(env: Env) -> None
     assert 'dev/app: stacks/dev/app/terraform.tfvars: image = app:2 (was "app:1")' in res.output
 
 
-def test_open_pr_pushes_a_branch_and_keeps_one_pr_per_variable_and_stack(env: Env) -> None:
+def test_open_pr_pushes_a_branch_and_keeps_one_pr_per_variable_and_stack(env: GitHubRepo) -> None:
     head = git(env.root, "rev-parse", "HEAD")
     res = env.run("--json", "set-var", "app", "image=app:2", "--env", "prod", "--open-pr")
     assert res.exit_code == 0, res.output
     pr = json.loads(res.stdout)["pr"]
     assert pr["action"] == "opened" and pr["branch"] == "orchestrate/set-var/prod-app/image"
-    assert 'image    = "app:2" # set by the release pipeline' in env.remote_file(
+    assert 'image    = "app:2" # set by the release pipeline' in env.show(
         pr["branch"], "stacks/prod/app/terraform.tfvars"
     )
     assert git(env.bare, "rev-parse", f"{pr['branch']}^") == head  # one commit on the base
@@ -86,15 +62,15 @@ def test_open_pr_pushes_a_branch_and_keeps_one_pr_per_variable_and_stack(env: En
     res = env.run("--json", "set-var", "prod/app", "image=app:3", "--open-pr")
     third = json.loads(res.stdout)["pr"]
     assert third["action"] == "updated" and third["number"] == pr["number"]
-    assert '"app:3"' in env.remote_file(pr["branch"], "stacks/prod/app/terraform.tfvars")
+    assert '"app:3"' in env.show(pr["branch"], "stacks/prod/app/terraform.tfvars")
     assert len(env.gh.pulls) == 1 and "image = app:3" in env.gh.pulls[pr["number"]]["title"]
 
     other = json.loads(env.run("--json", "set-var", "prod/app", "replicas=3", "--open-pr").stdout)["pr"]
     assert other["number"] != pr["number"]  # another variable: another PR
-    assert env.remote_file(other["branch"], "stacks/prod/app/terraform.tfvars").endswith("\nreplicas = 3")
+    assert env.show(other["branch"], "stacks/prod/app/terraform.tfvars").endswith("\nreplicas = 3")
 
 
-def test_already_set_does_nothing(env: Env) -> None:
+def test_already_set_does_nothing(env: GitHubRepo) -> None:
     before = git(env.bare, "for-each-ref")
     res = env.run("set-var", "prod/app", "image=app:1", "--open-pr")
     assert res.exit_code == 0, res.output
@@ -104,14 +80,14 @@ def test_already_set_does_nothing(env: Env) -> None:
     assert res.exit_code == 0 and "already 2" in res.output
 
 
-def test_all_envs_walks_the_promotion_path_after_each_apply(env: Env) -> None:
+def test_all_envs_walks_the_promotion_path_after_each_apply(env: GitHubRepo) -> None:
     res = env.run("--json", "set-var", "app", "image=app:2", "--all-envs", "--open-pr")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert [c["stack"] for c in out["changes"]] == ["dev/app"]  # the first environment only
 
     dev_file = "stacks/dev/app/terraform.tfvars"
-    env.land(dev_file, TFVARS.format(env="dev").replace("app:1", "app:2"))  # the PR merged
+    env.change(dev_file, TFVARS.format(env="dev").replace("app:1", "app:2"), "merged")  # the PR merged
     res = env.run("--json", "set-var", "app", "image=app:2", "--all-envs", "--open-pr")
     out = json.loads(res.stdout)
     assert out["changes"] == [] and "dev/app has image = app:2 but has not applied it yet" in out["waiting"]
@@ -136,7 +112,7 @@ def test_all_envs_walks_the_promotion_path_after_each_apply(env: Env) -> None:
     assert out["pr"]["branch"] == "orchestrate/set-var/staging-app/image"
 
 
-def test_bad_input(env: Env) -> None:
+def test_bad_input(env: GitHubRepo) -> None:
     res = env.run("set-var", "dev/app", "tag=1")
     assert res.exit_code == 1 and "stack 'dev/app' declares no variable 'tag'" in res.output
     res = env.run("set-var", "dev/app", "image")

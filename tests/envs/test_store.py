@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from orchestrator.envs.records import Record, StackRecord, new_id, now
 from orchestrator.envs.store import NOTES_REF, RecordStore
@@ -131,3 +132,16 @@ def test_unreadable_lines_are_counted_not_trusted(remote: tuple[Path, Path]) -> 
     read = RecordStore(work).read()
     assert len(read.records) == 1
     assert any("not orchestrate records" in w for w in read.warnings)
+
+
+def test_history_shows_no_terminal_escapes_from_a_record(
+    remote: tuple[Path, Path], cli: Callable[..., Result]
+) -> None:
+    _bare, work = remote
+    head = git(work, "rev-parse", "HEAD")
+    rec = record(head)
+    evil = Record(**{**rec.__dict__, "who": "mallory\x1b[2J\x1b]0;pwned\x07"})
+    RecordStore(work).write(evil)
+    res = cli("--repo", str(work), "history")
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.stdout and "mallory?[2J?]0;pwned?" in res.stdout
