@@ -77,11 +77,21 @@ def _norm_local(path: str, base: Path | str) -> str:
     return os.path.normpath(path if os.path.isabs(path) else os.path.join(base, path))
 
 
-def state_key(backend: str | None, config: dict[str, Any], base: Path | str) -> StateKey | None:
+def state_key(
+    backend: str | None, config: dict[str, Any], base: Path | str, workspace: str | None = None
+) -> StateKey | None:
     """A key equal for two configurations that address the same state; None when unknowable.
 
     ``base`` is the directory relative paths are resolved against (terraform's working dir).
+    A workspace other than ``default`` is a different state of the same configuration.
     """
+    key = _state_key(backend, config, base)
+    if key is None or workspace in (None, "default"):
+        return key
+    return (*key, f"workspace={workspace}")
+
+
+def _state_key(backend: str | None, config: dict[str, Any], base: Path | str) -> StateKey | None:
     if backend is None:
         return None
 
@@ -119,4 +129,4 @@ def state_base(eb: EffectiveBackend, root_dir: Path, stack_dir: Path) -> Path:
 
 def stack_state_key(stack: Stack, root_dir: Path, root: RootConfig) -> StateKey | None:
     eb = effective_backend(stack, root)
-    return state_key(eb.type, eb.config, state_base(eb, root_dir, stack.dir))
+    return state_key(eb.type, eb.config, state_base(eb, root_dir, stack.dir), stack.workspace)

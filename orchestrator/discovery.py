@@ -39,7 +39,7 @@ from orchestrator.config import (
 )
 from orchestrator.errors import ConfigError, DiscoveryError, OrchestratorError
 from orchestrator.fileio import write_atomic
-from orchestrator.hcl import TerraformInfo, parse_terraform, parse_terraform_json
+from orchestrator.hcl import TerraformInfo, Unresolved, parse_terraform, parse_terraform_json, parse_tfvars
 from orchestrator.stackrules import included, target_settings
 
 STATE_DIR = ".orchestrate"
@@ -74,6 +74,9 @@ class Stack:
     modules: tuple[Module, ...] = ()  # local modules used, recursively
     error: OrchestratorError | None = None  # why this stack cannot be run (raised when selected)
     found_by: str = STACK_CONFIG_NAME  # what made it a stack, for `init` and `list -v`
+    # variable values from terraform.tfvars, *.auto.tfvars and var_files, in terraform's order;
+    # read only when a remote-state config needs them
+    tfvars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def workspace(self) -> str | None:
@@ -244,6 +247,25 @@ class _Reader:
         self.dir_cache[rel] = result
         return result
 
+    def tfvars(self, directory: str, names: list[str]) -> dict[str, Any]:
+        """Merged variable values of the given files (relative to ``directory``), in order."""
+        out: dict[str, Any] = {}
+        for name in names:
+            path = os.path.normpath(os.path.join(directory, name))
+            shown = self.rel(path)
+            if not os.path.isfile(path):
+                continue  # validate reports missing var files
+            content = _read_bytes(path, shown)
+            key = _digest(content) + ":tfvars:" + shown
+            cached = self.cache.hcl.get(key)
+            if cached is None:
+                cached = {"values": TerraformInfo(variable_defaults=parse_tfvars(content, shown)).to_json()}
+                self.cache.hcl[key] = cached
+                self.cache.dirty = True
+            self.cache.used.add(key)
+            out.update(TerraformInfo.from_json(cached["values"]).variable_defaults)
+        return out
+
     def stack_config(self, path: str, shown: str) -> StackConfig:
         content = _read_bytes(path, shown)
         key = _digest(content)
@@ -348,6 +370,7 @@ class _Dir:
     tf_names: list[str]
     has_stack_yaml: bool
     other: list[str]  # notable files when there is no Terraform code (terragrunt.hcl, ...)
+    auto_tfvars: list[str] = field(default_factory=list)  # what terraform loads by itself, in order
 
 
 @dataclass
@@ -385,7 +408,9 @@ def _walk(reader: _Reader, top: str) -> list[_Dir]:
             _check_name(name, rel)
         tf_names = sorted(f for f in filenames if is_tf_file(f))
         other = [] if tf_names else [f for f in _NOTABLE if f in filenames]
-        out.append(_Dir(dirpath, rel, tf_names, STACK_CONFIG_NAME in filenames, other))
+        auto: list[str] = [f for f in ("terraform.tfvars", "terraform.tfvars.json") if f in filenames]
+        auto += sorted(f for f in filenames if f.endswith((".auto.tfvars", ".auto.tfvars.json")))
+        out.append(_Dir(dirpath, rel, tf_names, STACK_CONFIG_NAME in filenames, other, auto))
     return out
 
 
@@ -567,9 +592,21 @@ def _build_stack(reader: _Reader, entry: _Entry) -> Stack:
         tf, files = reader.tf_dir(d.path, d.tf_names)
         modules = reader.modules(d.path, tf)
         check_lanes(reader.real_root, base)
+        tfvars: dict[str, Any] = {}
+        if _needs_values(tf, modules):
+            tfvars = reader.tfvars(d.path, [*d.auto_tfvars, *sconf.var_files])
     except OrchestratorError as exc:
         return dataclasses.replace(base, error=exc)
-    return dataclasses.replace(base, tf=tf, tf_files=files, modules=modules)
+    return dataclasses.replace(base, tf=tf, tf_files=files, modules=modules, tfvars=tfvars)
+
+
+def _needs_values(tf: TerraformInfo, modules: tuple[Module, ...]) -> bool:
+    """Whether some remote-state config is an expression (so variable values may resolve it)."""
+    for info in (tf, *(m.tf for m in modules)):
+        for rs in info.remote_states:
+            if rs.for_each is not None or any(isinstance(v, Unresolved) for v in rs.config.values()):
+                return True
+    return False
 
 
 class NoTerraformError(DiscoveryError):

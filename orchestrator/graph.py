@@ -219,31 +219,82 @@ def state_index(discovery: Discovery) -> dict[StateKey, str]:
     return index
 
 
-def _remote_state_edges(discovery: Discovery) -> list[tuple[str, str, EdgeReason]]:
-    index = state_index(discovery)
+@dataclass(frozen=True)
+class RemoteStateUse:
+    """One terraform_remote_state block (one element of a for_each) and where it points."""
+
+    stack: str
+    name: str  # data.terraform_remote_state.<name>[<key>]
+    file: str
+    line: int
+    key: StateKey | None  # None: not resolvable without terraform
+
+
+def remote_state_uses(discovery: Discovery) -> list[RemoteStateUse]:
+    """Every remote-state read of every stack (its modules included), resolved through
+    variables, tfvars, locals, path.module and templates where possible."""
+    from orchestrator.hclexpr import Scope, iterations, resolve
+
+    out: list[RemoteStateUse] = []
     root_s = str(discovery.root)
-    out: list[tuple[str, str, EdgeReason]] = []
     for sid in sorted(discovery.stacks):
         stack = discovery.stacks[sid]
-        sources: list[tuple[Any, str]] = [(rs, str(stack.dir)) for rs in stack.tf.remote_states]
-        for module in stack.modules:
-            mdir = os.path.join(root_s, module.path)
-            sources += [(rs, mdir) for rs in module.tf.remote_states]
-        for rs, base in sources:
-            key = state_key(rs.backend, rs.config, base)
-            if key is None:
+        stack_dir = str(stack.dir)
+        infos = [
+            (stack.tf, ".", True),
+            *((m.tf, _relpath(os.path.join(root_s, m.path), stack_dir), False) for m in stack.modules),
+        ]
+        for info, path_module, own in infos:
+            if not info.remote_states:
                 continue
-            upstream = index.get(key)
-            if upstream is not None:
-                out.append(
-                    (
-                        upstream,
-                        sid,
-                        EdgeReason(
-                            "remote_state", f"data.terraform_remote_state.{rs.name}", f"{rs.file}:{rs.line}"
-                        ),
+            variables = {**info.variable_defaults, **(stack.tfvars if own else {})}
+            scope = Scope(variables, info.locals, path_module, stack_dir, stack.workspace or "default")
+            for rs in info.remote_states:
+                label = f"data.terraform_remote_state.{rs.name}"
+                if rs.for_each is None:
+                    out.append(
+                        _use(
+                            sid, label, rs, resolve(rs.config, scope), resolve(rs.workspace, scope), stack_dir
+                        )
                     )
-                )
+                    continue
+                pairs = iterations(rs.for_each, scope)
+                if pairs is None:
+                    out.append(RemoteStateUse(sid, label, rs.file, rs.line, None))
+                    continue
+                for k, v in pairs:
+                    scope.each = (k, v)
+                    config, ws = resolve(rs.config, scope), resolve(rs.workspace, scope)
+                    out.append(_use(sid, f"{label}[{json_key(k)}]", rs, config, ws, stack_dir))
+                scope.each = None
+    return out
+
+
+def json_key(k: Any) -> str:
+    import json
+
+    return json.dumps(k)
+
+
+def _relpath(path: str, start: str) -> str:
+    return os.path.relpath(path, start).replace(os.sep, "/")
+
+
+def _use(sid: str, label: str, rs: Any, config: Any, workspace: Any, base: str) -> RemoteStateUse:
+    ws = workspace if isinstance(workspace, str) else None
+    if workspace is not None and ws is None:
+        return RemoteStateUse(sid, label, rs.file, rs.line, None)
+    key = state_key(rs.backend, config if isinstance(config, dict) else {}, base, ws)
+    return RemoteStateUse(sid, label, rs.file, rs.line, key)
+
+
+def _remote_state_edges(discovery: Discovery) -> list[tuple[str, str, EdgeReason]]:
+    index = state_index(discovery)
+    out: list[tuple[str, str, EdgeReason]] = []
+    for use in remote_state_uses(discovery):
+        upstream = index.get(use.key) if use.key is not None else None
+        if upstream is not None:
+            out.append((upstream, use.stack, EdgeReason("remote_state", use.name, f"{use.file}:{use.line}")))
     return out
 
 
@@ -251,25 +302,28 @@ def unresolved_remote_states(discovery: Discovery) -> list[str]:
     """Warnings for remote-state sources that match no stack (for validate)."""
     index = state_index(discovery)
     warnings = []
-    root_s = str(discovery.root)
-    for sid in sorted(discovery.stacks):
-        stack = discovery.stacks[sid]
-        sources = [(rs, str(stack.dir)) for rs in stack.tf.remote_states]
-        for module in stack.modules:
-            sources += [(rs, os.path.join(root_s, module.path)) for rs in module.tf.remote_states]
-        for rs, base in sources:
-            key = state_key(rs.backend, rs.config, base)
-            if key is None:
-                warnings.append(
-                    f"{rs.file}:{rs.line}: data.terraform_remote_state.{rs.name} has a computed "
-                    "config, so orchestrate cannot infer which stack it reads; add depends_on if it is one"
-                )
-            elif key not in index:
-                warnings.append(
-                    f"{rs.file}:{rs.line}: data.terraform_remote_state.{rs.name} reads state that no "
-                    "stack in this repository writes"
-                )
+    for use in remote_state_uses(discovery):
+        if use.key is None:
+            warnings.append(
+                f"{use.file}:{use.line}: {use.name} has a config orchestrate cannot evaluate, so it "
+                "cannot infer which stack it reads; add depends_on to the reading stack if it is one"
+            )
+        elif use.key not in index:
+            warnings.append(
+                f"{use.file}:{use.line}: {use.name} reads state that no stack in this repository writes"
+            )
     return warnings
+
+
+def remote_state_summary(discovery: Discovery) -> dict[str, int]:
+    """How many remote-state reads resolve to a state, and to a stack of this repository."""
+    index = state_index(discovery)
+    uses = remote_state_uses(discovery)
+    return {
+        "blocks": len(uses),
+        "resolved": sum(1 for u in uses if u.key is not None),
+        "matched": sum(1 for u in uses if u.key is not None and u.key in index),
+    }
 
 
 def check_inputs(graph: StackGraph) -> list[str]:

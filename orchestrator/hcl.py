@@ -467,6 +467,23 @@ def _parse_with_hcl2(text: str, file: str, ts_line: int) -> TerraformInfo:
     return _from_hcl2(data, file)
 
 
+def parse_tfvars(content: bytes, file: str) -> dict[str, Any]:
+    """Variable values of a ``.tfvars`` (HCL attributes) or ``.tfvars.json`` file."""
+    if file.endswith(".json"):
+        import json
+
+        try:
+            data = json.loads(content)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HclError(f"invalid JSON: {str(exc)[:200]}", where=file, hint="Fix the file.") from None
+        return data if isinstance(data, dict) else {}
+    root = _parser().parse(content).root_node
+    if root.has_error:
+        raise HclError("invalid HCL", where=f"{file}:{_first_error_line(root)}", hint="Fix the syntax.")
+    body = next((c for c in root.named_children if c.type == "body"), None)
+    return _attributes(body)
+
+
 def parse_terraform(content: bytes, file: str) -> TerraformInfo:
     """Parse one .tf file's bytes. ``file`` is the path shown in errors and declarations."""
     tree = _parser().parse(content)

@@ -47,6 +47,9 @@ def command(skip_terraform: bool, strict: bool) -> int:
             )
             (found.errors if strict else found.warnings).append(message)
         ok = not found.errors
+    from orchestrator.graph import remote_state_summary
+
+    rs = remote_state_summary(ws.discovery)
     if app.json_output:
         emit(
             to_json_text(
@@ -57,6 +60,7 @@ def command(skip_terraform: bool, strict: bool) -> int:
                     "errors": found.errors,
                     "warnings": found.warnings,
                     "terraform": [r.to_json() for r in tf_results],
+                    "remote_state": rs,
                 }
             )
         )
@@ -69,7 +73,13 @@ def command(skip_terraform: bool, strict: bool) -> int:
         info(
             f"valid: {len(graph.order)} stacks, {graph.graph.number_of_edges()} dependencies"
             + (f", terraform validate passed for {checked}" if tf_results else "")
-            + (f", {len(found.warnings)} warnings" if found.warnings else ""),
+            + (f", {len(found.warnings)} warnings" if found.warnings else "")
+            + (
+                f"; remote state: {rs['resolved']} of {rs['blocks']} reads resolved, "
+                f"{rs['matched']} to a stack here"
+                if rs["blocks"]
+                else ""
+            ),
             no_color=app.no_color,
         )
     return EXIT_OK if ok else EXIT_ERROR
