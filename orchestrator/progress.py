@@ -20,24 +20,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.render.tables import STATUS_STYLE
 from orchestrator.ui import err_console, in_github_actions
-
-STATUS_STYLE = {
-    "changes": "yellow",
-    "no-changes": "green",
-    "applied": "green",
-    "destroyed": "green",
-    "failed": "bold red",
-    "skipped": "dim",
-    "provisional": "cyan",
-    "re-approval-needed": "magenta",
-    "interrupted": "bold red",
-    "valid": "green",
-    "invalid": "bold red",
-    "unchecked": "yellow",
-    "running": "blue",
-    "waiting": "dim",
-}
 
 
 def print_table(console: Console, table: Table) -> None:

@@ -12,14 +12,14 @@ from orchestrator.app import App, get_app
 from orchestrator.approval import Approval, resolve_local_approval
 from orchestrator.engine.apply import ApplyRun, apply_plan_set, audit_record
 from orchestrator.engine.context import Engine
-from orchestrator.engine.report import print_apply_summary, print_manifest_preview
 from orchestrator.engine.verify import APPLICABLE, approval_needed
 from orchestrator.errors import ApprovalRefused
 from orchestrator.locks import current_owner
 from orchestrator.planset import Manifest, latest_plan_set, read_manifest
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
-from orchestrator.ui import emit, err_console, warn
+from orchestrator.render.runs import apply_summary, manifest_preview
+from orchestrator.ui import emit, err_console, stderr_terminal, stdout_terminal, warn, write_err
 
 
 def interactive() -> bool:
@@ -27,7 +27,7 @@ def interactive() -> bool:
 
 
 def confirm_on_tty(app: App, manifest: Manifest, what: str) -> bool:
-    print_manifest_preview(manifest, no_color=app.no_color)
+    write_err(manifest_preview(manifest))
     console = err_console(app.no_color)
     answer = console.input(f"{what} plan set {manifest.id}? Only 'yes' will be accepted: ", markup=False)
     return answer.strip() == "yes"
@@ -90,10 +90,10 @@ def run_apply(
         warn(w, no_color=app.no_color)
     for notice in engine.locks.notices:
         warn(notice, no_color=app.no_color)
-    print_apply_summary(run, no_color=app.no_color)
+    write_err(apply_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))
     record(app, engine, run, skip_promotion)
     if app.json_output:
-        emit(to_json_text(run.to_json()))
+        emit(to_json_text(run.to_json(), pretty=stdout_terminal().tty))
     return run
 
 

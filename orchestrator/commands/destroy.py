@@ -11,11 +11,11 @@ from orchestrator.commands._select import select_stacks
 from orchestrator.commands.apply import resolve_approval, run_apply
 from orchestrator.engine.context import Engine
 from orchestrator.engine.destroy import plan_destroy
-from orchestrator.engine.report import plan_run_json, print_plan_summary
 from orchestrator.errors import EXIT_CHANGES, EXIT_OK, OrchestratorError
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
-from orchestrator.ui import emit, info
+from orchestrator.render.runs import plan_run_json, plan_summary
+from orchestrator.ui import emit, info, stderr_terminal, stdout_terminal, write_err
 
 
 @click.command("destroy")
@@ -51,17 +51,17 @@ def command(
     ids = select_stacks(ws, stacks=stacks).ids
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     run = plan_destroy(engine, ids, out=out, fail_fast=fail_fast)
-    print_plan_summary(run, no_color=app.no_color, apply_hint=False)
+    write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color), apply_hint=False))
     code = run.exit_code
     if code != EXIT_CHANGES:
         if app.json_output:
-            emit(to_json_text(plan_run_json(run)))
+            emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
         if code == EXIT_OK:
             info("nothing to destroy", no_color=app.no_color)
         return code
     if plan_only:
         if app.json_output:
-            emit(to_json_text(plan_run_json(run)))
+            emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
         info(
             f"destroy plan set written; to apply it: orchestrate apply --plan-set {run.dir} "
             "--approved-by NAME --reason TEXT",

@@ -56,8 +56,9 @@ def command(
     from orchestrator.drift.scan import ScanOptions, scan
     from orchestrator.redact import Redactor
     from orchestrator.render.drift import render, summary_line
+    from orchestrator.render.terminal import PLAIN
     from orchestrator.terraform.runner import CancelToken, install_signal_forwarding
-    from orchestrator.ui import emit, info, warn
+    from orchestrator.ui import emit, info, stdout_terminal, warn
 
     app = get_app()
     ws = app.workspace()
@@ -108,7 +109,9 @@ def command(
         write_github_output(pr_run)
         for w in pr_run.warnings:
             warn(w, no_color=app.no_color)
-    text = render(data, json_flag_or(fmt, "table"), no_color=app.no_color)
+    # The report goes to --out (a file: plain) or stdout.
+    term = stdout_terminal(app.no_color) if out is None else PLAIN
+    text = render(data, json_flag_or(fmt, "table"), term)
     if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
         text += "\n" + pr_run.markdown()
     if out is not None:

@@ -7,7 +7,7 @@ import click
 from orchestrator.app import get_app, json_flag_or
 from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.render.graphs import dot, graph_json, mermaid, to_json_text
-from orchestrator.ui import emit
+from orchestrator.ui import emit, stdout_terminal
 
 
 @click.command("graph")
@@ -29,7 +29,7 @@ def command(fmt: str | None, **selection: object) -> int:
         if sel.reasons:
             for node in data["nodes"]:
                 node["included_because"] = sel.reasons.get(node["id"], [])
-        emit(to_json_text(data))
+        emit(to_json_text(data, pretty=stdout_terminal().tty))
     elif chosen == "dot":
         emit(dot(ws.graph, sel.ids))
     else:

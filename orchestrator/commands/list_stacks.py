@@ -8,7 +8,7 @@ from orchestrator.app import get_app, json_flag_or
 from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.render.graphs import stack_rows, to_json_text
 from orchestrator.render.tables import stacks_table
-from orchestrator.ui import emit
+from orchestrator.ui import emit, stdout_terminal
 
 
 @click.command("list")
@@ -29,7 +29,7 @@ def command(fmt: str | None, **selection: object) -> int:
         data: dict[str, object] = {"stacks": rows}
         if sel.deleted:
             data["deleted"] = sel.deleted
-        emit(to_json_text(data))
+        emit(to_json_text(data, pretty=stdout_terminal().tty))
     else:
-        emit(stacks_table(rows, no_color=app.no_color))
+        emit(stacks_table(rows, stdout_terminal(app.no_color)))
     return 0

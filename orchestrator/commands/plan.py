@@ -10,11 +10,11 @@ from orchestrator.app import App, get_app
 from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
-from orchestrator.engine.report import plan_run_json, print_plan_summary
 from orchestrator.pr.flow import PlanFlow, finish_plan, prepare_plan
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
-from orchestrator.ui import emit, info, warn
+from orchestrator.render.runs import plan_run_json, plan_summary
+from orchestrator.ui import emit, info, stderr_terminal, stdout_terminal, warn, write_err
 
 
 def run_plan(
@@ -71,9 +71,9 @@ def command(
     run = run_plan(app, stacks, out, fail_fast, flow, **selection)
     for notice in run.notices:
         warn(notice, no_color=app.no_color)
-    print_plan_summary(run, no_color=app.no_color)
+    write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))
     if app.json_output:
-        emit(to_json_text(plan_run_json(run)))
+        emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
     if not run.manifest.stacks:
         info("no stacks selected", no_color=app.no_color)
     if flow is not None:

@@ -11,7 +11,7 @@ from orchestrator.app import get_app
 from orchestrator.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY
 from orchestrator.fileio import write_output_file
 from orchestrator.planset import latest_plan_set
-from orchestrator.ui import emit, info, warn
+from orchestrator.ui import emit, info, stdout_terminal, warn
 
 
 @click.command("policy")
@@ -34,8 +34,8 @@ def command(plan_set: Path | None, sarif_file: Path | None) -> int:
     denies, 1 when a policy fails to evaluate.
     """
     from orchestrator.policy.evaluate import evaluate_plan_set
-    from orchestrator.policy.sarif import to_sarif
-    from orchestrator.policy.text import render, verdict
+    from orchestrator.render.policy import render, verdict
+    from orchestrator.render.sarif import to_sarif
 
     app = get_app()
     ws = app.workspace()
@@ -55,7 +55,7 @@ def command(plan_set: Path | None, sarif_file: Path | None) -> int:
         emit(json.dumps(report.to_json(), indent=2))
         info(verdict(report), no_color=app.no_color)
     else:
-        emit(render(report, no_color=app.no_color))
+        emit(render(report, stdout_terminal(app.no_color)))
     if sarif_file is not None:
         info(f"SARIF written to {sarif_file}", no_color=app.no_color)
     if report.errors:

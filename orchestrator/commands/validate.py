@@ -10,7 +10,7 @@ from orchestrator.app import get_app
 from orchestrator.checks import config_findings
 from orchestrator.errors import EXIT_ERROR, EXIT_OK
 from orchestrator.render.graphs import to_json_text
-from orchestrator.ui import emit, info, warn
+from orchestrator.ui import emit, info, stdout_terminal, warn
 
 
 @click.command("validate")
@@ -61,7 +61,8 @@ def command(skip_terraform: bool, strict: bool) -> int:
                     "warnings": found.warnings,
                     "terraform": [r.to_json() for r in tf_results],
                     "remote_state": rs,
-                }
+                },
+                pretty=stdout_terminal().tty,
             )
         )
     for w in found.warnings:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from orchestrator.render.tables import render_table
+from orchestrator.render.terminal import PLAIN, Terminal
 
 VALUE_LIMIT = 160
 
@@ -114,7 +115,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def to_table(report: Mapping[str, Any], *, no_color: bool = False) -> str:
+def to_table(report: Mapping[str, Any], term: Terminal = PLAIN) -> str:
     out: list[str] = []
     stacks = report.get("stacks", [])
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -134,7 +135,7 @@ def to_table(report: Mapping[str, Any], *, no_color: bool = False) -> str:
             str(s.get("resources", 0)),
             s.get("error") or "",
         )
-    out.append(render_table(table, no_color=no_color) if stacks else "no stacks scanned\n")
+    out.append(render_table(table, term) if stacks else "no stacks scanned\n")
     details = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("STACK", "RESOURCE", "DRIFT", "EXPECTED", "ACTUAL"):
         details.add_column(col, overflow="fold")
@@ -157,16 +158,16 @@ def to_table(report: Mapping[str, Any], *, no_color: bool = False) -> str:
         details.add_row(u["cloud"], f"{u['type']}.{u['id']}", "unmanaged", "(none)", "exists")
         rows += 1
     if rows:
-        out += ["\n", render_table(details, no_color=no_color)]
+        out += ["\n", render_table(details, term)]
     for note in report.get("incomplete", []):
         out.append(f"incomplete: {note}\n")
     out.append("\n" + summary_line(report) + "\n")
     return "".join(out)
 
 
-def render(report: Mapping[str, Any], fmt: str, *, no_color: bool = False) -> str:
+def render(report: Mapping[str, Any], fmt: str, term: Terminal = PLAIN) -> str:
     if fmt == "json":
         return to_json(report)
     if fmt == "markdown":
         return to_markdown(report)
-    return to_table(report, no_color=no_color)
+    return to_table(report, term)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -105,8 +104,6 @@ def dot(graph: StackGraph, ids: Iterable[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_json_text(data: Any, *, pretty: bool | None = None) -> str:
-    """JSON for stdout: indented on a terminal, compact (and C-fast) when piped."""
-    if pretty is None:
-        pretty = sys.stdout.isatty()
+def to_json_text(data: Any, *, pretty: bool) -> str:
+    """JSON for stdout: indented on a terminal (``pretty``), compact (and C-fast) when piped."""
     return json.dumps(data, indent=2 if pretty else None) + "\n"

@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.render.terminal import PLAIN, Terminal
 
-def render_table(table: Table, *, no_color: bool = False) -> str:
+STATUS_STYLE = {
+    "changes": "yellow",
+    "no-changes": "green",
+    "applied": "green",
+    "destroyed": "green",
+    "failed": "bold red",
+    "skipped": "dim",
+    "provisional": "cyan",
+    "re-approval-needed": "magenta",
+    "interrupted": "bold red",
+    "valid": "green",
+    "invalid": "bold red",
+    "unchecked": "yellow",
+    "running": "blue",
+    "waiting": "dim",
+}
+
+
+def render_table(table: Table, term: Terminal = PLAIN) -> str:
+    """``table`` as text for ``term``: its width, ANSI styles only when it takes colour."""
     buf = io.StringIO()
-    width = max(shutil.get_terminal_size((120, 24)).columns, 80)
     console = Console(
         file=buf,
-        width=width,
-        no_color=no_color or "NO_COLOR" in os.environ,
-        force_terminal=False,
+        width=term.width,
+        no_color=not term.color,
+        force_terminal=term.color,
+        color_system="standard" if term.color else None,
         highlight=False,
         soft_wrap=False,
     )
@@ -27,7 +45,7 @@ def render_table(table: Table, *, no_color: bool = False) -> str:
     return buf.getvalue()
 
 
-def stacks_table(rows: Sequence[dict[str, Any]], *, no_color: bool = False) -> str:
+def stacks_table(rows: Sequence[dict[str, Any]], term: Terminal = PLAIN) -> str:
     table = Table(box=None, pad_edge=False, header_style="bold")
     show_why = any("included_because" in r for r in rows)
     for col in ("#", "STACK", "CLOUD", "ENV", "LEVEL", "DEPENDS ON"):
@@ -48,4 +66,4 @@ def stacks_table(rows: Sequence[dict[str, Any]], *, no_color: bool = False) -> s
         table.add_row(*cells)
     if not rows:
         return "no stacks\n"
-    return render_table(table, no_color=no_color)
+    return render_table(table, term)

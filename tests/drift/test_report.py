@@ -114,7 +114,7 @@ def test_markdown_and_table_show_every_finding() -> None:
     assert "**Error:** aws_iam_role could not be read: AccessDenied" in md
     assert "`shadow\\|bucket`" in md
     assert "> **Incomplete:** aws-prod: aws_sqs_queue could not be listed" in md
-    table = render(data, "table", no_color=True)
+    table = render(data, "table")
     for needle in ("aws/net", "drifted", "tags.owner", "missing", "unmanaged", "AccessDenied", "incomplete:"):
         assert needle in table
     assert json.loads(render(data, "json")) == data

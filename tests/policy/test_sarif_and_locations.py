@@ -18,7 +18,7 @@ import pytest
 from orchestrator.policy import evaluate_plans
 from orchestrator.policy.locate import address_in_text, locate, parse_address
 from orchestrator.policy.report import Location
-from orchestrator.policy.sarif import ERROR_RULE, to_sarif
+from orchestrator.render.sarif import ERROR_RULE, to_sarif
 from orchestrator.workspace import Workspace
 from tests.policy.conftest import plan
 

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from orchestrator.policy.report import PolicyReport
 from orchestrator.render.tables import render_table
+from orchestrator.render.terminal import PLAIN, Terminal
 
 _LABEL = {"error": "ERROR", "deny": "DENY", "warn": "WARN"}
 
@@ -28,7 +29,7 @@ def verdict(report: PolicyReport) -> str:
     return f"policy: {counts}: pass"
 
 
-def render(report: PolicyReport, *, no_color: bool = False) -> str:
+def render(report: PolicyReport, term: Terminal = PLAIN) -> str:
     """A table of stacks and their status, then every finding with where it points."""
     if not report.stacks:
         return "no plans to check in this plan set\n" + verdict(report) + "\n"
@@ -37,7 +38,7 @@ def render(report: PolicyReport, *, no_color: bool = False) -> str:
         table.add_column(col, no_wrap=True)
     for s in report.stacks:
         table.add_row(s.stack, s.status, str(s.denied), str(s.warned), str(s.errors))
-    lines = [render_table(table, no_color=no_color).rstrip("\n")]
+    lines = [render_table(table, term).rstrip("\n")]
     findings = report.findings()
     if findings:
         lines.append("")
