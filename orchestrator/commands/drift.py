@@ -56,6 +56,7 @@ def command(
     from orchestrator.drift.scan import ScanOptions, scan
     from orchestrator.redact import Redactor
     from orchestrator.render.drift import render, summary_line
+    from orchestrator.render.drift_pr import pull_requests_markdown
     from orchestrator.render.terminal import PLAIN
     from orchestrator.terraform.runner import CancelToken, install_signal_forwarding
     from orchestrator.ui import emit, info, stdout_terminal, warn
@@ -113,7 +114,7 @@ def command(
     term = stdout_terminal(app.no_color) if out is None else PLAIN
     text = render(data, json_flag_or(fmt, "table"), term)
     if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
-        text += "\n" + pr_run.markdown()
+        text += "\n" + pull_requests_markdown(pr_run.outcomes)
     if out is not None:
         write_output_file(out.resolve(), text, what="the report", hint="Choose a writable --out path.")
         info(f"{summary_line(data)}; report written to {out}", no_color=app.no_color)

@@ -18,14 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.discovery import Stack
-from orchestrator.drift_pr.body import (
-    BodyData,
-    close_comment,
-    duplicate_comment,
-    gone_comment,
-    render_body,
-    title,
-)
 from orchestrator.drift_pr.decide import Decision, decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block
@@ -41,6 +33,14 @@ from orchestrator.drift_pr.remediate import Remediation, plan_remediation
 from orchestrator.errors import EXIT_ERROR, GitError, GitHubError, Interrupted, OrchestratorError
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
 from orchestrator.redact import Redactor, sensitive_values
+from orchestrator.render.drift_pr import (
+    BodyData,
+    close_comment,
+    duplicate_comment,
+    gone_comment,
+    render_body,
+    title,
+)
 from orchestrator.workspace import Workspace
 
 Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed"]
@@ -109,25 +109,6 @@ class DriftPrRun:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [o.to_json() for o in self.outcomes]
-
-    def markdown(self) -> str:
-        if not self.outcomes:
-            return ""
-        lines = [
-            "### Drift pull requests",
-            "",
-            "| stack | action | pull request | note |",
-            "|---|---|---|---|",
-        ]
-        for o in self.outcomes:
-            pr = (
-                f"[#{o.number}]({o.url})"
-                if o.number is not None and o.url
-                else (f"#{o.number}" if o.number else "")
-            )
-            note = (o.error or o.reason or "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{o.stack}` | {o.action} | {pr} | {note} |")
-        return "\n".join(lines) + "\n"
 
     def github_output(self) -> list[dict[str, Any]]:
         """What a workflow needs to keep each new plan set as an artifact named for its PR and head."""

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from orchestrator.drift.model import fingerprint
-from orchestrator.drift_pr.body import BODY_BUDGET, BodyData, render_body, title
 from orchestrator.drift_pr.decide import decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block, render_meta_block
@@ -21,6 +20,7 @@ from orchestrator.github import PullRequest
 from orchestrator.planset import Counts, Manifest, StackPlan
 from orchestrator.redact import Redactor
 from orchestrator.render.comment import manifest_digest, parse_plan_set_block
+from orchestrator.render.drift_pr import BODY_BUDGET, BodyData, render_body, title
 from tests.conftest import git
 
 
@@ -323,3 +323,18 @@ def test_same_content_compares_only_the_given_paths(clone: Path) -> None:
 def test_an_unknown_base_branch_is_a_clear_error(clone: Path) -> None:
     with pytest.raises(GitError, match="cannot fetch 'nope'"):
         DriftGit(clone).fetch("nope", "orchestrate/drift/")
+
+
+def test_the_run_table_of_pull_requests_escapes_notes() -> None:
+    from orchestrator.drift_pr.run import PrOutcome
+    from orchestrator.render.drift_pr import pull_requests_markdown
+
+    assert pull_requests_markdown([]) == ""
+    text = pull_requests_markdown(
+        [
+            PrOutcome("net", "opened", number=7, url="https://github.test/o/r/pull/7"),
+            PrOutcome("db", "failed", error="push | rejected\nby a hook"),
+        ]
+    )
+    assert "| `net` | opened | [#7](https://github.test/o/r/pull/7) |  |" in text
+    assert "| `db` | failed |  | push \\| rejected by a hook |" in text

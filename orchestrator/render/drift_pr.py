@@ -1,4 +1,4 @@
-"""Titles, bodies and comments of drift pull requests (pure).
+"""Titles, bodies and comments of drift pull requests, and the run's table of them (pure).
 
 The body holds the drift of one stack (from the redacted report), its remediation plan (the
 plan set's plan rendered as a diff, cut visibly to stay within GitHub's limit), what to do
@@ -9,14 +9,17 @@ is measured or cut.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.drift_pr.meta import DriftMeta, render_meta_block
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.render.comment import StackSection, plan_set_block, render_section
 from orchestrator.render.drift import value_text
+
+if TYPE_CHECKING:
+    from orchestrator.drift_pr.run import PrOutcome
 
 BODY_BUDGET = 60000  # characters; GitHub refuses a body over 65,536
 DRIFT_BUDGET = 20000  # of which the drift table may take at most this much
@@ -181,3 +184,24 @@ def duplicate_comment(stack: str, keep: int) -> str:
         f"Pull request #{keep} already carries the drift of `{stack}`; one pull request per stack. "
         "Closing this one.\n"
     )
+
+
+def pull_requests_markdown(outcomes: Sequence[PrOutcome]) -> str:
+    """The drift pull requests of a run, as a Markdown table (after the report's own)."""
+    if not outcomes:
+        return ""
+    lines = [
+        "### Drift pull requests",
+        "",
+        "| stack | action | pull request | note |",
+        "|---|---|---|---|",
+    ]
+    for o in outcomes:
+        pr = (
+            f"[#{o.number}]({o.url})"
+            if o.number is not None and o.url
+            else (f"#{o.number}" if o.number else "")
+        )
+        note = (o.error or o.reason or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{o.stack}` | {o.action} | {pr} | {note} |")
+    return "\n".join(lines) + "\n"
