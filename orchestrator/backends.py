@@ -27,10 +27,6 @@ class EffectiveBackend:
     config: dict[str, Any]
     source: BackendSource
 
-    @property
-    def declared_in_terraform(self) -> bool:
-        return self.source == "terraform"
-
 
 def render_template(value: Any, stack: Stack) -> Any:
     """Replace {stack}, {slug}, {environment} and {cloud} in every string of a backend config."""

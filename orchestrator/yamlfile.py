@@ -51,16 +51,6 @@ _StrictLoader.add_constructor(
 )
 
 
-def display_path(path: Path, root: Path | None = None) -> str:
-    """A path as the user should see it: relative to the repository when inside it."""
-    if root is not None:
-        try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path)
-
-
 def read_text(path: Path, shown: str) -> str:
     try:
         return path.read_text(encoding="utf-8")

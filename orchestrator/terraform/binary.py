@@ -35,10 +35,6 @@ class TerraformBinary:
         """Terraform >= 1.6 (and every OpenTofu) takes `endpoints {}`, `use_path_style`."""
         return self.flavour == "opentofu" or self.version >= Version(1, 6, 0)
 
-    @property
-    def has_terraform_data(self) -> bool:
-        return self.version >= Version(1, 4, 0) or self.flavour == "opentofu"
-
     def describe(self) -> str:
         name = "OpenTofu" if self.flavour == "opentofu" else "Terraform"
         return f"{name} {self.version} ({self.path})"

@@ -129,11 +129,6 @@ def outputs_from_output_json(data: dict[str, Any]) -> dict[str, PlannedOutput]:
     }
 
 
-def outputs_from_state(state: dict[str, Any]) -> dict[str, PlannedOutput]:
-    """Raw state (v4, as `state pull` prints it) -> outputs."""
-    return outputs_from_output_json(state.get("outputs") or {})
-
-
 @dataclass(frozen=True)
 class StateIdentity:
     lineage: str | None

@@ -128,10 +128,6 @@ def state_pull_args(directory: Path) -> list[str]:
     return [chdir(directory), "state", "pull"]
 
 
-def force_unlock_args(directory: Path, lock_id: str) -> list[str]:
-    return [chdir(directory), "force-unlock", "-force", lock_id]
-
-
 def compose_env(base: Mapping[str, str], *layers: Mapping[str, str]) -> dict[str, str]:
     """A fresh environment: ``base`` (a copy of os.environ), then each layer, then automation flags."""
     env = dict(base)
@@ -139,12 +135,6 @@ def compose_env(base: Mapping[str, str], *layers: Mapping[str, str]) -> dict[str
         env.update(layer)
     env.update(AUTOMATION_ENV)
     return env
-
-
-def shell_quote_env(env: Mapping[str, str]) -> str:
-    import shlex
-
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
 
 
 # ---------------------------------------------------------------- failure classification (pure)
