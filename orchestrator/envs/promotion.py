@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.envs.model import EnvModel, content_hash, env_model
-from orchestrator.envs.records import Record, passed
+from orchestrator.envs.records import Passed, Record
 from orchestrator.envs.store import RecordStore
 from orchestrator.errors import ApprovalRefused, OrchestratorError
 from orchestrator.workspace import Workspace
@@ -64,6 +64,7 @@ def evaluate(
     ws: Workspace, model: EnvModel, stacks: Iterable[str], records: Sequence[Record]
 ) -> list[Promotion]:
     out = []
+    index = Passed(records)
     for sid in stacks:
         stack = ws.stacks.get(sid)
         if stack is None:
@@ -74,9 +75,7 @@ def evaluate(
             out.append(Promotion(sid, model.env_of.get(sid), digest))
             continue
         env, upstream = up
-        out.append(
-            Promotion(sid, model.env_of.get(sid), digest, env, upstream, passed(records, upstream, digest))
-        )
+        out.append(Promotion(sid, model.env_of.get(sid), digest, env, upstream, index.get(upstream, digest)))
     return out
 
 

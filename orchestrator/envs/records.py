@@ -191,14 +191,26 @@ def history_rows(
     return rows
 
 
+class Passed:
+    """The newest successful apply per (stack, content hash): the promotion gate's lookup."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self._best: dict[tuple[str, str], Record] = {}
+        for rec in records:
+            if rec.kind != "apply":
+                continue
+            for s in rec.stacks:
+                if not s.ok or s.content_hash is None:
+                    continue
+                key = (s.stack, s.content_hash)
+                best = self._best.get(key)
+                if best is None or rec.time > best.time:
+                    self._best[key] = rec
+
+    def get(self, stack: str, content: str) -> Record | None:
+        return self._best.get((stack, content))
+
+
 def passed(records: Iterable[Record], stack: str, content: str) -> Record | None:
     """The newest record in which ``stack`` applied successfully with this content hash."""
-    best: Record | None = None
-    for rec in records:
-        if rec.kind != "apply":
-            continue
-        for s in rec.stacks:
-            matches = s.stack == stack and s.ok and s.content_hash == content
-            if matches and (best is None or rec.time > best.time):
-                best = rec
-    return best
+    return Passed(records).get(stack, content)

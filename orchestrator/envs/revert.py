@@ -103,7 +103,12 @@ def revert_to_record(ws: Workspace, repo: Repo, record: Record, base_sha: str) -
     if repo.rev(record.commit) is None:
         raise GitError(
             f"the commit {record.commit[:12]} of record {record.id} is not in this clone",
-            hint="Fetch the full history (actions/checkout with fetch-depth: 0).",
+            hint=(
+                f"Fetch it: git fetch origin refs/pull/{record.pr}/head (a squash-merged PR's head is "
+                "not on any branch)."
+                if record.pr
+                else "Fetch the full history (actions/checkout with fetch-depth: 0)."
+            ),
         )
     paths: set[str] = set()
     for s in record.stacks:

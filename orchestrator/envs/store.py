@@ -18,7 +18,8 @@ from orchestrator.envs.records import Record, add_line, parse_note
 from orchestrator.errors import GitError
 
 NOTES_REF = "refs/notes/orchestrate"
-PUSH_ATTEMPTS = 8
+PUSH_ATTEMPTS = 30
+MAX_BACKOFF = 2.0  # seconds; full jitter, so racing writers spread out
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RecordStore:
                     "by the next apply or `orchestrate history --push`"
                 )
                 return False
-            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+            time.sleep(random.uniform(0.0, min(MAX_BACKOFF, 0.05 * 2**attempt)))
         warnings.append(
             f"records: the remote's {self.ref} kept moving; the record is kept in this clone and pushed "
             "by the next apply or `orchestrate history --push`"
