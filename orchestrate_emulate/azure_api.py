@@ -25,6 +25,8 @@ Paths are case-insensitive, as in ARM; every call needs ``?api-version=``:
   ``registrationState`` and ``resourceTypes`` with ``apiVersions`` and ``locations``
   (``GET /providers/NS`` too); ``POST .../providers/NS/register``
 - ``GET|PUT|PATCH|DELETE {scope}/providers/Microsoft.Resources/tags/default`` (the Tags API)
+- ``POST /providers/Microsoft.ResourceGraph/resources``: Resource Graph queries, the shapes
+  the drift reader sends (see :mod:`orchestrate_emulate.azure_graph`)
 
 Resource types: see :data:`PROVIDERS` (Microsoft.Storage/storageAccounts among them). Storage
 accounts get ARM's computed properties (endpoints, ``provisioningState``, keys), names are checked
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from orchestrate_emulate import azure_graph
 from orchestrate_emulate._http import Emulator, HttpError, Request, Response, now_rfc3339, paginate
 
 # namespace -> resource type -> supported api-versions (oldest first)
@@ -70,6 +73,7 @@ PROVIDERS: dict[str, dict[str, list[str]]] = {
         "publicIPAddresses": ["2022-07-01", "2023-04-01", "2023-09-01", "2024-01-01"],
     },
     "Microsoft.KeyVault": {"vaults": ["2022-07-01", "2023-02-01", "2023-07-01"]},
+    "Microsoft.Web": {"sites": ["2022-03-01", "2023-01-01"]},
     "Microsoft.ManagedIdentity": {"userAssignedIdentities": ["2023-01-31", "2023-07-31-preview"]},
 }
 
@@ -153,6 +157,7 @@ class AzureEmulator(Emulator):
         r = self.route
         sub = r"/subscriptions/(?P<sub>[^/]+)"
         rg = sub + r"/resourcegroups/(?P<rg>[^/]+)"
+        r("POST", r"/providers/Microsoft\.ResourceGraph/resources", self._graph_query)
         r("GET", r"/subscriptions", self._list_subscriptions)
         r("GET", sub, self._get_subscription)
         r("GET", sub + r"/resourcegroups", self._list_groups)
@@ -360,6 +365,16 @@ class AzureEmulator(Emulator):
     def _listed(resource: dict[str, Any]) -> dict[str, Any]:
         # ARM's list leaves properties out (GenericResourceExpanded).
         return {k: v for k, v in resource.items() if k != "properties"}
+
+    def _graph_query(self, req: Request, m: re.Match[str]) -> Response:
+        body = req.json()
+        subs = body.get("subscriptions") or []
+        query = body.get("query")
+        if not isinstance(query, str) or not isinstance(subs, list) or not subs:
+            raise HttpError(400, "BadRequest", "a query and at least one subscription are required")
+        groups = {str(s).lower(): self._subscription(str(s))["groups"] for s in subs}
+        found = azure_graph.rows(query, [str(s) for s in subs], groups, self.resources)
+        return Response(200, azure_graph.page(found, body.get("options") or {}))
 
     def _list_group_resources(self, req: Request, m: re.Match[str]) -> Response:
         self._api_version(req)

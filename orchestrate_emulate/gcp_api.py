@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate_emulate._http import Emulator, HttpError, Request, Response, now_rfc3339, paginate
+from orchestrate_emulate.gcp_services import GcpServices
 
 _STATUS = {
     400: "INVALID_ARGUMENT",
@@ -115,8 +116,9 @@ def _check_labels(labels: Any) -> dict[str, str]:
     return dict(labels)
 
 
-class GcpEmulator(Emulator):
-    """Cloud Resource Manager v3 on 127.0.0.1 (projects, folders, operations)."""
+class GcpEmulator(Emulator, GcpServices):
+    """Cloud Resource Manager v3 on 127.0.0.1 (projects, folders, operations), and Storage
+    buckets, Compute networks and Cloud Asset Inventory (:mod:`orchestrate_emulate.gcp_services`)."""
 
     kind = "gcp"
 
@@ -127,6 +129,7 @@ class GcpEmulator(Emulator):
         self._next_project = FIRST_PROJECT_NUMBER
         self._next_folder = FIRST_FOLDER_NUMBER
         self._next_op = 1
+        self.services_restore({})
         super().__init__(host, port, data_file)
 
     # ------------------------------------------------------------ Emulator hooks
@@ -145,6 +148,7 @@ class GcpEmulator(Emulator):
             "folders": self.folders,
             "operations": self.operations,
             "next": {"project": self._next_project, "folder": self._next_folder, "op": self._next_op},
+            **self.services_snapshot(),
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -155,6 +159,7 @@ class GcpEmulator(Emulator):
         self._next_project = int(nxt.get("project", FIRST_PROJECT_NUMBER))
         self._next_folder = int(nxt.get("folder", FIRST_FOLDER_NUMBER))
         self._next_op = int(nxt.get("op", 1))
+        self.services_restore(data)
 
     def clear(self) -> None:
         self.restore({})
@@ -178,6 +183,7 @@ class GcpEmulator(Emulator):
         r("PATCH", r"/v3/folders/(?P<f>[^/:]+)", self._update_folder)
         r("DELETE", r"/v3/folders/(?P<f>[^/:]+)", self._delete_folder)
         r("GET", r"/v3/(?P<op>operations/.+)", self._get_operation)
+        self.register_services()
 
     # ------------------------------------------------------------ direct access (tests)
 

@@ -1,10 +1,13 @@
-"""Azure live reader (azure-mgmt-resource): resource groups and any other azurerm_* resource.
+"""Azure live reader: every azurerm_* resource through Resource Graph (azure-mgmt-resourcegraph).
 
-Batched per subscription: one paginated ``resource_groups.list`` and one ``resources.list``
-(every top-level resource with its location and tags). A managed resource the listing cannot
-show (a child resource, another subscription) is read with ``resources.get_by_id``, its
-api-version resolved from the provider's resource types (``providers.get``) and cached per
-namespace. Location spellings are normalised by the comparison ("West Europe" is westeurope).
+Batched per subscription: one paged KQL query (orchestrator.drift.azure_graph) returns every
+resource and resource group with its location, tags and properties, shared by all types.
+Managed resources of another subscription are read with one more query by id per subscription;
+a child resource the listing cannot show (other than subnets, read from their network) is read
+with ``resources.get_by_id`` (azure-mgmt-resource), its api-version resolved from the
+provider's resource types (``providers.get``) and cached per namespace. Location spellings are
+normalised by the comparison ("West Europe" is westeurope). Resources of types with no
+Terraform type below are still listed, for unmanaged detection, under their ARM type.
 
 SDK retries are off (retry_total=0); orchestrator.drift.retry retries 429, 5xx and dropped
 connections, and a call that still fails becomes a CloudError here.
@@ -21,6 +24,7 @@ from typing import Any, Literal
 
 from orchestrator.clouds import ResolvedTarget
 from orchestrator.config import AzureTarget
+from orchestrator.drift import azure_graph as graph
 from orchestrator.drift.model import LiveResource, Resource
 from orchestrator.drift.retry import RetryPolicy, call_with_retries
 from orchestrator.errors import CloudError
@@ -37,10 +41,19 @@ ARM_TYPES: dict[str, str] = {
     "microsoft.containerservice/managedclusters": "azurerm_kubernetes_cluster",
     "microsoft.compute/disks": "azurerm_managed_disk",
     "microsoft.operationalinsights/workspaces": "azurerm_log_analytics_workspace",
+    graph.SUBNET_ARM: "azurerm_subnet",
 }
 RESOURCE_GROUP = "azurerm_resource_group"
-LISTED_TYPES = (RESOURCE_GROUP, *sorted(set(ARM_TYPES.values())))
+# Every listed resource whose ARM type has no Terraform type above (reported under its ARM type).
+OTHER = "azurerm_*"
+LISTED_TYPES = (RESOURCE_GROUP, *sorted(set(ARM_TYPES.values()) - {"azurerm_subnet"}), OTHER)
+# ARM types Azure creates by itself.
+_DEFAULT_ARM_TYPES = (
+    "microsoft.network/networkwatchers",
+    "microsoft.alertsmanagement/smartdetectoralertrules",
+)
 # Resource groups Azure creates by itself (Network Watcher, AKS node groups, Cloud Shell, ...).
+_VNET = ("microsoft.network/virtualnetworks",)
 _DEFAULT_GROUPS = (
     "networkwatcherrg",
     "defaultresourcegroup-*",
@@ -172,6 +185,32 @@ class _NoToken:
 
 
 ClientFactory = Callable[[], Any]  # -> ResourceManagementClient
+GraphFactory = Callable[[], Any]  # -> ResourceGraphClient
+
+
+def default_graph_client(resolved: ResolvedTarget) -> GraphFactory:
+    logging.getLogger("azure").addHandler(logging.NullHandler())
+    logging.getLogger("azure").propagate = False
+
+    def make() -> Any:
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        target = resolved.target
+        assert isinstance(target, AzureTarget)
+        kwargs: dict[str, Any] = {"retry_total": 0}
+        endpoint = resolved.endpoint
+        if endpoint:
+            kwargs["base_url"] = endpoint
+        if resolved.emulated or (endpoint or "").startswith("http://"):
+            from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+            return ResourceGraphClient(_NoToken(), authentication_policy=SansIOHTTPPolicy(), **kwargs)
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential(**({"tenant_id": target.tenant_id} if target.tenant_id else {}))
+        return ResourceGraphClient(credential, **kwargs)
+
+    return make
 
 
 def default_client(resolved: ResolvedTarget) -> ClientFactory:
@@ -209,6 +248,7 @@ def state_key(resource: Resource) -> str | None:
 
 
 def _live(rtype: str, item: Any, in_scope: bool) -> LiveResource:
+    """An ARM object (get_by_id) as a live resource: name, location and tags."""
     rid = str(item.id)
     attrs: dict[str, Any] = {"name": item.name, "tags": dict(item.tags or {})}
     if getattr(item, "location", None):
@@ -216,6 +256,21 @@ def _live(rtype: str, item: Any, in_scope: bool) -> LiveResource:
     managed_by = getattr(item, "managed_by", None)
     default = _default_group(str(item.name), managed_by) if rtype == RESOURCE_GROUP else bool(managed_by)
     return LiveResource(rtype, rid, rid.lower(), attrs, default, in_scope)
+
+
+def _row_live(rtype: str, row: Mapping[str, Any], in_scope: bool) -> LiveResource:
+    """A Resource Graph row as a live resource (``rtype`` OTHER: typed by its ARM type)."""
+    rid = str(row.get("id"))
+    arm_type = str(row.get("type") or "").lower()
+    managed_by = row.get("managedBy")
+    if rtype == RESOURCE_GROUP:
+        default = _default_group(str(row.get("name")), managed_by)
+    else:
+        default = bool(managed_by) or arm_type in _DEFAULT_ARM_TYPES
+    live_type = str(row.get("type")) if rtype == OTHER else rtype
+    return LiveResource(
+        live_type, rid, rid.lower(), graph.attributes(rtype, row), default, in_scope and not row.get("child")
+    )
 
 
 class AzureReader:
@@ -228,6 +283,7 @@ class AzureReader:
         resolved: ResolvedTarget,
         client: ClientFactory | None = None,
         *,
+        graph_client: GraphFactory | None = None,
         retry: RetryPolicy | None = None,
         on_retry: Callable[[str, BaseException], None] | None = None,
     ) -> None:
@@ -239,9 +295,12 @@ class AzureReader:
         self.where = resolved.name
         self.retry = retry or RetryPolicy()
         self._factory = client or default_client(resolved)
+        self._graph_factory = graph_client or default_graph_client(resolved)
+        self._graph: Any = None
         self._client: Any = None
         self._lock = threading.Lock()
-        self._listing: list[Any] | None = None
+        self._listing: list[dict[str, Any]] | None = None
+        self._foreign: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._listing_lock = threading.Lock()
         self._versions: dict[str, dict[str, str]] = {}
         self._versions_lock = threading.Lock()
@@ -260,6 +319,37 @@ class AzureReader:
                         exc, "creating the ARM client", self.where, self.resolved.endpoint
                     ) from exc
             return self._client
+
+    def graph(self) -> Any:
+        with self._lock:
+            if self._graph is None:
+                try:
+                    self._graph = self._graph_factory()
+                except Exception as exc:
+                    raise translate(
+                        exc, "creating the Resource Graph client", self.where, self.resolved.endpoint
+                    ) from exc
+            return self._graph
+
+    def query(self, query: str, subscriptions: list[str]) -> list[dict[str, Any]]:
+        """Every row of a Resource Graph query (one call per page of 1,000, each retried)."""
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        rows: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            request = QueryRequest(
+                subscriptions=subscriptions,
+                query=query,
+                options=QueryRequestOptions(
+                    top=graph.PAGE_SIZE, skip_token=token, result_format="objectArray"
+                ),
+            )
+            page = self.call("resource graph query", lambda request=request: self.graph().resources(request))  # type: ignore[misc]
+            rows += [r for r in page.data or [] if isinstance(r, dict)]
+            token = page.skip_token
+            if not token:
+                return rows
 
     def call(self, what: str, fn: Callable[[], Any], *, not_found_ok: bool = False) -> Any:
         if self._denied is not None:
@@ -327,12 +417,25 @@ class AzureReader:
             )
         return version
 
-    def listing(self) -> list[Any]:
-        """Every top-level resource of the subscription (one paginated call, shared by all types)."""
+    def listing(self) -> list[dict[str, Any]]:
+        """Every resource, resource group and subnet of the subscription (one paged query, shared)."""
         with self._listing_lock:
             if self._listing is None:
-                self._listing = self._pages("resources list", lambda: self.client().resources.list())
+                rows = self.query(graph.SCOPE_QUERY, [self.target.subscription_id])
+                rows += [s for r in rows if str(r.get("type")).lower() in _VNET for s in graph.subnet_rows(r)]
+                self._listing = rows
             return self._listing
+
+    def foreign(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The rows of managed resources in other subscriptions (one query per subscription set)."""
+        key = tuple(sorted(ids))
+        with self._listing_lock:
+            if key not in self._foreign:
+                subs = sorted({p[0] for i in ids if (p := parse_id(i)) is not None})
+                rows = self.query(graph.by_ids_query(ids), subs)
+                rows += [s for r in rows if str(r.get("type")).lower() in _VNET for s in graph.subnet_rows(r)]
+                self._foreign[key] = rows
+            return self._foreign[key]
 
     # -------------------------------------------------------------- the scan's interface
 
@@ -351,6 +454,9 @@ class AzureReader:
     def listed_types(self) -> tuple[str, ...]:
         return LISTED_TYPES
 
+    def read_path(self, rtype: str) -> str:
+        return "resource-graph"
+
     def state_key(self, resource: Resource) -> str | None:
         return state_key(resource)
 
@@ -364,25 +470,39 @@ class AzureReader:
 
     def _read(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]:
         live: dict[str, LiveResource] = {}
-        if rtype == RESOURCE_GROUP:
-            for g in self._pages("resource groups list", lambda: self.client().resource_groups.list()):
-                res = _live(rtype, g, True)
+        wanted = set(want)
+        for row in self.listing():
+            arm_type = str(row.get("type") or "").lower()
+            listed_as = (
+                RESOURCE_GROUP
+                if arm_type == graph.RESOURCE_GROUP_ARM
+                else ARM_TYPES.get(arm_type, OTHER if "/" in arm_type else None)
+            )
+            rid = str(row.get("id") or "").lower()
+            if listed_as == rtype or rid in wanted:
+                res = _row_live(rtype, row, listed_as == rtype)
                 live[res.key] = res
-        else:
-            wanted = set(want)
-            for item in self.listing():
-                listed_as = ARM_TYPES.get(str(item.type).lower())
-                if listed_as == rtype or str(item.id).lower() in wanted:
-                    res = _live(rtype, item, listed_as == rtype)
+        gone = sorted(wanted - set(live))
+        elsewhere = [
+            str(want[k].get("id") or k)
+            for k in gone
+            if (p := parse_id(str(want[k].get("id") or k))) is not None and p[0].lower() != self.subscription
+        ]
+        if elsewhere:
+            for row in self.foreign(elsewhere):
+                if str(row.get("id") or "").lower() in wanted:
+                    res = _row_live(rtype, row, False)
                     live[res.key] = res
-        for key in sorted(set(want) - set(live)):
+        for key in sorted(wanted - set(live)):
             rid = str(want[key].get("id") or key)  # as written, for the request
             parsed = parse_id(rid)
             if parsed is None:
                 continue
             sub, namespace, type_path = parsed
-            if sub.lower() == self.subscription and (rtype == RESOURCE_GROUP or _top_level(rid)):
-                continue  # the listing covers it: gone
+            if sub.lower() != self.subscription or rtype == RESOURCE_GROUP or _top_level(rid):
+                continue  # a listing covers it: gone
+            if type_path.lower() == "virtualnetworks/subnets":
+                continue  # read from its network: gone
             version = self.api_version(namespace, type_path)
             item = self.call(
                 f"resources get_by_id {rid}",

@@ -36,6 +36,7 @@ Kind = Literal[
     "nested",
     "inline_policies",
     "gcp_number",
+    "subset",
 ]
 _UNSET = object()
 
@@ -50,6 +51,8 @@ class Attr:
 
 
 TAGS = Attr("tags", "tags", only_if_in_state=False)
+LABELS = Attr("labels", "tags", only_if_in_state=False)
+AZ_LOCATION = Attr("location", "location")
 
 SPECS: dict[str, tuple[Attr, ...]] = {
     "aws_s3_bucket": (
@@ -146,11 +149,144 @@ SPECS: dict[str, tuple[Attr, ...]] = {
         Attr("display_name"),
         Attr("parent"),
     ),
+    # Read from Cloud Asset Inventory (orchestrator.drift.gcp_assets); any other type of its
+    # table is compared on its labels.
+    "google_storage_bucket": (
+        Attr("location", "location"),
+        Attr("storage_class", default="STANDARD"),
+        Attr("versioning", "nested", default=[{"enabled": False}]),
+        Attr("uniform_bucket_level_access", default=False),
+        Attr("public_access_prevention", default="inherited"),
+        LABELS,
+    ),
+    "google_compute_network": (
+        Attr("description", default=""),
+        Attr("auto_create_subnetworks", default=True),
+        Attr("routing_mode", default="REGIONAL"),
+        Attr("mtu", default=0),
+    ),
+    "google_compute_subnetwork": (
+        Attr("ip_cidr_range"),
+        Attr("network", "gcp_number"),
+        Attr("region", "gcp_number"),
+        Attr("private_ip_google_access", default=False),
+        Attr("description", default=""),
+    ),
+    "google_compute_firewall": (
+        Attr("network", "gcp_number"),
+        Attr("direction", default="INGRESS"),
+        Attr("priority", default=1000),
+        Attr("disabled", default=False),
+        Attr("source_ranges", "set", default=[]),
+        Attr("destination_ranges", "set", default=[]),
+        Attr("source_tags", "set", default=[]),
+        Attr("target_tags", "set", default=[]),
+        Attr("allow", "objects", default=[]),
+        Attr("deny", "objects", default=[]),
+    ),
+    "google_compute_instance": (
+        Attr("machine_type", "gcp_number"),
+        Attr("zone", "gcp_number"),
+        Attr("current_status"),
+        Attr("can_ip_forward", default=False),
+        Attr("deletion_protection", default=False),
+        Attr("tags", "set", default=[]),
+        LABELS,
+    ),
+    "google_service_account": (
+        Attr("display_name", default=""),
+        Attr("description", default=""),
+        Attr("disabled", default=False),
+    ),
+    "google_sql_database_instance": (
+        Attr("database_version"),
+        Attr("region"),
+        Attr("settings", "subset", default=[]),
+    ),
+    "google_pubsub_topic": (
+        Attr("kms_key_name", default=""),
+        Attr("message_retention_duration", default=""),
+        LABELS,
+    ),
+    "google_pubsub_subscription": (
+        Attr("topic", "gcp_number"),
+        Attr("ack_deadline_seconds", default=10),
+        Attr("message_retention_duration", default="604800s"),
+        Attr("retain_acked_messages", default=False),
+        Attr("enable_message_ordering", default=False),
+        LABELS,
+    ),
+    "google_container_cluster": (
+        Attr("location", "location"),
+        Attr("network", "gcp_number"),
+        Attr("subnetwork", "gcp_number"),
+        Attr("release_channel", "subset", default=[]),
+        Attr("resource_labels", "tags", only_if_in_state=False),
+    ),
+    "google_project_iam_binding": (Attr("members", "set", default=[]),),
+    "google_project_iam_member": (Attr("member"),),
+    "google_*": (LABELS,),
     "azurerm_resource_group": (
         Attr("location", "location"),
         TAGS,
     ),
-    # Any other azurerm_* resource is compared on these (resources.get_by_id).
+    # Key properties from Resource Graph (orchestrator.drift.azure_graph).
+    "azurerm_storage_account": (
+        AZ_LOCATION,
+        Attr("account_kind", default="StorageV2"),
+        Attr("account_tier"),
+        Attr("account_replication_type"),
+        Attr("min_tls_version"),
+        Attr("https_traffic_only_enabled", default=True),
+        Attr("enable_https_traffic_only", default=True),
+        Attr("allow_nested_items_to_be_public", default=True),
+        Attr("access_tier", default="Hot"),
+        TAGS,
+    ),
+    "azurerm_virtual_network": (
+        AZ_LOCATION,
+        Attr("address_space", "set", default=[]),
+        Attr("dns_servers", "set", default=[]),
+        TAGS,
+    ),
+    "azurerm_subnet": (Attr("address_prefixes", "set", default=[]),),
+    "azurerm_public_ip": (
+        AZ_LOCATION,
+        Attr("allocation_method"),
+        Attr("sku", default="Basic"),
+        Attr("ip_version", default="IPv4"),
+        Attr("idle_timeout_in_minutes", default=4),
+        TAGS,
+    ),
+    "azurerm_key_vault": (
+        AZ_LOCATION,
+        Attr("sku_name"),
+        Attr("tenant_id"),
+        Attr("soft_delete_retention_days", default=90),
+        Attr("purge_protection_enabled", default=False),
+        Attr("enabled_for_disk_encryption", default=False),
+        TAGS,
+    ),
+    "azurerm_managed_disk": (
+        AZ_LOCATION,
+        Attr("disk_size_gb"),
+        Attr("storage_account_type"),
+        TAGS,
+    ),
+    "azurerm_kubernetes_cluster": (
+        AZ_LOCATION,
+        Attr("kubernetes_version"),
+        Attr("dns_prefix"),
+        Attr("sku_tier", default="Free"),
+        TAGS,
+    ),
+    "azurerm_log_analytics_workspace": (
+        AZ_LOCATION,
+        Attr("sku", default="PerGB2018"),
+        Attr("retention_in_days", default=30),
+        TAGS,
+    ),
+    # Any other azurerm_* resource is compared on these (Resource Graph or resources.get_by_id).
     "azurerm_*": (
         Attr("location", "location"),
         TAGS,
@@ -163,6 +299,8 @@ def spec_for(rtype: str) -> tuple[Attr, ...] | None:
         return SPECS[rtype]
     if rtype.startswith("azurerm_"):
         return SPECS["azurerm_*"]
+    if rtype.startswith("google_"):
+        return SPECS["google_*"]
     return None
 
 
@@ -342,6 +480,23 @@ def _diff_nested(path: AttrPath, expected: Any, actual: Any, out: list[Diff]) ->
         out.append(Diff(path, expected, actual))
 
 
+def _diff_subset(path: AttrPath, expected: Any, actual: Any, out: list[Diff]) -> None:
+    """Like nested, but only the keys the live side carries (a reader reads a few of many)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(actual):
+            if key in expected:
+                _diff_subset((*path, key), expected[key], actual[key], out)
+        return
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            _diff_subset((*path, i), e, a, out)
+        return
+    if isinstance(expected, dict) or isinstance(actual, dict):
+        out.append(Diff(path, expected, actual))
+        return
+    _diff_nested(path, expected, actual, out)
+
+
 def _objects_key(v: Any) -> str:
     return _canon(v)
 
@@ -388,6 +543,10 @@ def compare_attr(attr: Attr, state: Mapping[str, Any], live: Mapping[str, Any]) 
     if kind == "nested":
         out: list[Diff] = []
         _diff_nested(path, expected, actual, out)
+        return out
+    if kind == "subset":
+        out = []
+        _diff_subset(path, expected, actual, out)
         return out
     if kind == "inline_policies":
         e_pol = {p["name"]: p.get("policy") for p in expected or [] if isinstance(p, dict) and p.get("name")}

@@ -1,4 +1,11 @@
-"""GCP live reader (google-cloud-resource-manager v3): google_project and google_folder.
+"""GCP live reader: google_project and google_folder (Resource Manager v3), every other type of
+orchestrator.drift.gcp_assets through Cloud Asset Inventory.
+
+Assets: one paged ``ListAssets`` (``contentType=RESOURCE``, 1,000 a page) per scope — the
+target's ``folder`` when it has one, else its project — for every asset type of the table at
+once, shared by all types; one more (``contentType=IAM_POLICY``) when a state holds project IAM
+bindings. A managed resource of another project (outside the scope) has its project listed
+the same way, once, for lookup only.
 
 Batched by parent: one paginated ``projects.list`` / ``folders.list`` per parent folder or
 organization the managed resources sit under (and the target's ``folder``, whose children are
@@ -19,6 +26,7 @@ from typing import Any, Literal
 
 from orchestrator.clouds import ResolvedTarget
 from orchestrator.config import GcpTarget
+from orchestrator.drift import gcp_assets as assets
 from orchestrator.drift.model import LiveResource, Resource
 from orchestrator.drift.retry import RetryPolicy, call_with_retries
 from orchestrator.errors import CloudError
@@ -73,7 +81,10 @@ def translate(exc: BaseException, what: str, where: str, endpoint: str | None) -
     if isinstance(exc, ex.GoogleAPICallError):
         detail = f"{exc.code}: {exc.message}" if getattr(exc, "message", None) else str(exc)
         if isinstance(exc, ex.PermissionDenied | ex.Unauthenticated | ex.Forbidden | ex.Unauthorized):
-            hint = "Grant the scanning identity resourcemanager.projects.get/list and folders.get/list."
+            hint = (
+                "Grant the scanning identity resourcemanager.projects.get/list, folders.get/list "
+                "and cloudasset.assets.listResource (roles/cloudasset.viewer)."
+            )
         elif kind == "transient":
             hint = "GCP kept throttling or failing after retries; run the scan again later."
         else:
@@ -154,7 +165,7 @@ def _folder_attrs(f: Any) -> dict[str, Any]:
     }
 
 
-ClientFactory = Callable[[str], Any]  # "projects" | "folders" -> a resourcemanager_v3 client
+ClientFactory = Callable[[str], Any]  # "projects" | "folders" -> resourcemanager_v3; "assets" -> asset_v1
 
 
 def default_clients(resolved: ResolvedTarget) -> ClientFactory:
@@ -173,6 +184,11 @@ def default_clients(resolved: ResolvedTarget) -> ClientFactory:
             from google.auth.credentials import AnonymousCredentials
 
             kwargs["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        if kind == "assets":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                from google.cloud import asset_v1
+            return asset_v1.AssetServiceClient(**kwargs)
         cls = resourcemanager_v3.ProjectsClient if kind == "projects" else resourcemanager_v3.FoldersClient
         return cls(**kwargs)
 
@@ -207,6 +223,10 @@ class GcpReader:
         self.scope_folder = (
             (folder if folder.startswith("folders/") else f"folders/{folder}") if folder else None
         )
+        self.asset_scope = self.scope_folder or f"projects/{target.project}"
+        self._assets: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._assets_lock = threading.Lock()
+        self._asset_types: tuple[str, ...] = ()
 
     # -------------------------------------------------------------- plumbing
 
@@ -266,30 +286,121 @@ class GcpReader:
             if not token:
                 return items
 
+    def asset_listing(self, parent: str, content: str) -> list[dict[str, Any]]:
+        """Every asset of the table's types under ``parent`` (cached: one paged call per scope)."""
+        with self._assets_lock:
+            cached = self._assets.get((parent, content))
+            if cached is not None:
+                return cached
+            from google.cloud import asset_v1
+
+            items: list[dict[str, Any]] = []
+            token = ""
+            types = (
+                [assets.PROJECT_ASSET, *sorted(s.asset_type for s in assets.ASSET_TYPES.values())]
+                if content == "RESOURCE"
+                else [assets.PROJECT_ASSET]
+            )
+            while True:
+                request = {
+                    "parent": parent,
+                    "content_type": getattr(asset_v1.ContentType, content),
+                    "asset_types": types,
+                    "page_size": PAGE_SIZE,
+                    "page_token": token,
+                }
+                pager = self.call("assets", "list_assets", request=request)
+                items += [asset_v1.Asset.to_dict(a, preserving_proto_field_name=True) for a in pager.assets]
+                token = pager.next_page_token
+                if not token:
+                    break
+            self._assets[(parent, content)] = items
+            return items
+
+    def _projects_in(self, listing: list[dict[str, Any]]) -> dict[str, str]:
+        """Project number -> id of the Project assets of a listing."""
+        out: dict[str, str] = {}
+        for item in listing:
+            if item.get("asset_type") == assets.PROJECT_ASSET:
+                data = (item.get("resource") or {}).get("data") or {}
+                number = str(data.get("projectNumber") or assets.last_segment(item.get("name")))
+                out[number] = str(data.get("projectId") or number)
+        return out
+
+    def _read_assets(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]:
+        scope = self.asset_listing(self.asset_scope, "RESOURCE")
+        live = _assets_live(rtype, scope, True)
+        in_scope = set(self._projects_in(scope).values()) if self.scope_folder else {self.target.project}
+        others = sorted(
+            {p for key, attrs in want.items() if key not in live and (p := _want_project(attrs, key))}
+            - in_scope
+        )
+        for project in others:
+            for key, res in _assets_live(
+                rtype, self.asset_listing(f"projects/{project}", "RESOURCE"), False
+            ).items():
+                live.setdefault(key, res)
+        return live
+
+    def _read_iam(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]:
+        prefix = "member:" if rtype == "google_project_iam_member" else "binding:"
+        parents = {self.asset_scope} | {
+            f"projects/{p}" for attrs in want.values() if (p := attrs.get("project")) and isinstance(p, str)
+        }
+        if self.scope_folder is None:
+            parents = {f"projects/{self.target.project}"} | parents
+        live: dict[str, LiveResource] = {}
+        for parent in sorted(parents):
+            projects = self._projects_in(self.asset_listing(parent, "RESOURCE"))
+            for item in self.asset_listing(parent, "IAM_POLICY"):
+                number = assets.last_segment(item.get("name"))
+                project = projects.get(number, number)
+                for key, attrs in assets.iam_live(project, item.get("iam_policy") or {}).items():
+                    if key.startswith(prefix):
+                        k = key.removeprefix(prefix)
+                        live[k] = LiveResource(rtype, k, k, attrs, False, False)
+        return live
+
     # -------------------------------------------------------------- the scan's interface
 
     def scope_id(self) -> tuple[str, ...]:
         return ("gcp", self.resolved.endpoint or "", self.target.project, self.scope_folder or "")
 
     def read_id(self, rtype: str) -> tuple[str, ...]:
-        # Projects and folders are organisation-wide: targets with the same endpoint and scope
-        # folder read them once.
-        return ("gcp", self.resolved.endpoint or "", self.scope_folder or "")
+        if rtype in GCP_TYPES:
+            # Projects and folders are organisation-wide: targets with the same endpoint and
+            # scope folder read them once.
+            return ("gcp", self.resolved.endpoint or "", self.scope_folder or "")
+        return ("gcp", self.resolved.endpoint or "", self.asset_scope)
 
     def supports(self, rtype: str) -> bool:
-        return rtype in GCP_TYPES
+        return rtype in GCP_TYPES or rtype in assets.ASSET_TYPES or rtype in assets.IAM_TYPES
 
     def route(self, resource: Resource) -> GcpReader:
         return self
 
     def listed_types(self) -> tuple[str, ...]:
-        return GCP_TYPES if self.scope_folder else ()
+        return (GCP_TYPES if self.scope_folder else ()) + tuple(sorted(assets.ASSET_TYPES))
+
+    def read_path(self, rtype: str) -> str:
+        if rtype in GCP_TYPES:
+            return "resource-manager"
+        return "cloud-asset-inventory"
 
     def state_key(self, resource: Resource) -> str | None:
+        spec = assets.ASSET_TYPES.get(resource.type)
+        if spec is not None:
+            return spec.state_key(resource)
+        if resource.type in assets.IAM_TYPES:
+            return assets.iam_state_key(resource)
         return state_key(resource)
 
     def read(self, rtype: str, want: Mapping[str, Mapping[str, Any]]) -> dict[str, LiveResource]:
         try:
+            if rtype in assets.ASSET_TYPES:
+                return self._read_assets(rtype, want)
+            if rtype in assets.IAM_TYPES:
+                return self._read_iam(rtype, want)
             return self._read(rtype, want)
         except CloudError:
             raise
@@ -325,6 +436,52 @@ class GcpReader:
             return LiveResource(rtype, f"projects/{pid}", pid, attrs, default, in_scope)
         attrs = _folder_attrs(item)
         return LiveResource(rtype, str(item.name), str(item.name), attrs, False, in_scope)
+
+
+def _want_project(attrs: Mapping[str, Any], key: str) -> str | None:
+    project = attrs.get("project")
+    if isinstance(project, str) and project:
+        return project
+    parts = key.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "projects" else None
+
+
+# Networks, subnetworks, firewall rules and service accounts GCP creates in a new project.
+_DEFAULT_FIREWALLS = (
+    "default-allow-internal",
+    "default-allow-ssh",
+    "default-allow-rdp",
+    "default-allow-icmp",
+)
+
+
+def _cloud_default(rtype: str, data: Mapping[str, Any]) -> bool:
+    name = str(data.get("name") or "")
+    if rtype == "google_compute_network":
+        return name == "default"
+    if rtype in ("google_compute_subnetwork", "google_compute_firewall"):
+        return assets.last_segment(data.get("network")) == "default" and (
+            rtype == "google_compute_subnetwork" or name in _DEFAULT_FIREWALLS
+        )
+    if rtype == "google_service_account":
+        email = str(data.get("email") or "")
+        return email.endswith(("-compute@developer.gserviceaccount.com", "@appspot.gserviceaccount.com"))
+    return False
+
+
+def _assets_live(rtype: str, listing: list[dict[str, Any]], in_scope: bool) -> dict[str, LiveResource]:
+    spec = assets.ASSET_TYPES[rtype]
+    live: dict[str, LiveResource] = {}
+    for item in listing:
+        if item.get("asset_type") != spec.asset_type:
+            continue
+        name = str(item.get("name") or "")
+        data = (item.get("resource") or {}).get("data") or {}
+        key = spec.asset_key(name, data)
+        live[key] = LiveResource(
+            rtype, spec.tf_id(name, data), key, spec.attributes(data), _cloud_default(rtype, data), in_scope
+        )
+    return live
 
 
 def _state_name(item: Any) -> str:

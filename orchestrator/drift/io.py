@@ -86,7 +86,7 @@ def default_io(
     engine = LazyEngine(ws, cancel)
     return ScanIO(
         readers=readers,
-        refresh=lambda stack: terraform_refresh(engine.get())(stack),
+        refresh=lambda stack, targets: terraform_refresh(engine.get())(stack, targets),
         pull=lambda stack: terraform_pull(engine.get())(stack),
         progress=progress,
     )

@@ -1,8 +1,9 @@
 """The values of a drift scan: state resources, live resources, diffs and the report (pure).
 
 The JSON form of a report (``DriftReport.to_dict``) carries SPEC §8's stable field names;
-fields beyond them (``mode``, ``resources``, ``unchecked``, ``fingerprint`` per stack,
-``incomplete`` at the top) are additions a reader may ignore.
+fields beyond them (``mode``, ``resources``, ``unchecked``, ``coverage``, ``complete``,
+``fingerprint`` per stack; ``incomplete``, ``read_paths``, ``summary.coverage`` and
+``summary.partial`` at the top) are additions a reader may ignore.
 """
 
 from __future__ import annotations
@@ -129,6 +130,49 @@ class Unmanaged:
         return {"type": self.type, "id": self.id, "cloud": self.cloud}
 
 
+Via = Literal["api", "refresh", "none"]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many managed resource instances were compared, per way and type.
+
+    ``api``: against a cloud API read; ``refresh``: by terraform's refresh-only plan;
+    ``none``: not compared at all (a type no reader knows, in api mode). Never clean.
+    """
+
+    api: Mapping[str, int] = field(default_factory=dict)
+    refresh: Mapping[str, int] = field(default_factory=dict)
+    none: Mapping[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def of(items: Sequence[tuple[Via, str]]) -> Coverage:
+        counts: dict[str, dict[str, int]] = {"api": {}, "refresh": {}, "none": {}}
+        for via, rtype in items:
+            counts[via][rtype] = counts[via].get(rtype, 0) + 1
+        return Coverage(counts["api"], counts["refresh"], counts["none"])
+
+    def __add__(self, other: Coverage) -> Coverage:
+        def add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in sorted(set(a) | set(b))}
+
+        return Coverage(
+            add(self.api, other.api), add(self.refresh, other.refresh), add(self.none, other.none)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        types = sorted(set(self.api) | set(self.refresh) | set(self.none))
+        return {
+            "api": sum(self.api.values()),
+            "refresh": sum(self.refresh.values()),
+            "none": sum(self.none.values()),
+            "by_type": {
+                t: {"api": self.api.get(t, 0), "refresh": self.refresh.get(t, 0), "none": self.none.get(t, 0)}
+                for t in types
+            },
+        }
+
+
 @dataclass(frozen=True)
 class StackDrift:
     """The result for one stack. ``error`` set means the stack could not be fully checked."""
@@ -140,6 +184,12 @@ class StackDrift:
     missing: tuple[Missing, ...] = ()
     resources: int = 0  # resource instances checked
     unchecked: tuple[str, ...] = ()  # addresses of types this mode cannot check
+    coverage: Coverage = field(default_factory=Coverage)
+
+    @property
+    def complete(self) -> bool:
+        """Every managed resource was compared (a stack in error never is)."""
+        return not self.error and not self.unchecked and not self.coverage.none
 
     @property
     def status(self) -> Status:
@@ -159,6 +209,8 @@ class StackDrift:
             "mode": self.mode,
             "resources": self.resources,
             "unchecked": sorted(self.unchecked),
+            "coverage": self.coverage.to_dict(),
+            "complete": self.complete,
         }
         return data
 
@@ -205,8 +257,16 @@ class DriftReport:
     unmanaged: tuple[Unmanaged, ...] = ()
     # Why the unmanaged listing may be incomplete (a list call failed, a state was unreadable).
     incomplete: tuple[str, ...] = field(default=())
+    # Which API read which type, per cloud target: (cloud, type, path), e.g. "cloud-asset-inventory".
+    read_paths: tuple[tuple[str, str, str], ...] = field(default=())
 
-    def summary(self) -> dict[str, int]:
+    def coverage(self) -> Coverage:
+        total = Coverage()
+        for s in self.stacks:
+            total = total + s.coverage
+        return total
+
+    def summary(self) -> dict[str, Any]:
         return {
             "stacks": len(self.stacks),
             "drifted": sum(1 for s in self.stacks if s.status == "drifted"),
@@ -215,6 +275,9 @@ class DriftReport:
             "changed": sum(len(s.changed) for s in self.stacks),
             "missing": sum(len(s.missing) for s in self.stacks),
             "unmanaged": len(self.unmanaged),
+            # Stacks with resources that were not compared (clean only as far as was checked).
+            "partial": sum(1 for s in self.stacks if s.status != "error" and not s.complete),
+            "coverage": self.coverage().to_dict(),
         }
 
     @property
@@ -242,4 +305,8 @@ class DriftReport:
             "stacks": stacks,
             "unmanaged": clean([u.to_dict() for u in unmanaged]),
             "incomplete": clean(list(self.incomplete)),
+            "read_paths": [
+                {"cloud": cloud, "type": rtype, "path": path}
+                for cloud, rtype, path in sorted(self.read_paths)
+            ],
         }

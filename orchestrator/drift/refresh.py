@@ -11,13 +11,13 @@ same normalisation as api mode; values either side marks sensitive are masked.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare, norm_scalar, spec_for
-from orchestrator.drift.model import AttrPath, Changed, Diff, Missing, StackDrift
+from orchestrator.drift.model import AttrPath, Changed, Coverage, Diff, Missing, StackDrift
 from orchestrator.errors import TerraformError
 from orchestrator.redact import MASK, sensitive_values
 
@@ -29,6 +29,7 @@ class RefreshResult:
     resources: int  # managed resource instances checked
     has_state: bool  # False: the plan had no prior state (the stack was never applied)
     secrets: frozenset[str] = frozenset()  # values the plan marks sensitive
+    types: Mapping[str, int] = field(default_factory=dict)  # resources checked, per type
 
 
 def mask_paths(mask: Any, path: AttrPath = ()) -> list[AttrPath]:
@@ -90,18 +91,22 @@ def drift_diffs(
     return out
 
 
-def _count_resources(module: Mapping[str, Any] | None) -> int:
+def _count_types(module: Mapping[str, Any] | None, into: dict[str, int]) -> dict[str, int]:
     if not module:
-        return 0
-    n = sum(1 for r in module.get("resources") or [] if r.get("mode", "managed") == "managed")
-    return n + sum(_count_resources(c) for c in module.get("child_modules") or [])
+        return into
+    for r in module.get("resources") or []:
+        if r.get("mode", "managed") == "managed":
+            into[str(r.get("type"))] = into.get(str(r.get("type")), 0) + 1
+    for child in module.get("child_modules") or []:
+        _count_types(child, into)
+    return into
 
 
 def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
     """The drift a refresh-only plan (``terraform show -json``) reports."""
     prior = plan.get("prior_state")
     has_state = isinstance(prior, dict) and isinstance(prior.get("values"), dict)
-    resources = _count_resources(((prior or {}).get("values") or {}).get("root_module")) if has_state else 0
+    types = _count_types(((prior or {}).get("values") or {}).get("root_module"), {}) if has_state else {}
     changed: list[Changed] = []
     missing: list[Missing] = []
     for rd in plan.get("resource_drift") or []:
@@ -121,9 +126,15 @@ def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
             if diffs:
                 changed.append(Changed(address, rtype, str(rid) if rid is not None else None, tuple(diffs)))
     # A refresh-only plan's prior_state is the refreshed state: resources found gone are not in it.
-    resources += len(missing)
+    for m in missing:
+        types[m.type] = types.get(m.type, 0) + 1
     return RefreshResult(
-        tuple(changed), tuple(missing), resources, has_state, frozenset(sensitive_values(dict(plan)))
+        tuple(changed),
+        tuple(missing),
+        sum(types.values()),
+        has_state,
+        frozenset(sensitive_values(dict(plan))),
+        types,
     )
 
 
@@ -142,15 +153,23 @@ def merge(api: StackDrift, refresh: StackDrift) -> StackDrift:
         first = changed[c.address]
         changed[c.address] = Changed(first.address, first.type, first.id or c.id, first.diffs + extra)
     errors = [e for e in (api.error, refresh.error) if e]
+    coverage = api.coverage
+    if not refresh.error:
+        # What api mode could not compare, refresh did: it was sent exactly those resources,
+        # or the whole stack when api mode could not read its state.
+        api_total = api.coverage.to_dict()
+        whole = api_total["api"] + api_total["none"] == 0
+        coverage = refresh.coverage if whole else Coverage(api.coverage.api, api.coverage.none, {})
     return StackDrift(
         stack=api.stack,
         mode="both",
         error="; ".join(_unique(errors)) or None,
         changed=tuple(changed.values()),
         missing=tuple(missing.values()),
-        resources=max(api.resources, refresh.resources),
+        resources=sum(coverage.api.values()) + sum(coverage.refresh.values()),
         # What api mode could not check, refresh did (unless refresh failed).
         unchecked=api.unchecked if refresh.error else (),
+        coverage=coverage,
     )
 
 
@@ -161,17 +180,19 @@ def _unique(items: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------- running terraform (the edge)
 
 
-def terraform_refresh(engine: Any) -> Callable[[Stack], RefreshResult]:
+def terraform_refresh(engine: Any) -> Callable[[Stack, Sequence[str]], RefreshResult]:
     """A refresh function running ``plan -refresh-only`` + ``show -json`` through the engine.
 
     The plan file, its JSON and the log go under the stack's work directory
     (``.orchestrate/work/<slug>/drift/``); the plan is never applied. Inputs from upstream
     stacks are read from their state outputs, as ``plan`` does for an unchanged upstream.
+    ``targets`` (resource addresses) limits the refresh to them (``-target``; --mode both
+    sends only what the api readers did not compare); empty means the whole stack.
     """
     from orchestrator.engine.inputs import resolve_inputs
     from orchestrator.terraform import runner as tf
 
-    def refresh(stack: Stack) -> RefreshResult:
+    def refresh(stack: Stack, targets: Sequence[str] = ()) -> RefreshResult:
         inputs = resolve_inputs(engine.ws.graph, stack.id, {}, engine.read_outputs, lenient=False)
         engine.redactor.add_secrets(str(inputs.values[k]) for k in inputs.sensitive)
         env = engine.stack_env(stack, inputs.values)
@@ -179,7 +200,9 @@ def terraform_refresh(engine: Any) -> Callable[[Stack], RefreshResult]:
         work.mkdir(parents=True, exist_ok=True)
         log, plan_file, plan_json = work / "log.txt", work / "refresh.tfplan", work / "refresh.json"
         log.write_text("")
-        args = tf.plan_args(stack.dir, plan_file, var_files=stack.config.var_files, refresh_only=True)
+        args = tf.plan_args(
+            stack.dir, plan_file, var_files=stack.config.var_files, refresh_only=True, targets=targets
+        )
         engine.run_initialised(stack, lambda: args, env, log, report=False, ok_codes=(0, 2))
         engine.runner.run(
             tf.show_json_args(stack.dir, plan_file), env=env, log=log, stdout_path=plan_json, where=stack.id

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from orchestrator.drift.compare import compare
 from orchestrator.drift.driftignore import IgnoreRules, load_driftignore, resource_from_address, stack_rules
 from orchestrator.drift.model import (
     Changed,
+    Coverage,
     DriftReport,
     LiveResource,
     Missing,
@@ -38,6 +39,7 @@ from orchestrator.drift.model import (
     Resource,
     StackDrift,
     Unmanaged,
+    Via,
 )
 from orchestrator.drift.refresh import RefreshResult, merge
 from orchestrator.drift.retry import RetryPolicy
@@ -65,7 +67,7 @@ class Reader(Protocol):
 
 
 ReaderFactory = Callable[[ResolvedTarget], Reader]
-RefreshFn = Callable[[Stack], RefreshResult]
+RefreshFn = Callable[[Stack, Sequence[str]], RefreshResult]  # targets: () is the whole stack
 PullFn = Callable[[Stack], str]
 
 
@@ -104,6 +106,7 @@ class _StackPlan:
     state: StateSnapshot | None = None
     state_missing: bool = False
     reader: Reader | None = None
+    uncovered: tuple[str, ...] = ()  # addresses api mode did not compare (--mode both refreshes these)
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Scan:
         self.secrets: set[str] = set()
         self.failed_targets: dict[str, str] = {}  # cloud target -> why it could not be read at all
         self._s3_getters: dict[str | None, Callable[..., bytes | None]] = {}
+        self.read_paths: set[tuple[str, str, str]] = set()  # (cloud target, type, API path)
 
     def progress(self, message: str) -> None:
         with self._progress_lock:
@@ -248,7 +252,11 @@ class Scan:
                 key = (reader.read_id(res.type), res.type)
                 readers.setdefault(key, reader)
                 want.setdefault(key, {})[k] = res.attributes
+        names = {id(scope.reader): scope.name for scope in scopes.values()}
         for key, reader in readers.items():
+            path = getattr(reader, "read_path", None)
+            if want[key] and path is not None:
+                self.read_paths.add((names.get(id(reader), reader.where), key[1], path(key[1])))
             prepare = getattr(reader, "prepare_tags", None)
             if prepare is not None and want[key]:
                 prepare([key[1]])
@@ -290,6 +298,8 @@ class Scan:
         missing: list[Missing] = []
         unchecked: list[str] = []
         errors: list[str] = []
+        covered: list[tuple[Via, str]] = []
+        unread: list[str] = []  # addresses whose type could not be read
         checked = 0
         for res in plan.state.resources:
             if rules.ignores_resource(res):
@@ -300,15 +310,17 @@ class Scan:
                 # A type the reader does not know, or an id it cannot address (an azurerm
                 # data-plane id, say): listed as unchecked, never counted as clean.
                 unchecked.append(res.address)
+                covered.append(("none", res.type))
                 continue
             got = results.get((reader.read_id(res.type), res.type))
-            if isinstance(got, CloudError):
-                errors.append(f"{res.type} could not be read: {_message(got)}")
-                continue
-            if got is None:  # pragma: no cover - every wanted (read id, type) was read
-                errors.append(f"{res.type} was not read")
+            if isinstance(got, CloudError) or got is None:
+                why = _message(got) if got is not None else "it was not read"
+                errors.append(f"{res.type} could not be read: {why}")
+                covered.append(("none", res.type))
+                unread.append(res.address)
                 continue
             checked += 1
+            covered.append(("api", res.type))
             live = got.get(key)
             if live is None:
                 missing.append(Missing(res.address, res.type, res.id))
@@ -322,6 +334,7 @@ class Scan:
             )
             if diffs:
                 changed.append(Changed(res.address, res.type, res.id, tuple(diffs)))
+        plan.uncovered = (*unchecked, *unread)
         return StackDrift(
             stack.id,
             "api",
@@ -330,9 +343,10 @@ class Scan:
             missing=tuple(missing),
             resources=checked,
             unchecked=tuple(unchecked),
+            coverage=Coverage.of(covered),
         )
 
-    def _refresh(self, plan: _StackPlan) -> StackDrift:
+    def _refresh(self, plan: _StackPlan, targets: Sequence[str] = ()) -> StackDrift:
         stack = plan.stack
         if plan.mode == "refresh" and plan.error and not plan.state_missing:
             return StackDrift(stack.id, "refresh", error=plan.error)
@@ -343,7 +357,7 @@ class Scan:
         if plan.state_missing and plan.error:
             return StackDrift(stack.id, "refresh", error=plan.error)
         try:
-            result = self.io.refresh(stack)
+            result = self.io.refresh(stack, targets)
         except Interrupted:
             raise
         except OrchestratorError as exc:
@@ -373,7 +387,12 @@ class Scan:
             if not rules.ignores_resource(resource_from_address(m.address, m.type, m.id))
         )
         return StackDrift(
-            stack.id, "refresh", changed=tuple(changed), missing=missing, resources=result.resources
+            stack.id,
+            "refresh",
+            changed=tuple(changed),
+            missing=missing,
+            resources=result.resources,
+            coverage=Coverage(refresh=dict(result.types)),
         )
 
     # -------------------------------------------------------------- 5. unmanaged
@@ -436,15 +455,21 @@ class Scan:
                 if isinstance(got, CloudError):
                     failed.setdefault(_message(got), []).append(rtype)
                     continue
+                catch_all = rtype.endswith("*")  # every listed type the reader has no name for
+                managed = (
+                    set().union(*(keys for k, keys in scoped.items() if k[0] == key[0]))
+                    if catch_all
+                    else scoped.get(key, set())
+                )
                 for live in (got or {}).values():
                     if not live.in_scope or (live.cloud_default and not self.options.strict):
                         continue
-                    elsewhere = anywhere.get(rtype, set())
-                    if live.key in scoped.get(key, set()) or live.key in elsewhere or live.id in elsewhere:
+                    elsewhere = set().union(*anywhere.values()) if catch_all else anywhere.get(rtype, set())
+                    if live.key in managed or live.key in elsewhere or live.id in elsewhere:
                         continue
-                    if self.root_rules.ignores_unmanaged(rtype, live.id):
+                    if self.root_rules.ignores_unmanaged(live.type, live.id):
                         continue
-                    unmanaged.append(Unmanaged(rtype, live.id, scope.name))
+                    unmanaged.append(Unmanaged(live.type, live.id, scope.name))
             for why, types in failed.items():
                 incomplete.append(f"{scope.name}: {', '.join(types)} could not be listed: {why}")
         return unmanaged, incomplete
@@ -471,24 +496,19 @@ class Scan:
                 list(pool.map(self._load_state, to_load))
         scopes = self._scopes(plans)
         results = self._read_all(scopes, plans)
-        refreshing = [p for p in scanned if p.mode != "api"]
-        refreshed: dict[str, StackDrift] = {}
-        if refreshing:
-            self.progress(
-                f"terraform plan -refresh-only in {len(refreshing)} stack{'s' if len(refreshing) != 1 else ''}"
-            )
-            workers = max(1, min(self.options.refresh_workers, len(refreshing)))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for plan, result in zip(refreshing, pool.map(self._refresh, refreshing), strict=True):
-                    refreshed[plan.stack.id] = result
+        compared = {p.stack.id: self._compare_api(p, results) for p in scanned if p.mode != "refresh"}
+        refreshed = self._refresh_all(scanned, compared)
         stacks: list[StackDrift] = []
         for plan in scanned:
+            sid = plan.stack.id
             if plan.mode == "refresh":
-                stacks.append(refreshed[plan.stack.id])
+                stacks.append(refreshed[sid])
             elif plan.mode == "api":
-                stacks.append(self._compare_api(plan, results))
-            else:
-                stacks.append(merge(self._compare_api(plan, results), refreshed[plan.stack.id]))
+                stacks.append(compared[sid])
+            elif sid in refreshed:
+                stacks.append(merge(compared[sid], refreshed[sid]))
+            else:  # --mode both with every resource compared by the api readers: nothing to refresh
+                stacks.append(replace(compared[sid], mode="both"))
         unmanaged, incomplete = self._unmanaged(scopes, plans, results)
         return DriftReport(
             scanned_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -496,7 +516,32 @@ class Scan:
             stacks=tuple(stacks),
             unmanaged=tuple(unmanaged),
             incomplete=tuple(incomplete),
+            read_paths=tuple(sorted(self.read_paths)),
         )
+
+    def _refresh_all(
+        self, scanned: list[_StackPlan], compared: Mapping[str, StackDrift]
+    ) -> dict[str, StackDrift]:
+        """Refresh-mode stacks whole; in --mode both only what the api readers did not compare
+        (the whole stack when its state could not be read directly)."""
+        jobs: list[tuple[_StackPlan, tuple[str, ...]]] = []
+        for plan in scanned:
+            if plan.mode == "refresh":
+                jobs.append((plan, ()))
+            elif plan.mode == "both":
+                if plan.state is None or plan.reader is None or plan.error:
+                    jobs.append((plan, ()))
+                elif plan.uncovered:
+                    jobs.append((plan, plan.uncovered))
+        refreshed: dict[str, StackDrift] = {}
+        if not jobs:
+            return refreshed
+        self.progress(f"terraform plan -refresh-only in {len(jobs)} stack{'s' if len(jobs) != 1 else ''}")
+        workers = max(1, min(self.options.refresh_workers, len(jobs)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for (plan, _), result in zip(jobs, pool.map(lambda j: self._refresh(*j), jobs), strict=True):
+                refreshed[plan.stack.id] = result
+        return refreshed
 
 
 def scan(

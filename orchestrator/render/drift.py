@@ -48,14 +48,42 @@ def _md_cell(value: str) -> str:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     s = report["summary"]
-    return (
+    line = (
         f"{s['stacks']} stacks scanned: {s['drifted']} drifted, {s['errors']} with errors; "
         f"{s['resources']} resources checked: {s['changed']} changed, {s['missing']} missing; "
         f"{s['unmanaged']} unmanaged"
     )
+    cov = s.get("coverage")
+    if cov:
+        line += f"; compared by api {cov['api']}, by refresh {cov['refresh']}, not compared {cov['none']}"
+    return line
 
 
-_ICON = {"clean": "✅", "drifted": "⚠️", "error": "❌"}
+def status_text(stack: Mapping[str, Any]) -> str:
+    """``clean`` only when every resource was compared; else ``clean (partial)``: never plain clean."""
+    status = str(stack["status"])
+    if status == "clean" and stack.get("complete") is False:
+        return "clean (partial)"
+    return status
+
+
+def coverage_text(stack: Mapping[str, Any]) -> str:
+    cov = stack.get("coverage") or {}
+    return f"{cov.get('api', 0)}/{cov.get('refresh', 0)}/{cov.get('none', 0)}"
+
+
+def coverage_rows(report: Mapping[str, Any]) -> list[tuple[str, str, int, int, int]]:
+    """(stack, type, api, refresh, none) for every type of every stack, then the totals (stack "*")."""
+    rows: list[tuple[str, str, int, int, int]] = []
+    for s in report.get("stacks", []):
+        for rtype, c in ((s.get("coverage") or {}).get("by_type") or {}).items():
+            rows.append((s["stack"], rtype, c["api"], c["refresh"], c["none"]))
+    for rtype, c in (((report.get("summary") or {}).get("coverage") or {}).get("by_type") or {}).items():
+        rows.append(("*", rtype, c["api"], c["refresh"], c["none"]))
+    return rows
+
+
+_ICON = {"clean": "✅", "clean (partial)": "🔶", "drifted": "⚠️", "error": "❌"}
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:
@@ -67,13 +95,32 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     lines += ["", summary_line(report) + ".", ""]
     stacks = report.get("stacks", [])
     if stacks:
-        lines += ["| stack | status | mode | changed | missing | checked |", "|---|---|---|---:|---:|---:|"]
+        lines += [
+            "| stack | status | mode | changed | missing | checked | compared api/refresh/none |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
         for s in stacks:
+            status = status_text(s)
             lines.append(
-                f"| `{s['stack']}` | {_ICON.get(s['status'], '')} {s['status']} | {s.get('mode', '')} "
-                f"| {len(s['changed'])} | {len(s['missing'])} | {s.get('resources', 0)} |"
+                f"| `{s['stack']}` | {_ICON.get(status, '')} {status} | {s.get('mode', '')} "
+                f"| {len(s['changed'])} | {len(s['missing'])} | {s.get('resources', 0)} | {coverage_text(s)} |"
             )
         lines.append("")
+    cov_rows = coverage_rows(report)
+    if cov_rows:
+        lines += [
+            "<details><summary>Coverage by type (managed resources compared by api, by refresh, not at all)</summary>",
+            "",
+            "| stack | type | api | refresh | not compared |",
+            "|---|---|---:|---:|---:|",
+            *[
+                f"| {'**all**' if st == '*' else f'`{st}`'} | `{t}` | {a} | {r} | {n} |"
+                for st, t, a, r, n in cov_rows
+            ],
+            "",
+            "</details>",
+            "",
+        ]
     for s in stacks:
         if s["status"] == "clean" and not s.get("unchecked"):
             continue
@@ -119,20 +166,21 @@ def to_table(report: Mapping[str, Any], term: Terminal = PLAIN) -> str:
     out: list[str] = []
     stacks = report.get("stacks", [])
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("STACK", "STATUS", "MODE", "CHANGED", "MISSING", "CHECKED", "ERROR"):
+    for col in ("STACK", "STATUS", "MODE", "CHANGED", "MISSING", "CHECKED", "API/REFRESH/NONE", "ERROR"):
         table.add_column(
             col,
             no_wrap=col != "ERROR",
-            justify="right" if col in ("CHANGED", "MISSING", "CHECKED") else "left",
+            justify="right" if col in ("CHANGED", "MISSING", "CHECKED", "API/REFRESH/NONE") else "left",
         )
     for s in stacks:
         table.add_row(
             s["stack"],
-            s["status"],
+            status_text(s),
             s.get("mode", ""),
             str(len(s["changed"])),
             str(len(s["missing"])),
             str(s.get("resources", 0)),
+            coverage_text(s),
             s.get("error") or "",
         )
     out.append(render_table(table, term) if stacks else "no stacks scanned\n")
@@ -159,6 +207,14 @@ def to_table(report: Mapping[str, Any], term: Terminal = PLAIN) -> str:
         rows += 1
     if rows:
         out += ["\n", render_table(details, term)]
+    cov_rows = coverage_rows(report)
+    if cov_rows:
+        cov = Table(box=None, pad_edge=False, header_style="bold")
+        for col in ("STACK", "TYPE", "API", "REFRESH", "NOT COMPARED"):
+            cov.add_column(col, justify="left" if col in ("STACK", "TYPE") else "right")
+        for st, t, a, r, n in cov_rows:
+            cov.add_row("(all)" if st == "*" else st, t, str(a), str(r), str(n))
+        out += ["\n", render_table(cov, term)]
     for note in report.get("incomplete", []):
         out.append(f"incomplete: {note}\n")
     out.append("\n" + summary_line(report) + "\n")

@@ -92,6 +92,7 @@ def plan_args(
     destroy: bool = False,
     refresh_only: bool = False,
     lock_timeout: str | None = None,
+    targets: Sequence[str] = (),
 ) -> list[str]:
     args = [chdir(directory), "plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}"]
     if destroy:
@@ -101,6 +102,7 @@ def plan_args(
     if lock_timeout:
         args.append(f"-lock-timeout={lock_timeout}")
     args += [f"-var-file={f}" for f in var_files]
+    args += [f"-target={t}" for t in targets]
     return args
 
 

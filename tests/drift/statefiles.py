@@ -545,3 +545,80 @@ def storage_account_sensitive() -> list[Any]:
         [{"type": "get_attr", "value": "primary_access_key"}],
         [{"type": "get_attr", "value": "primary_connection_string"}],
     ]
+
+
+def google_storage_bucket(name: str, project: str, location: str, labels: dict[str, str]) -> dict[str, Any]:
+    """hashicorp/google v5 (schema 1): labels, terraform_labels and effective_labels."""
+    return {
+        "autoclass": [],
+        "cors": [],
+        "custom_placement_config": [],
+        "default_event_based_hold": False,
+        "effective_labels": dict(labels),
+        "enable_object_retention": False,
+        "encryption": [],
+        "force_destroy": False,
+        "id": name,
+        "labels": dict(labels),
+        "lifecycle_rule": [],
+        "location": location.upper(),
+        "logging": [],
+        "name": name,
+        "project": project,
+        "public_access_prevention": "inherited",
+        "requester_pays": False,
+        "retention_policy": [],
+        "rpo": None,
+        "self_link": f"https://www.googleapis.com/storage/v1/b/{name}",
+        "soft_delete_policy": [{"effective_time": "", "retention_duration_seconds": 604800}],
+        "storage_class": "STANDARD",
+        "terraform_labels": dict(labels),
+        "timeouts": None,
+        "uniform_bucket_level_access": False,
+        "url": f"gs://{name}",
+        "versioning": [],
+        "website": [],
+    }
+
+
+def google_compute_network(project: str, name: str, *, routing_mode: str = "REGIONAL") -> dict[str, Any]:
+    nid = f"projects/{project}/global/networks/{name}"
+    return {
+        "auto_create_subnetworks": False,
+        "delete_default_routes_on_create": False,
+        "description": "",
+        "enable_ula_internal_ipv6": False,
+        "gateway_ipv4": "",
+        "id": nid,
+        "internal_ipv6_range": "",
+        "mtu": 1460,
+        "name": name,
+        "network_firewall_policy_enforcement_order": "AFTER_CLASSIC_FIREWALL",
+        "numeric_id": "8000000000000",
+        "project": project,
+        "routing_mode": routing_mode,
+        "self_link": f"https://www.googleapis.com/compute/v1/{nid}",
+        "timeouts": None,
+    }
+
+
+def azurerm_virtual_network(
+    rid: str, location: str, address_space: list[str], tags: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "address_space": list(address_space),
+        "bgp_community": "",
+        "ddos_protection_plan": [],
+        "dns_servers": [],
+        "edge_zone": "",
+        "encryption": [],
+        "flow_timeout_in_minutes": 0,
+        "guid": "00000000-0000-0000-0000-000000000001",
+        "id": rid,
+        "location": location,
+        "name": rid.rsplit("/", 1)[-1],
+        "resource_group_name": rid.split("/")[4],
+        "subnet": [],
+        "tags": dict(tags or {}),
+        "timeouts": None,
+    }

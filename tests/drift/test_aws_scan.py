@@ -72,6 +72,7 @@ def test_untouched_estate_is_clean_and_exits_0(aws_repo: Any) -> None:
     code, report = repo.drift_json()
     assert code == 0
     assert report["commit"] == head(repo.root)
+    coverage = report["summary"].pop("coverage")
     assert report["summary"] == {
         "stacks": 3,
         "drifted": 0,
@@ -80,7 +81,11 @@ def test_untouched_estate_is_clean_and_exits_0(aws_repo: Any) -> None:
         "changed": 0,
         "missing": 0,
         "unmanaged": 0,
+        "partial": 0,
     }
+    # Every managed resource compared through the API, none left to refresh or unchecked.
+    assert (coverage["api"], coverage["refresh"], coverage["none"]) == (10, 0, 0)
+    assert sum(t["api"] for t in coverage["by_type"].values()) == 10
     assert {s["stack"]: s["status"] for s in report["stacks"]} == {
         "aws/iam": "clean",
         "aws/network": "clean",
@@ -105,7 +110,7 @@ def test_four_out_of_band_changes_are_reported_exactly_and_nothing_else(aws_repo
     assert stacks["aws/network"]["missing"] == []
     assert stacks["aws/iam"] == {**stacks["aws/iam"], "status": "clean", "changed": [], "missing": []}
     assert report["unmanaged"] == [SHADOW]
-    assert report["summary"] == {
+    assert {k: v for k, v in report["summary"].items() if k != "coverage"} == {
         "stacks": 3,
         "drifted": 2,
         "errors": 0,
@@ -113,6 +118,7 @@ def test_four_out_of_band_changes_are_reported_exactly_and_nothing_else(aws_repo
         "changed": 2,
         "missing": 1,
         "unmanaged": 1,
+        "partial": 0,
     }
 
 
