@@ -22,7 +22,12 @@ def command(fmt: str | None, **selection: object) -> int:
     ws = app.workspace()
     sel = select_stacks(ws, **selection)  # type: ignore[arg-type]
     rows = stack_rows(ws.graph, sel.ids)
+    known = ws.config.environments
     for row in rows:
+        if row["environment"] is None and known:  # from the id's environment segment
+            from orchestrator.envs.model import environment_of
+
+            row["environment"] = environment_of(ws.stacks[row["id"]], known)
         if sel.reasons:
             row["included_because"] = sel.reasons.get(row["id"], [])
     if json_flag_or(fmt, "table") == "json":

@@ -54,7 +54,7 @@ def test_env_option_on_list_and_graph(make_repo: Callable[..., Path], cli: Calla
     root = make_repo(FILES)
     res = cli("--repo", str(root), "list", "--env", "dev", "--format", "json")
     assert res.exit_code == 0, res.output
-    assert [s["id"] for s in json.loads(res.stdout)["stacks"]] == ["dev/app"]
+    assert [(s["id"], s["environment"]) for s in json.loads(res.stdout)["stacks"]] == [("dev/app", "dev")]
     res = cli("--repo", str(root), "graph", "--env", "staging", "--format", "json")
     assert res.exit_code == 0 and "eu/edge" in res.stdout and "dev/app" not in res.stdout
     res = cli("--repo", str(root), "list", "--env", "qa")

@@ -123,3 +123,13 @@ def test_bad_input(env: GitHubRepo) -> None:
     assert res.exit_code == 1 and "unknown environment 'qa'" in res.output
     res = env.run("set-var", "nope", "image=x")
     assert res.exit_code == 1 and "unknown stack 'nope'" in res.output
+
+
+def test_a_stack_without_tfvars_gets_terraform_tfvars(
+    github_repo: Callable[[dict[str, str]], GitHubRepo],
+) -> None:
+    env = github_repo({"stacks/solo/stack.yaml": "", "stacks/solo/main.tf": MAIN})
+    res = env.run("--json", "set-var", "solo", "replicas=4", "--open-pr")
+    assert res.exit_code == 0, res.output
+    branch = json.loads(res.stdout)["pr"]["branch"]
+    assert env.show(branch, "stacks/solo/terraform.tfvars") == "replicas = 4"

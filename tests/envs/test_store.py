@@ -145,3 +145,23 @@ def test_history_shows_no_terminal_escapes_from_a_record(
     res = cli("--repo", str(work), "history")
     assert res.exit_code == 0, res.output
     assert "\x1b" not in res.stdout and "mallory?[2J?]0;pwned?" in res.stdout
+
+
+def test_history_push_sends_records_made_without_a_remote(
+    make_repo: Callable[..., Path], tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    work = make_repo({"README": "x\n"})
+    head = git(work, "rev-parse", "HEAD")
+    rec = record(head)
+    assert not RecordStore(work).write(rec).pushed  # no remote yet
+    bare = tmp_path / "later.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "main")
+    res = cli("--repo", str(work), "history", "--push", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert "records pushed" in res.output
+    fresh = clone(bare, tmp_path / "fresh")
+    assert [r.id for r in RecordStore(fresh).read().records] == [rec.id]
+    res = cli("--repo", str(make_repo({"README": "y\n"})), "history")
+    assert res.exit_code == 0 and "no applies on record" in res.stdout
