@@ -27,6 +27,7 @@ from orchestrator.errors import EXIT_ERROR, EXIT_INTERRUPTED, OrchestratorError
 
 # command name -> module under orchestrator.commands, in the order `--help` lists them
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Scaffold orchestrate.yaml for an existing repository (atlantis.yaml, Terramate)."),
     "list": ("list_stacks", "Stacks in run order with cloud, environment and dependencies."),
     "graph": ("graph", "The dependency graph as Mermaid, DOT or JSON."),
     "validate": ("validate", "Check configuration, the graph and every stack's Terraform."),

@@ -467,6 +467,21 @@ def _parse_with_hcl2(text: str, file: str, ts_line: int) -> TerraformInfo:
     return _from_hcl2(data, file)
 
 
+def top_level_blocks(content: bytes, file: str, block_type: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line, literal attributes) of every top-level ``block_type`` block (e.g. Terramate's
+    ``stack``). A file that does not parse gives an HclError naming file and line."""
+    root = _parser().parse(content).root_node
+    if root.has_error:
+        raise HclError("invalid HCL", where=f"{file}:{_first_error_line(root)}", hint="Fix the syntax.")
+    body = next((c for c in root.named_children if c.type == "body"), None)
+    out = []
+    for block in _blocks(body):
+        btype, _, inner = _block_labels(block)
+        if btype == block_type:
+            out.append((int(block.start_point[0]) + 1, _attributes(inner)))
+    return out
+
+
 def parse_tfvars(content: bytes, file: str) -> dict[str, Any]:
     """Variable values of a ``.tfvars`` (HCL attributes) or ``.tfvars.json`` file."""
     if file.endswith(".json"):
