@@ -889,7 +889,7 @@ def s3_state_getter(
         client, endpoint = client_for(cfg, where)
         try:
             obj = call_with_retries(
-                lambda: client.get_object(Bucket=cfg["bucket"], Key=cfg["key"]),
+                lambda: client.get_object(Bucket=cfg["bucket"], Key=location.s3_key),
                 policy=policy,
                 retryable=lambda e: classify(e) is not None,
             )

@@ -163,7 +163,7 @@ class Scan:
         stack = plan.stack
         try:
             backend = effective_backend(stack, self.ws.config)
-            location = locate(backend, stack.dir, self.ws.root)
+            location = locate(backend, stack.dir, self.ws.root, stack.workspace)
             pull = (lambda: self.io.pull(stack)) if self.io.pull is not None else None  # type: ignore[misc]
             plan.state = read_state(location, stack.id, s3_get=self._s3_get_for(plan), pull=pull)
             with self._progress_lock:

@@ -210,6 +210,16 @@ class StateLocation:
     config: Mapping[str, Any]
     base: Path  # directory relative local paths are resolved against
     root: Path | None = None  # the repository, for showing paths relative to it
+    workspace: str | None = None  # None or "default": the default workspace
+
+    @property
+    def s3_key(self) -> str:
+        """The object key of the workspace's state (terraform's workspace_key_prefix rule)."""
+        key = str(self.config.get("key"))
+        if self.workspace in (None, "default"):
+            return key
+        prefix = str(self.config.get("workspace_key_prefix") or "env:")
+        return f"{prefix}/{self.workspace}/{key}"
 
     @property
     def direct(self) -> bool:
@@ -229,19 +239,25 @@ class StateLocation:
                 return str(path.relative_to(self.root))
             return str(path)
         if self.backend == "s3":
-            return f"s3://{self.config.get('bucket')}/{self.config.get('key')}"
+            return f"s3://{self.config.get('bucket')}/{self.s3_key}"
         return f"{self.backend} backend"
 
     def local_path(self) -> Path:
         raw = self.config.get("path", "terraform.tfstate")
+        if self.workspace not in (None, "default"):
+            # terraform's local backend: <workspace_dir>/<workspace>/terraform.tfstate
+            raw = f"{self.config.get('workspace_dir') or 'terraform.tfstate.d'}/{self.workspace}/terraform.tfstate"
         path = Path(str(raw))
         return path if path.is_absolute() else self.base / path
 
 
-def locate(backend: EffectiveBackend, stack_dir: Path, repo_root: Path) -> StateLocation:
-    return StateLocation(
-        backend.type, dict(backend.config), state_base(backend, repo_root, stack_dir), repo_root
-    )
+def locate(
+    backend: EffectiveBackend, stack_dir: Path, repo_root: Path, workspace: str | None = None
+) -> StateLocation:
+    base = state_base(backend, repo_root, stack_dir)
+    if workspace not in (None, "default") and backend.type == "local":
+        base = stack_dir  # terraform.tfstate.d lives in the working directory
+    return StateLocation(backend.type, dict(backend.config), base, repo_root, workspace)
 
 
 def read_local(location: StateLocation, where: str) -> StateSnapshot:

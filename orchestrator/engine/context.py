@@ -135,6 +135,9 @@ class Engine:
         """A fresh environment for terraform in this stack (os.environ is never changed)."""
         layers: list[Mapping[str, str]] = [stack_terraform_env(self.config, stack.cloud, self.emulate)]
         own = {"TF_DATA_DIR": str(self.work(stack).data_dir)}
+        if stack.workspace:
+            # every terraform command of the stack (init, plan, apply, state pull) uses its workspace
+            own["TF_WORKSPACE"] = stack.workspace
         if self.config.terraform.plugin_cache:
             cache = self.root / PLUGIN_CACHE
             cache.mkdir(parents=True, exist_ok=True)
@@ -245,17 +248,30 @@ class Engine:
             write_if_changed(work.init_record, json.dumps({"state": location}, indent=2) + "\n")
             # -reconfigure: backend settings such as an emulated endpoint's port may change
             # between runs; the state location itself is guarded above.
+            # init runs in the default workspace: terraform refuses to init into a workspace
+            # the backend does not have yet; the stack's own is created or selected after.
+            init_env = {k: v for k, v in env.items() if k != "TF_WORKSPACE"}
             self.runner.run(
                 tf.init_args(stack.dir, backend_config=work.backend_file, reconfigure=True),
-                env=env,
+                env=init_env,
                 log=log,
                 where=stack.id,
                 on_line=lambda line: self.progress.line(stack.id, line),
             )
+            if stack.workspace and stack.workspace != "default":
+                self._select_workspace(stack, stack.workspace, init_env, log)
             # The lock file may have been written by init: fingerprint what init left behind.
             record = {"fingerprint": self.init_fingerprint(stack, setup, env), "state": location}
             write_if_changed(work.init_record, json.dumps(record, indent=2) + "\n")
             return True
+
+    def _select_workspace(self, stack: Stack, name: str, env: Mapping[str, str], log: Path | None) -> None:
+        """Select the stack's workspace, creating it when the backend has none of that name."""
+        chdir = tf.chdir(stack.dir)
+        try:
+            self.runner.run([chdir, "workspace", "select", name], env=env, log=log, where=stack.id)
+        except TerraformError:
+            self.runner.run([chdir, "workspace", "new", name], env=env, log=log, where=stack.id)
 
     def run_initialised(
         self,
