@@ -146,8 +146,14 @@ class PolicySettings(_Model):
     )
 
 
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
+_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
 class ApprovalSettings(_Model):
-    required: int = Field(1, ge=0)
+    """Who may approve a pull request for apply. Always read from the PR's base commit."""
+
+    required: int = Field(1, ge=1, description="approving reviews with write access a PR needs")
     allow_manual: bool = True
     allow_forks: bool = Field(False, description="plan pull requests from forks with credentials")
     promotion: bool = Field(
@@ -155,6 +161,45 @@ class ApprovalSettings(_Model):
         description="apply a stack only after the same content was applied to its family's stack in the "
         "previous environment (docs/environments.md)",
     )
+    users: list[str] = Field(
+        default_factory=list, description="only these GitHub logins approve (and need write access) [anyone]"
+    )
+    teams: list[str] = Field(
+        default_factory=list, description="only members of these teams (org/team-slug) approve [any team]"
+    )
+    codeowners: bool = Field(
+        False, description="every changed file with a CODEOWNERS owner needs an approval from one of them"
+    )
+    policy_owners: list[str] = Field(
+        default_factory=list,
+        description="logins or org/team: a PR changing approval, policies, redact, drift, github or "
+        "CODEOWNERS also needs one of them to approve",
+    )
+
+    @field_validator("users")
+    @classmethod
+    def _check_users(cls, v: list[str]) -> list[str]:
+        for login in v:
+            if not _LOGIN.match(login):
+                raise ValueError(f"{login!r} is not a GitHub login")
+        return v
+
+    @field_validator("teams")
+    @classmethod
+    def _check_teams(cls, v: list[str]) -> list[str]:
+        for team in v:
+            if not _TEAM.match(team.removeprefix("@")):
+                raise ValueError(f"{team!r} is not a team of the form org/team-slug")
+        return [t.removeprefix("@") for t in v]
+
+    @field_validator("policy_owners")
+    @classmethod
+    def _check_owners(cls, v: list[str]) -> list[str]:
+        for owner in v:
+            bare = owner.removeprefix("@")
+            if not (_LOGIN.match(bare) or _TEAM.match(bare)):
+                raise ValueError(f"{owner!r} is neither a GitHub login nor a team of the form org/team-slug")
+        return [o.removeprefix("@") for o in v]
 
 
 class DriftSettings(_Model):
@@ -167,6 +212,18 @@ class DriftSettings(_Model):
 class GitHubSettings(_Model):
     repository: str | None = None
     api_url: str | None = None
+    comment_author: str | None = Field(
+        None,
+        description="the login orchestrate's comments are written as [GET /user, or github-actions[bot] "
+        "for the workflow token]; set it for a GitHub App token, e.g. my-app[bot]",
+    )
+
+    @field_validator("comment_author")
+    @classmethod
+    def _check_author(cls, v: str | None) -> str | None:
+        if v is not None and not _LOGIN.match(v):
+            raise ValueError(f"{v!r} is not a GitHub login")
+        return v
 
 
 def _check_workspace_name(v: str | None) -> str | None:

@@ -32,6 +32,8 @@ COMMENT_LIMIT = 65536  # characters GitHub accepts in a comment or PR body
 STATUS_DESCRIPTION_LIMIT = 140
 STATUS_CONTEXT_LIMIT = 255
 _KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+WORKFLOW_TOKEN_LOGIN = "github-actions[bot]"  # who the workflow's GITHUB_TOKEN writes as
+ROLES_THAT_APPROVE = ("admin", "maintain", "write")
 _MARKER = re.compile(r"^<!-- orchestrate:(?P<key>[A-Za-z0-9_.\-/]+):part-(?P<part>\d+) -->")
 
 
@@ -48,6 +50,7 @@ class GitHubSettings:
     event_path: Path | None = None
     server_url: str | None = None  # GITHUB_SERVER_URL, for links to the workflow run
     run_id: str | None = None  # GITHUB_RUN_ID
+    comment_author: str | None = None  # github.comment_author: whose comments are orchestrate's
 
     @classmethod
     def from_env(cls, config: Any = None, env: Mapping[str, str] | None = None) -> GitHubSettings:
@@ -63,6 +66,7 @@ class GitHubSettings:
             event_path=Path(event) if event else None,
             server_url=(env.get("GITHUB_SERVER_URL") or None),
             run_id=env.get("GITHUB_RUN_ID") or None,
+            comment_author=getattr(config, "comment_author", None),
         )
 
     def require(self) -> tuple[str, str]:
@@ -114,6 +118,7 @@ class PullRequest:
     html_url: str
     mergeable: bool | None
     labels: tuple[str, ...] = ()
+    base_sha: str | None = None  # the base branch's tip as GitHub sees it now
 
     @property
     def is_fork(self) -> bool:
@@ -142,6 +147,7 @@ class PullRequest:
             html_url=str(data.get("html_url") or ""),
             mergeable=data.get("mergeable"),
             labels=tuple(str(lab.get("name")) for lab in data.get("labels") or [] if isinstance(lab, dict)),
+            base_sha=str(base["sha"]) if base.get("sha") else None,
         )
 
 
@@ -241,6 +247,9 @@ class GitHub:
             )
         self._gh = client
         self._repo = client.get_repo(repository)
+        self._me: str | None = settings.comment_author
+        self._roles: dict[str, str] = {}
+        self._members: dict[tuple[str, str], bool] = {}
 
     # ------------------------------------------------------------ retries and errors
 
@@ -524,11 +533,16 @@ class GitHub:
         return Comment(comment.id, text, comment.user, comment.url, comment.html_url)
 
     def sticky(self, number: int, key: str) -> list[Comment]:
-        """The parts of sticky comment ``key`` on the PR, in part order (duplicates left out)."""
+        """The parts of sticky comment ``key`` on the PR, in part order (duplicates left out).
+
+        Only comments written by orchestrate's own account count: anyone may post a comment
+        starting with the marker, and must not get the plan written into it or be read as it.
+        """
+        me = self.whoami().lower()
         parts: dict[int, Comment] = {}
         for c in self.comments(number):
             found = parse_marker(c.body)
-            if found and found[0] == key and found[1] not in parts:
+            if found and found[0] == key and found[1] not in parts and c.user.lower() == me:
                 parts[found[1]] = c
         return [parts[k] for k in sorted(parts)]
 
@@ -547,10 +561,11 @@ class GitHub:
             # Renderers keep parts well under the limit; this last guard cuts visibly rather than
             # have GitHub refuse the whole comment.
             texts.append(_fit(f"{sticky_marker(key, i)}\n{self._text(body)}"))
+        me = self.whoami().lower()
         existing: dict[int, list[Comment]] = {}
         for c in self.comments(number):
             found = parse_marker(c.body)
-            if found and found[0] == key:
+            if found and found[0] == key and c.user.lower() == me:  # never edit another's comment
                 existing.setdefault(found[1], []).append(c)
         result: list[Comment] = []
         for i, text in enumerate(texts, 1):
@@ -566,6 +581,79 @@ class GitHub:
             for c in olds:
                 self.delete_comment(c)
         return result
+
+    # ------------------------------------------------------------ who is who
+
+    def whoami(self) -> str:
+        """The login this token writes as: ``github.comment_author`` when set, else ``GET /user``;
+        the workflow token cannot call that (403) and writes as github-actions[bot]."""
+        if self._me is None:
+            from github.GithubException import GithubException
+
+            def fetch() -> str:
+                try:
+                    _, data = self._gh.requester.requestJsonAndCheck("GET", "/user")
+                except GithubException as exc:
+                    if exc.status == 403:  # "Resource not accessible by integration"
+                        return WORKFLOW_TOKEN_LOGIN
+                    raise
+                return str(data.get("login") or "")
+
+            login = self._call("read the token's user (GET /user)", fetch)
+            if not login:
+                raise GitHubError(
+                    "GitHub did not say whose token this is (GET /user has no login)",
+                    hint="Set github.comment_author in orchestrate.yaml to the login orchestrate writes as.",
+                )
+            self._me = login
+        return self._me
+
+    def role(self, login: str) -> str:
+        """``login``'s role on the repository: admin, maintain, write, triage, read or none
+        (the collaborator-permission endpoint; cached for the run)."""
+        key = login.lower()
+        if key not in self._roles:
+            from urllib.parse import quote
+
+            url = f"/repos/{self.repository}/collaborators/{quote(login, safe='')}/permission"
+            data = self._call(
+                f"read {login}'s permission",
+                lambda: self._gh.requester.requestJsonAndCheck("GET", url)[1],
+            )
+            role = str(data.get("role_name") or data.get("permission") or "none").lower()
+            legacy = str(data.get("permission") or "none").lower()
+            # role_name may be a custom role's name: fall back on the legacy permission then.
+            self._roles[key] = role if role in (*ROLES_THAT_APPROVE, "triage", "read", "none") else legacy
+        return self._roles[key]
+
+    def in_team(self, team: str, login: str) -> bool:
+        """Is ``login`` an active member of ``team`` (org/team-slug)? Cached for the run."""
+        from github.GithubException import GithubException
+
+        key = (team.lower(), login.lower())
+        if key not in self._members:
+            org, slug = team.split("/", 1)
+
+            def fetch() -> bool:
+                try:
+                    _, data = self._gh.requester.requestJsonAndCheck(
+                        "GET", f"/orgs/{org}/teams/{slug}/memberships/{login}"
+                    )
+                except GithubException as exc:
+                    if exc.status == 404:
+                        return False
+                    raise
+                return str(data.get("state") or "") == "active"
+
+            try:
+                self._members[key] = self._call(f"read the membership of team {team}", fetch)
+            except GitHubError as exc:
+                raise GitHubError(
+                    f"cannot read the members of team {team}: {exc.message}",
+                    hint="Team membership needs a token with organization Members: read (a GitHub App "
+                    "installation token); the workflow token cannot read it. Nothing was applied.",
+                ) from exc
+        return self._members[key]
 
     # ------------------------------------------------------------ statuses and labels
 
@@ -696,7 +784,7 @@ def _raw(pr: PullRequest | None) -> dict[str, Any] | None:
             "ref": pr.head_ref,
             "repo": {"full_name": pr.head_repo} if pr.head_repo else None,
         },
-        "base": {"ref": pr.base_ref, "repo": {"full_name": pr.base_repo}},
+        "base": {"ref": pr.base_ref, "sha": pr.base_sha, "repo": {"full_name": pr.base_repo}},
         "html_url": pr.html_url,
         "mergeable": pr.mergeable,
         "labels": [{"name": n} for n in pr.labels],

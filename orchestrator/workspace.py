@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator.config import RootConfig
 from orchestrator.discovery import STATE_DIR, Discovery, Stack, discover, find_repo_root, load_config
 from orchestrator.graph import StackGraph, build_graph
+
+if TYPE_CHECKING:
+    from orchestrator.rules import BaseRules
 
 
 @dataclass
@@ -17,6 +21,13 @@ class Workspace:
     config: RootConfig
     config_file: str | None
     use_cache: bool = True
+    rules: BaseRules | None = None  # set in a pull request: the rules come from its base commit
+
+    def judge_by(self, rules: BaseRules) -> None:
+        """From now on approval, policies, redact, drift and github come from ``rules`` (the
+        PR's base), not from the checked-out orchestrate.yaml. Call it before building an Engine."""
+        self.config = rules.judged(self.config)
+        self.rules = rules
 
     @classmethod
     def load(

@@ -206,26 +206,24 @@ def command(
     skip_reason = reason.strip() if skip_promotion and reason else None
     if merge and pr_number is None:
         raise click.UsageError("--merge needs --pr N")
-    if plan_set is not None:
-        directory = plan_set.resolve()
-    elif pr_number is not None:
-        # The plan set reviewers saw on the PR, when it was planned here; else the latest.
-        from orchestrator.pr.flow import plan_set_shown_on
-
-        directory = plan_set_shown_on(ws, pr_number) or latest_plan_set(ws.root)
-    else:
-        directory = latest_plan_set(ws.root)
-    engine = Engine.create(ws, progress=make_progress(app.no_color))
     if pr_number is None:
+        directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
+        engine = Engine.create(ws, progress=make_progress(app.no_color))
         approval = resolve_approval(app, engine, directory, approved_by, reason)
         promotion_gate(engine, directory, approval, skip_reason)
         return run_apply(
             app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason
         ).exit_code
     from orchestrator.errors import OrchestratorError
-    from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal
+    from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply
 
-    approval, flow = approve_apply(ws, directory, pr_number, engine)
+    # The plan set reviewers saw on the PR (when it was planned here; else the latest), and the
+    # PR's base rules adopted before the engine is built: the engine's policies and redaction
+    # are the base's, never the PR's own.
+    prepared = prepare_apply(ws, pr_number, plan_set.resolve() if plan_set is not None else None)
+    directory = prepared.directory
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    approval, flow = approve_apply(ws, prepared, pr_number, engine)
     try:
         promotion_gate(engine, directory, approval, skip_reason)
         run = run_apply(app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason)

@@ -19,7 +19,7 @@ from orchestrator.errors import PlanSetError
 from orchestrator.planset import PLAN_JSON, Manifest, StackPlan, read_manifest, read_plan_json, sha256_file
 from orchestrator.policy.engine import EntryResult
 from orchestrator.policy.inputs import policy_input, stack_context
-from orchestrator.policy.loader import PolicySet, RuleRef, load_policy_set
+from orchestrator.policy.loader import PolicySet, RuleRef, compile_policy_set, load_policy_set
 from orchestrator.policy.locate import address_in_text, addresses_in_plan, locate
 from orchestrator.policy.report import Finding, Level, PolicyReport, StackResult
 from orchestrator.redact import Redactor, sensitive_values
@@ -31,8 +31,15 @@ _MAX_MSG = 2000
 
 
 def load_for(ws: Workspace) -> PolicySet:
-    """The workspace's policy set (compiled once per process for the same files and data)."""
+    """The workspace's policy set (compiled once per process for the same files and data).
+
+    In a pull request the ``.rego`` files come from its base commit (``ws.rules``), never from
+    the work tree the PR checked out."""
     settings = ws.config.policies
+    if ws.rules is not None:
+        return compile_policy_set(
+            settings.dir, list(ws.rules.policy_files), settings.namespaces, settings.data
+        )
     explicit = "policies" in ws.config.model_fields_set and "dir" in settings.model_fields_set
     return load_policy_set(ws.root, settings, explicit=explicit)
 

@@ -26,6 +26,8 @@ class PrEvent:
     base_repo: str | None
     author: str | None
     event_name: str | None = None
+    base_sha: str | None = None  # the target branch's tip when the event fired
+    base_ref: str | None = None
 
     @property
     def is_fork(self) -> bool | None:
@@ -61,6 +63,8 @@ def parse_event(payload: Mapping[str, Any], event_name: str | None = None) -> Pr
             base_repo=str(base_repo["full_name"]) if base_repo and base_repo.get("full_name") else None,
             author=(pr.get("user") or {}).get("login"),
             event_name=event_name,
+            base_sha=str(base["sha"]) if isinstance(base.get("sha"), str) else None,
+            base_ref=str(base["ref"]) if isinstance(base.get("ref"), str) else None,
         )
     issue = payload.get("issue")
     if isinstance(issue, Mapping) and issue.get("pull_request"):

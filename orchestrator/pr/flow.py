@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator import gitobjects
 from orchestrator.approval import Approval
-from orchestrator.errors import GitHubError, OrchestratorError
+from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, OrchestratorError
 from orchestrator.github import GitHub, GitHubSettings
 from orchestrator.planset import PLAN_JSON, Manifest, read_manifest, read_plan_json
+from orchestrator.pr.approvers import PrContext, context_for
 from orchestrator.pr.event import PrEvent
 from orchestrator.pr.forks import ForkDecision, decide, scrub_credentials
 from orchestrator.pr.publish import (
@@ -33,6 +35,14 @@ from orchestrator.pr.publish import (
 from orchestrator.pr.view import build_redactor, comment_data
 from orchestrator.redact import Redactor
 from orchestrator.render.summary import render_apply_result, render_refusal
+from orchestrator.rules import (
+    BaseRules,
+    base_config,
+    find_merge_base,
+    local_base_candidates,
+    read_base_rules,
+    require_merge_base,
+)
 from orchestrator.ui import info, warn
 from orchestrator.workspace import Workspace
 
@@ -50,6 +60,7 @@ class PlanFlow:
     reasons: Mapping[str, Sequence[str]] = field(default_factory=dict)
     deleted: Sequence[str] = ()
     published: Published | None = None
+    rules: BaseRules | None = None  # the PR's base rules (None outside a pull request)
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -61,7 +72,7 @@ def prepare_plan(
 ) -> PlanFlow | None:
     """None outside a pull request (no --comment, no PR event, no job summary to write)."""
     env = _env(env)
-    settings = GitHubSettings.from_env(ws.config.github, env)
+    settings = pr_settings(ws, env)
     event = github_event(settings, env)
     if not comment and pr is None and event is None and not env.get("GITHUB_STEP_SUMMARY"):
         return None
@@ -72,17 +83,59 @@ def prepare_plan(
         if comment
         else (pr if pr is not None else (event.number if event else None))
     )
-    is_fork = event.is_fork if event is not None and (number is None or event.number == number) else None
+    own_event = event if event is not None and (number is None or event.number == number) else None
+    is_fork = own_event.is_fork if own_event is not None else None
     source = event.head_repo if event is not None else None
-    if comment and number is not None and is_fork is None:
-        # The payload does not say (issue_comment, or --pr outside Actions): ask GitHub.
+    pull = None
+    if comment and number is not None:
         pull = GitHub(settings).pull(number)
-        is_fork, source = pull.is_fork, pull.head_repo
+        if is_fork is None:  # the payload does not say (issue_comment, or --pr outside Actions)
+            is_fork, source = pull.is_fork, pull.head_repo
+    rules = None
+    if number is not None:
+        rules = adopt_plan_rules(ws, number, own_event, pull, env)
+    # allow_forks is the base's: a fork cannot grant itself the credentials.
     fork = decide(is_fork, ws.config.approval.allow_forks, source)
     base_env = scrub_credentials(env, empty_dir()) if fork.scrub else None
     if fork.note:
         warn(fork.note)
-    return PlanFlow(comment, number, event, settings, fork, base_env)
+    note = rules.change_note() if rules is not None else None
+    if note:
+        warn(note)
+    return PlanFlow(comment, number, event, settings, fork, base_env, rules=rules)
+
+
+def pr_settings(ws: Workspace, env: Mapping[str, str] | None = None) -> GitHubSettings:
+    """Where GitHub is, for a pull request: the environment, and the ``github:`` section of the
+    base branch as this clone has it, never the checked-out one (a PR could point orchestrate
+    at an API of its own that approves anything)."""
+    env = _env(env)
+    try:
+        head = gitobjects.resolve(ws.root, "HEAD")
+        found = find_merge_base(ws.root, head, local_base_candidates(env)) if head else None
+        config = base_config(ws.root, ws.config_file, ws.config, found[0]).github if found else None
+    except (GitError, ConfigError):
+        config = None
+    return GitHubSettings.from_env(config, env)
+
+
+def adopt_plan_rules(
+    ws: Workspace, number: int, event: PrEvent | None, pull: Any, env: Mapping[str, str]
+) -> BaseRules:
+    """Judge the plan of PR ``number`` by its base's rules (policies, redact, allow_forks...)."""
+    head = gitobjects.resolve(ws.root, "HEAD")
+    tips = [t for t in (pull.base_sha if pull else None, event.base_sha if event else None) if t]
+    base_ref = (pull.base_ref if pull else None) or (event.base_ref if event else None)
+    found = find_merge_base(ws.root, head, tips + local_base_candidates(env, base_ref)) if head else None
+    if found is None:
+        raise GitError(
+            f"cannot find the base branch of pull request #{number} in this clone, so the rules that "
+            "judge it (approval, policies, redact) cannot be read from it",
+            hint="Fetch the base branch too (actions/checkout with fetch-depth: 0).",
+        )
+    rules = read_base_rules(ws.root, ws.config_file, ws.config, found[0], head)
+    ws.judge_by(rules)
+    return rules
 
 
 def finish_plan(ws: Workspace, run: Any, flow: PlanFlow, *, no_color: bool = False) -> None:
@@ -96,7 +149,7 @@ def finish_plan(ws: Workspace, run: Any, flow: PlanFlow, *, no_color: bool = Fal
         policy=run.policy,
         run_url=flow.settings.run_url,
         pr=flow.number,
-        warnings=[flow.fork.note] if flow.fork.note else [],
+        warnings=[w for w in (flow.fork.note, flow.rules.change_note() if flow.rules else None) if w],
     )
     summary = publish_summary(data, redactor)
     if summary:
@@ -150,32 +203,67 @@ def plan_set_redactor(
     return build_redactor(ws, plans, extra)
 
 
-def plan_set_shown_on(ws: Workspace, number: int) -> Path | None:
-    """The local plan set a PR shows (its sticky comment, else its body), when it is here."""
+def plan_set_shown_on(ws: Workspace, gh: GitHub, pr: Any) -> Path | None:
+    """The local plan set a PR shows (orchestrate's sticky comment, else the body of a drift PR
+    it opened), when it is here."""
     from orchestrator.planset import PLANS_DIR
     from orchestrator.pr.gate import shown_plan_set
 
-    gh = GitHub(GitHubSettings.from_env(ws.config.github), redactor=Redactor(ws.config.redact))
-    ref = shown_plan_set(gh, gh.pull(number), comment_key(ws.root))
+    ref = shown_plan_set(gh, pr, comment_key(ws.root))
     if ref is None:
         return None
     candidate = ws.root / PLANS_DIR / ref.id
     return candidate if candidate.is_dir() else None
 
 
-def approve_apply(ws: Workspace, plan_set: Path, number: int, engine: Any) -> tuple[Approval, ApplyFlow]:
+@dataclass
+class PreparedApply:
+    directory: Path
+    context: PrContext
+
+
+def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> PreparedApply:
+    """Before `apply --pr N` builds its engine: which plan set, and the PR's base rules
+    adopted by ``ws`` (approval, policies, redact... from the merge base, never the PR)."""
+    from orchestrator.planset import latest_plan_set
+
+    settings = pr_settings(ws)
+    gh = GitHub(settings)  # reads only: nothing is posted with it
+    pr = gh.pull(number)
+    directory = plan_set or plan_set_shown_on(ws, gh, pr) or latest_plan_set(ws.root)
+    manifest = read_manifest(directory)
+    if manifest.commit is None:
+        raise ApprovalRefused(
+            "apply refused: the plan set was not made from a git commit, so it cannot match the pull request",
+            hint="Plan in a clone of the repository at the PR's head commit. Nothing was applied.",
+        )
+    if not pr.base_sha:
+        raise GitHubError(f"GitHub did not say which commit pull request #{number}'s base branch is at")
+    base = require_merge_base(ws.root, manifest.commit, pr.base_sha, f"pull request #{number}")
+    rules = read_base_rules(ws.root, ws.config_file, ws.config, base, manifest.commit)
+    ws.judge_by(rules)
+    context = context_for(ws.root, ws.config_file, pr, rules, pr.base_sha, manifest.commit, ws.stacks)
+    return PreparedApply(directory, context)
+
+
+def approve_apply(
+    ws: Workspace, prepared: PreparedApply, number: int, engine: Any
+) -> tuple[Approval, ApplyFlow]:
     """The GitHub approval for applying ``plan_set``; a refusal is audited, posted, raised."""
     from orchestrator import audit
     from orchestrator.engine.apply import audit_record
     from orchestrator.pr.gate import github_approval
 
+    plan_set = prepared.directory
     manifest = read_manifest(plan_set)
-    settings = GitHubSettings.from_env(ws.config.github)
+    settings = GitHubSettings.from_env(ws.config.github)  # the base's github: section
     redactor = plan_set_redactor(ws, plan_set, manifest, sorted(engine.redactor.secrets))
     gh = GitHub(settings, redactor=redactor)
     flow = ApplyFlow(number, gh, redactor, manifest, settings)
     try:
-        approval = github_approval(gh, number, manifest, ws.config, key=comment_key(ws.root))
+        approval = github_approval(
+            gh, number, manifest, ws.config, key=comment_key(ws.root), context=prepared.context
+        )
     except OrchestratorError as exc:
         audit.append(
             engine.root,

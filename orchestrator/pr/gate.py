@@ -1,12 +1,17 @@
-"""`apply --pr N`: the GitHub side of approval (SPEC §6).
+"""`apply --pr N`: the GitHub side of approval (SPEC §6, §11).
 
 A plan set may be applied on the strength of a pull request only when, checked in this order:
 the PR is open; it is not from a fork (unless ``approval.allow_forks``); its head commit is
 the commit the plan set was made at; its reviews approve that head commit
-(orchestrator.pr.reviews); and the plan set is the one shown on the PR (the hidden block in
-the sticky comment, or in the PR body for drift PRs), digest for digest. Anything else is an
-ApprovalRefused whose message is one sentence naming the rule. The plan files, the commit of
-the work tree and the policies are checked afterwards by the engine (engine.verify).
+(orchestrator.pr.reviews) and every approval counted comes from someone with write access
+(and in ``approval.users`` / ``approval.teams`` when set); code owners approved their files
+(``approval.codeowners``); a policy owner approved a PR that changes the rules
+(``approval.policy_owners``); the base branch has no commits since the PR left it that touch
+the stacks applied (undiverged); and the plan set is the one orchestrate itself showed on the
+PR (the hidden block in its own sticky comment, or in the body of a drift PR it opened),
+digest for digest. The rules (``config``) are the base commit's (orchestrator.rules). Anything
+else is an ApprovalRefused whose message is one sentence naming the rule. The plan files, the
+commit of the work tree and the policies are checked afterwards by the engine (engine.verify).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from orchestrator.config import RootConfig
 from orchestrator.errors import ApprovalRefused
 from orchestrator.github import GitHub, PullRequest
 from orchestrator.planset import Manifest
+from orchestrator.pr.approvers import PrContext, check_codeowners, check_diverged, check_policy_owners, screen
 from orchestrator.pr.reviews import evaluate_reviews
 from orchestrator.render.comment import PlanSetRef, manifest_digest, parse_plan_set_block
 
@@ -26,11 +32,24 @@ def _refuse(message: str, hint: str) -> ApprovalRefused:
     return ApprovalRefused(f"apply refused: {message}", hint=f"{hint} {NOTHING}")
 
 
+def opened_by_orchestrate(gh: GitHub, pr: PullRequest) -> bool:
+    """A drift PR orchestrate opened: written by its own account, from a drift branch of this
+    repository. Only such a PR's body may carry the plan set (anyone else can write a body)."""
+    from orchestrator.drift_pr.record import BRANCH_PREFIX
+
+    return (
+        not pr.is_fork and pr.head_ref.startswith(BRANCH_PREFIX) and pr.author.lower() == gh.whoami().lower()
+    )
+
+
 def shown_plan_set(gh: GitHub, pr: PullRequest, key: str) -> PlanSetRef | None:
-    """The plan set the PR shows: its sticky plan comment, else its body (drift PRs)."""
+    """The plan set the PR shows: orchestrate's own sticky comment, else the body of a drift
+    PR orchestrate opened. Comments and bodies by anyone else never count."""
     parts = gh.sticky(pr.number, key)
     ref = parse_plan_set_block("\n".join(c.body for c in parts)) if parts else None
-    return ref or parse_plan_set_block(pr.body)
+    if ref is None and opened_by_orchestrate(gh, pr):
+        ref = parse_plan_set_block(pr.body)
+    return ref
 
 
 def check_shown(ref: PlanSetRef | None, manifest: Manifest, number: int) -> None:
@@ -55,10 +74,19 @@ def check_shown(ref: PlanSetRef | None, manifest: Manifest, number: int) -> None
 
 
 def github_approval(
-    gh: GitHub, number: int, manifest: Manifest, config: RootConfig, *, key: str = "plan"
+    gh: GitHub,
+    number: int,
+    manifest: Manifest,
+    config: RootConfig,
+    *,
+    key: str = "plan",
+    context: PrContext | None = None,
 ) -> Approval:
-    """An Approval (source github) for applying ``manifest``, or ApprovalRefused."""
-    pr = gh.pull(number)
+    """An Approval (source github) for applying ``manifest``, or ApprovalRefused.
+
+    ``config`` holds the base commit's rules; ``context`` (the base, the stacks, the files the
+    PR changes) enables the code-owner, policy-owner and undiverged checks."""
+    pr = context.pr if context is not None else gh.pull(number)
     if pr.merged:
         raise _refuse(
             f"pull request #{number} is already merged",
@@ -83,13 +111,21 @@ def github_approval(
             f"{manifest.commit[:12]}",
             "A newer push needs its own plan and approval: apply the plan set of the latest plan run.",
         )
+    reviews, excluded = screen(gh, gh.reviews(number), pr, config.approval)
     verdict = evaluate_reviews(
-        gh.reviews(number),
+        reviews,
         author=pr.author,
         head_sha=pr.head_sha,
         required=config.approval.required,
         number=number,
     )
+    if not verdict.approved and excluded:
+        raise _refuse(
+            "; ".join(excluded) + f" (pull request #{number} needs {config.approval.required} approval"
+            f"{'s' if config.approval.required != 1 else ''} from people who may approve)",
+            "Ask someone with write access to the repository (and in approval.users / approval.teams, "
+            "when set) to approve.",
+        )
     if not verdict.approved:
         hint = {
             "changes-requested": "The reviewer must approve (or the request be dismissed) first.",
@@ -97,6 +133,14 @@ def github_approval(
             "self-approval": "Ask someone other than the author to approve.",
         }.get(verdict.rule or "", "Ask for a review that approves the pull request.")
         raise _refuse(str(verdict.reason), hint)
+    if context is not None:
+        for check in (check_codeowners, check_policy_owners):
+            problem = check(gh, context, config.approval, verdict.approvers)
+            if problem is not None:
+                raise _refuse(*problem)
+        problem = check_diverged(context, manifest)
+        if problem is not None:
+            raise _refuse(*problem)
     check_shown(shown_plan_set(gh, pr, key), manifest, number)
     approver = ", ".join(verdict.approvers) or f"(approval.required: {config.approval.required})"
     return Approval(
@@ -111,5 +155,6 @@ def github_approval(
             "author": pr.author,
             "plan_set": manifest.id,
             "url": pr.html_url,
+            "rules_from": context.rules.commit if context is not None else None,
         },
     )

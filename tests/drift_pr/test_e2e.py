@@ -117,6 +117,7 @@ def test_drift_pull_request_lifecycle(
     queue_number = pr_of(data, "aws/queue")["number"]
 
     # The first plan set no longer matches the PR: apply --pr refuses it, even approved.
+    github.grant("bob", "write")
     github.add_review(number, "bob", "APPROVED")
     repo.git("fetch", "-q", "origin")
     repo.git("checkout", "-q", "--detach", f"origin/{STORAGE}")
@@ -146,6 +147,7 @@ def test_drift_pull_request_lifecycle(
     assert github.pulls[number]["state"] == "open"
 
     # 5. Approval of the new head, then apply --pr at the PR's head restores the bucket.
+    github.grant("bob", "write")
     github.add_review(number, "bob", "APPROVED")
     repo.git("fetch", "-q", "origin")
     repo.git("checkout", "-q", "--detach", f"origin/{STORAGE}")

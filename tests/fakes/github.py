@@ -106,8 +106,14 @@ class FakeGitHub:
         default_branch: str = "main",
         git_dir: Path | None = None,
         per_page_max: int = 100,
+        token_login: str = "orchestrate-bot",
+        workflow_token: bool = False,
     ) -> None:
         self.token = token
+        # Whose token this is. A workflow token (GITHUB_TOKEN) cannot call GET /user (403
+        # "Resource not accessible by integration") and writes as github-actions[bot].
+        self.workflow_token = workflow_token
+        self.token_login = "github-actions[bot]" if workflow_token else token_login
         self.repository = repository
         self.owner, self.name = repository.split("/", 1)
         self.default_branch = default_branch
@@ -123,6 +129,11 @@ class FakeGitHub:
         self.merges: list[dict[str, Any]] = []
         self.deployments: dict[int, dict[str, Any]] = {}
         self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
+        # login -> role on the repository: admin | maintain | write | triage | read. Anyone
+        # else has "read" (a public repository) or "none" (private, ``private=True``).
+        self.collaborators: dict[str, str] = {}
+        self.private = False
+        self.teams: dict[str, dict[str, str]] = {}  # "org/slug" -> {login: member | maintainer}
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1000)
         self._numbers = itertools.count(1)
@@ -200,6 +211,17 @@ class FakeGitHub:
                 }
             return self.users[login]
 
+    def grant(self, login: str, role: str = "write") -> None:
+        """Make ``login`` a collaborator with ``role`` (admin, maintain, write, triage, read)."""
+        assert role in ("admin", "maintain", "write", "triage", "read"), role
+        with self._lock:
+            self.collaborators[login] = role
+
+    def add_team(self, team: str, *members: str, role: str = "member") -> None:
+        """Team ``org/slug`` with ``members`` (active memberships)."""
+        with self._lock:
+            self.teams.setdefault(team, {}).update(dict.fromkeys(members, role))
+
     def repo_json(self, full_name: str | None = None, *, fork: bool = False) -> dict[str, Any]:
         full_name = full_name or self.repository
         owner, name = full_name.split("/", 1)
@@ -237,6 +259,7 @@ class FakeGitHub:
         head_sha: str | None = None,
         head_ref: str = "feature",
         base_ref: str | None = None,
+        base_sha: str | None = None,
         author: str = "alice",
         title: str = "Change infrastructure",
         body: str = "",
@@ -263,6 +286,7 @@ class FakeGitHub:
                 "_head_ref": head_ref,
                 "_head_repo": head_repo or self.repository,
                 "_base_ref": base_ref or self.default_branch,
+                "_base_sha": base_sha,
                 "_author": author,
                 "_track": track_branch,
                 "title": title,
@@ -440,7 +464,7 @@ class FakeGitHub:
         head_repo = pr["_head_repo"]
         head_owner = head_repo.split("/", 1)[0]
         html = f"{self.web_url}/{full}/pull/{number}"
-        base_sha = self.branch_sha(pr["_base_ref"]) or "0" * 40
+        base_sha = self.branch_sha(pr["_base_ref"]) or pr.get("_base_sha") or "0" * 40
         data = self._public(pr)
         data.update(
             {
@@ -633,7 +657,19 @@ class FakeGitHub:
     ) -> tuple[int, Any, dict[str, str]]:
         prefix = f"/repos/{self.repository}"
         if path == "/user" and method == "GET":
-            return 200, self.user("orchestrate-bot"), {}
+            if self.workflow_token:
+                raise _HttpError(
+                    403,
+                    {
+                        "message": "Resource not accessible by integration",
+                        "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                        "status": "403",
+                    },
+                )
+            return 200, self.user(self.token_login), {}
+        m = re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)", path)
+        if m and method == "GET":
+            return 200, self._membership(m.group(1), m.group(2), m.group(3)), {}
         if not path.startswith(prefix):
             raise _not_found()
         rest = path[len(prefix) :]
@@ -643,6 +679,10 @@ class FakeGitHub:
 
         if rest == "" and method == "GET":
             return 200, self.repo_json(), {}
+
+        m = re.fullmatch(r"/collaborators/([^/]+)/permission", rest)
+        if m and method == "GET":
+            return 200, self._permission(m.group(1)), {}
 
         m = re.fullmatch(r"/issues/(\d+)/comments", rest)
         if m:
@@ -656,7 +696,7 @@ class FakeGitHub:
                 )
                 return self._page(path, query, items)
             if method == "POST":
-                return 201, self._create_comment(number, body.get("body", ""), "orchestrate-bot"), {}
+                return 201, self._create_comment(number, body.get("body", ""), self.token_login), {}
 
         m = re.fullmatch(r"/issues/comments/(\d+)", rest)
         if m:
@@ -748,7 +788,7 @@ class FakeGitHub:
                 "context": body.get("context") or "default",
                 "created_at": _now(),
                 "updated_at": _now(),
-                "creator": self.user("orchestrate-bot"),
+                "creator": self.user(self.token_login),
             }
             self.statuses.setdefault(sha, []).append(status)
             return 201, status, {}
@@ -896,6 +936,38 @@ class FakeGitHub:
             capture_output=True,
         )
         return res.returncode == 0
+    def _permission(self, login: str) -> dict[str, Any]:
+        """GET /repos/{o}/{r}/collaborators/{u}/permission: ``permission`` is the legacy
+        admin/write/read/none (maintain shows as write, triage as read), ``role_name`` the role."""
+        from urllib.parse import unquote
+
+        login = unquote(login)
+        role = self.collaborators.get(login) or ("none" if self.private else "read")
+        legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+        user = dict(self.user(login))
+        user["permissions"] = {
+            "admin": role == "admin",
+            "maintain": role in ("admin", "maintain"),
+            "push": role in ("admin", "maintain", "write"),
+            "triage": role in ("admin", "maintain", "write", "triage"),
+            "pull": role != "none",
+        }
+        user["role_name"] = role
+        return {"permission": legacy, "role_name": role, "user": user}
+
+    def _membership(self, org: str, slug: str, login: str) -> dict[str, Any]:
+        """GET /orgs/{org}/teams/{slug}/memberships/{username}: 404 unless a member."""
+        from urllib.parse import unquote
+
+        login = unquote(login)
+        role = self.teams.get(f"{org}/{slug}", {}).get(login)
+        if role is None:
+            raise _not_found()
+        return {
+            "url": f"{self.url}/teams/{org}-{slug}/memberships/{login}",
+            "role": role,
+            "state": "active",
+        }
 
     def _create_pull(self, body: dict[str, Any]) -> dict[str, Any]:
         head = body.get("head") or ""
@@ -922,7 +994,7 @@ class FakeGitHub:
             base_ref=base,
             title=title,
             body=body.get("body") or "",
-            author="orchestrate-bot",
+            author=self.token_login,
             head_repo=head_repo,
             track_branch=self.git_dir is not None,
             draft=bool(body.get("draft")),

@@ -52,7 +52,7 @@ class Planned:
 
     def pull(self, number: int, **kwargs: object) -> int:
         """A new PR at the planned head, showing the planned comment of PR 1."""
-        self.fake.add_pull(number, head_sha=self.head, author="alice", **kwargs)  # type: ignore[arg-type]
+        self.fake.add_pull(number, head_sha=self.head, base_sha=self.head, author="alice", **kwargs)  # type: ignore[arg-type]
         return number
 
     def show(self, number: int, source: int) -> None:
@@ -74,8 +74,10 @@ class Planned:
 def planned(pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path) -> Planned:
     repo = pr_repo(FILES)
     head = git(repo.root, "rev-parse", "HEAD")
-    fake_github.add_pull(1, head_sha=head, author="alice")
-    fake_github.add_pull(2, head_sha=head, author="alice")
+    fake_github.add_pull(1, head_sha=head, base_sha=head, author="alice")
+    fake_github.add_pull(2, head_sha=head, base_sha=head, author="alice")
+    for user in ("bob", "carol"):
+        fake_github.grant(user, "write")
     res = repo.orchestrate("plan", "app", "--out", str(tmp_path / "app-set"), "--comment", "--pr", "1")
     assert res.exit_code == 2, res.output
     res = repo.orchestrate(
@@ -249,7 +251,7 @@ def test_apply_pr_and_approved_by_are_exclusive(planned: Planned) -> None:
 
 def test_apply_pr_without_plan_set_takes_the_one_shown_on_the_pr(planned: Planned) -> None:
     repo, fake = planned.repo, planned.fake
-    fake.add_pull(30, head_sha=planned.head, author="alice")
+    fake.add_pull(30, head_sha=planned.head, base_sha=planned.head, author="alice")
     res = repo.orchestrate("plan", "app", "--comment", "--pr", "30")
     assert res.exit_code == 2, res.output
     shown = repo.latest()

@@ -82,7 +82,8 @@ def test_no_planted_secret_reaches_any_output(
 ) -> None:
     repo = pr_repo(FILES, 'redact: ["tok-[A-Z0-9]{8}"]\n')
     head = git(repo.root, "rev-parse", "HEAD")
-    fake_github.add_pull(5, head_sha=head, author="alice")
+    fake_github.add_pull(5, head_sha=head, base_sha=head, author="alice")
+    fake_github.grant("bob", "write")
     summary = tmp_path / "summary.md"
     env = {**repo.env, "TF_VAR_db_password": SENSITIVE_VAR, "GITHUB_STEP_SUMMARY": str(summary)}
     outputs: dict[str, str] = {}

@@ -1,0 +1,174 @@
+"""The rules that judge a pull request, read from its base commit (never from the PR).
+
+A pull request may edit any file, including the ones that decide whether it may be applied:
+``approval``, ``policies`` (and the ``.rego`` files and their ``data``), ``redact``,
+``drift`` and ``github`` in orchestrate.yaml, and CODEOWNERS. Those are read from the merge
+base of the PR with its target branch, out of git's object store. Everything else (stacks,
+terraform, backend, clouds) comes from the head: that is the change under review.
+
+``BaseRules.changed`` lists the rule sources the PR changes; they take effect only after it
+merges, and ``approval.policy_owners`` must approve such a PR.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator import gitobjects
+from orchestrator.config import ROOT_CONFIG_NAME, RootConfig, parse_root_config
+from orchestrator.errors import ConfigError, GitError
+
+RULE_KEYS = ("approval", "policies", "redact", "drift", "github")
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's order
+
+
+@dataclass(frozen=True)
+class BaseRules:
+    commit: str  # the merge base the rules were read from
+    config: RootConfig  # the base's orchestrate.yaml (defaults when it had none)
+    policy_files: tuple[tuple[str, str], ...]  # (path from the orchestrate root, text)
+    codeowners: str | None  # the base's CODEOWNERS text, if any
+    changed: tuple[str, ...] = ()  # rule sources the PR changes, e.g. "orchestrate.yaml: approval"
+
+    def judged(self, head: RootConfig) -> RootConfig:
+        """``head`` with every rule section replaced by the base's."""
+        return head.model_copy(update={k: getattr(self.config, k) for k in RULE_KEYS})
+
+    def change_note(self) -> str | None:
+        if not self.changed:
+            return None
+        return (
+            f"This pull request changes the rules that judge it ({', '.join(self.changed)}). It was "
+            f"planned and is judged with the rules of its base commit {self.commit[:12]}; the new rules "
+            "apply only after it merges."
+        )
+
+
+def repo_prefix(root: Path) -> str:
+    top = gitobjects.top_level(root)
+    rel = root.resolve().relative_to(top).as_posix()
+    return "" if rel == "." else rel
+
+
+def _join(prefix: str, rel: str) -> str:
+    return posixpath.normpath(posixpath.join(prefix, rel)) if prefix else posixpath.normpath(rel)
+
+
+def _text(data: bytes | None, shown: str) -> str | None:
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", where=shown) from None
+
+
+def _is_policy_file(rel: str) -> bool:
+    parts = rel.split("/")
+    return (
+        rel.endswith(".rego")
+        and not rel.endswith("_test.rego")
+        and not any(p.startswith(".") for p in parts[:-1])
+    )
+
+
+def config_path(root: Path, config_file: str | None) -> str | None:
+    """orchestrate.yaml's path from the top of the repository; None when it lies outside it
+    (a --config the PR cannot touch)."""
+    name = config_file or ROOT_CONFIG_NAME
+    path = Path(name) if Path(name).is_absolute() else root / name
+    try:
+        return path.resolve().relative_to(gitobjects.top_level(root)).as_posix()
+    except ValueError:
+        return None
+
+
+def base_config(root: Path, config_file: str | None, head_config: RootConfig, base: str) -> RootConfig:
+    """orchestrate.yaml as it is at commit ``base`` (the defaults when it had none)."""
+    cfg_path = config_path(root, config_file)
+    if cfg_path is None:
+        return head_config  # not in the repository: no PR can change it
+    text = _text(gitobjects.show(root, base, cfg_path), f"{cfg_path}@{base[:12]}")
+    if text is None:
+        return RootConfig()
+    return parse_root_config(text, f"{cfg_path} at the base commit {base[:12]}")
+
+
+def read_base_rules(
+    root: Path, config_file: str | None, head_config: RootConfig, base: str, head: str | None
+) -> BaseRules:
+    """The rules at commit ``base``; ``changed`` compares them with ``head_config`` and the
+    files the PR changes between ``base`` and ``head``."""
+    prefix = repo_prefix(root)
+    config = base_config(root, config_file, head_config, base)
+    policy_dir = _join(prefix, config.policies.dir)
+    files: list[tuple[str, str]] = []
+    if not policy_dir.startswith("../"):
+        for path in gitobjects.files_under(root, base, policy_dir):
+            rel = posixpath.relpath(path, prefix) if prefix else path
+            if _is_policy_file(posixpath.relpath(path, policy_dir)):
+                text = _text(gitobjects.show(root, base, path), f"{rel}@{base[:12]}")
+                files.append((rel, text or ""))
+    owners = None
+    for candidate in CODEOWNERS_PATHS:
+        owners = _text(gitobjects.show(root, base, candidate), candidate)
+        if owners is not None:
+            break
+    changed = [f"orchestrate.yaml: {k}" for k in RULE_KEYS if getattr(config, k) != getattr(head_config, k)]
+    if head is not None and head != base:
+        head_dir = _join(prefix, head_config.policies.dir)
+        for path in gitobjects.changed_between(root, base, head):
+            in_policies = any(
+                path.startswith(d.rstrip("/") + "/") and _is_policy_file(posixpath.relpath(path, d))
+                for d in {policy_dir, head_dir}
+            )
+            if in_policies or path in CODEOWNERS_PATHS:
+                changed.append(posixpath.relpath(path, prefix) if prefix and in_policies else path)
+    return BaseRules(base, config, tuple(files), owners, tuple(dict.fromkeys(changed)))
+
+
+# ---------------------------------------------------------------- finding the base
+
+
+def local_base_candidates(env: Mapping[str, str], base_ref: str | None = None) -> list[str]:
+    """Refs that may name the PR's target branch in this clone, best first."""
+    refs = []
+    for ref in (base_ref, env.get("GITHUB_BASE_REF")):
+        if ref:
+            refs += [f"refs/remotes/origin/{ref}", f"refs/heads/{ref}"]
+    refs += ["refs/remotes/origin/HEAD", "refs/remotes/origin/main", "refs/remotes/origin/master"]
+    refs += ["refs/heads/main", "refs/heads/master"]
+    return list(dict.fromkeys(refs))
+
+
+def find_merge_base(root: Path, head: str, tips: list[str]) -> tuple[str, str] | None:
+    """(merge base, tip) for the first of ``tips`` (shas or refs) this clone has."""
+    for tip in tips:
+        sha = gitobjects.resolve(root, tip)
+        if sha is None:
+            continue
+        base = gitobjects.merge_base(root, sha, head)
+        if base is not None:
+            return base, sha
+    return None
+
+
+def require_merge_base(root: Path, head: str, base_tip: str, what: str) -> str:
+    """The merge base of ``head`` with ``base_tip`` (both must be here), or a GitError."""
+    for sha, name in (
+        (base_tip, f"the base commit {base_tip[:12]} of {what}"),
+        (head, f"commit {head[:12]}"),
+    ):
+        if not gitobjects.has_commit(root, sha):
+            raise GitError(
+                f"{name} is not in this clone, so the rules cannot be read from the base branch",
+                hint="Fetch the history (actions/checkout with fetch-depth: 0) so the base is here. "
+                "Nothing was applied.",
+            )
+    base = gitobjects.merge_base(root, base_tip, head)
+    if base is None:
+        raise GitError(f"{what} has no common ancestor with its base branch", hint="Nothing was applied.")
+    return base
