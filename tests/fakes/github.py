@@ -936,6 +936,7 @@ class FakeGitHub:
             capture_output=True,
         )
         return res.returncode == 0
+
     def _permission(self, login: str) -> dict[str, Any]:
         """GET /repos/{o}/{r}/collaborators/{u}/permission: ``permission`` is the legacy
         admin/write/read/none (maintain shows as write, triage as read), ``role_name`` the role."""
