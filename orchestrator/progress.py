@@ -130,14 +130,16 @@ class GitHubProgress(Progress):
         del row  # groups are written whole when a stack ends, so parallel stacks never interleave
 
     def _on_done(self, row: Row) -> None:
+        from orchestrator.render.escape import command_data, untrusted_lines
+
         took = f" ({row.duration:.1f}s)" if row.duration is not None else ""
         out = sys.stderr
-        out.write(
-            f"::group::{row.stack}: {row.status}{took}" + (f" - {row.detail}" if row.detail else "") + "\n"
-        )
+        title = f"{row.stack}: {row.status}{took}" + (f" - {row.detail}" if row.detail else "")
+        out.write(f"::group::{command_data(title)}\n")
         if row.log is not None:
             try:
-                out.write(row.log.read_text(errors="replace"))
+                # terraform's log holds text the PR wrote: no workflow command in it may run.
+                out.write(untrusted_lines(row.log.read_text(errors="replace")))
             except OSError:
                 pass
         out.write("::endgroup::\n")

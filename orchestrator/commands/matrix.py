@@ -12,6 +12,7 @@ from orchestrator.app import get_app
 from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.errors import OrchestratorError
 from orchestrator.graph import StackGraph
+from orchestrator.render.escape import output_entry
 from orchestrator.ui import emit, info, warn
 
 
@@ -46,7 +47,7 @@ def _write_output(name: str, value: str) -> None:
         )
     try:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{name}={value}\n")
+            fh.write(output_entry(name, value))
     except OSError as exc:
         raise OrchestratorError(f"cannot write $GITHUB_OUTPUT: {exc.strerror or exc}", where=path) from exc
 

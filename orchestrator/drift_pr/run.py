@@ -41,6 +41,7 @@ from orchestrator.render.drift_pr import (
     render_body,
     title,
 )
+from orchestrator.render.escape import output_entry
 from orchestrator.workspace import Workspace
 
 Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed"]
@@ -498,8 +499,8 @@ def write_github_output(run: DriftPrRun, env: Mapping[str, str] | None = None) -
     rows = run.github_output()
     try:
         with Path(path).open("a", encoding="utf-8") as fh:
-            fh.write(f"drift_prs={json.dumps(rows, separators=(',', ':'))}\n")
-            fh.write(f"drift_prs_count={len(rows)}\n")
+            fh.write(output_entry("drift_prs", json.dumps(rows, separators=(",", ":"))))
+            fh.write(output_entry("drift_prs_count", str(len(rows))))
     except OSError as exc:
         # The pull requests exist either way; only the workflow's next steps miss the list.
         run.warnings.append(f"cannot write $GITHUB_OUTPUT ({path}): {exc.strerror or exc}")

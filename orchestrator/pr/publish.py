@@ -47,8 +47,10 @@ def comment_key(root: Path) -> str:
 
 
 def status_context(key: str, stack: str | None = None) -> str:
+    from orchestrator.render.escape import one_line
+
     base = "orchestrate/" + key
-    return f"{base}: {stack}" if stack else base
+    return f"{base}: {one_line(stack)}" if stack else base
 
 
 def github_event(settings: GitHubSettings, env: Mapping[str, str] | None = None) -> PrEvent | None:

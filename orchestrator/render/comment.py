@@ -23,6 +23,7 @@ from typing import Any
 
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.redact import Redactor
+from orchestrator.render.escape import md_code, md_text
 
 COMMENT_LIMIT = 65536
 # Room for the sticky marker github.py puts first, and a margin: the limit is never approached.
@@ -260,7 +261,7 @@ def _table_chunks(data: CommentData) -> list[str]:
         p = s.plan
         add, change, destroy, replace = _counts(p)
         rows.append(
-            f"| `{p.stack}` | {_esc(p.cloud or '—')} | {_esc(p.environment or '—')} | "
+            f"| {md_code(p.stack)} | {md_text(p.cloud or '—')} | {md_text(p.environment or '—')} | "
             f"{STATUS_LABEL.get(p.status, p.status)} | {add} | {change} | {destroy} | {replace} | "
             f"{_policy_cell(s.policy, data.enforcement)} |\n"
         )
@@ -291,8 +292,8 @@ def _notes_block(data: CommentData) -> str | None:
     lines = []
     for sid in data.deleted:
         lines.append(
-            f"> [!WARNING]\n> Stack `{sid}` was removed in this change. Its resources are **not destroyed**: "
-            f"run `orchestrate destroy {sid}` separately (before merging) if they should go.\n"
+            f"> [!WARNING]\n> Stack {md_code(sid)} was removed in this change. Its resources are **not destroyed**: "
+            f"run {md_code('orchestrate destroy ' + sid)} separately (before merging) if they should go.\n"
         )
     for w in data.warnings:
         lines.append(f"> [!NOTE]\n> {_esc(w)}\n")
@@ -334,9 +335,9 @@ def _findings(policy: StackPolicy | None, enforcement: str | None) -> str:
     icon = {"error": "💥", "deny": "⚠️" if enforcement == "advisory" else "❌", "warn": "⚠️"}
     lines = ["**Policy**", ""]
     for f in policy.findings:
-        where = f" `{f.resource}`" if f.resource else ""
+        where = f" {md_code(f.resource)}" if f.resource else ""
         loc = f" ({_esc(f.location)})" if f.location else ""
-        lines.append(f"- {icon.get(f.level, '•')} **{f.level}** `{f.rule}`{where}: {_esc(f.msg)}{loc}")
+        lines.append(f"- {icon.get(f.level, '•')} **{f.level}** {md_code(f.rule)}{where}: {_esc(f.msg)}{loc}")
     return "\n".join(lines) + "\n"
 
 
@@ -346,7 +347,7 @@ def _summary_line(s: StackSection, enforcement: str | None) -> str:
     counts = f" +{add} ~{change} −{destroy} ±{replace}" if add != "—" else ""
     pol = _policy_cell(s.policy, enforcement)
     pol = f" · policy {pol}" if pol != "—" else ""
-    return f"<b>{_esc(p.stack)}</b> — {STATUS_LABEL.get(p.status, p.status)}{counts}{pol}"
+    return f"<b>{md_text(p.stack)}</b> — {STATUS_LABEL.get(p.status, p.status)}{counts}{pol}"
 
 
 def _worth_a_section(s: StackSection) -> bool:
@@ -365,13 +366,13 @@ def _section_parts(s: StackSection, enforcement: str | None) -> tuple[str, str, 
     p = s.plan
     head = [f"<details{' open' if _open(s) else ''}><summary>{_summary_line(s, enforcement)}</summary>", ""]
     if s.reasons:
-        head.append("Included because: " + "; ".join(_esc(r) for r in s.reasons))
+        head.append("Included because: " + "; ".join(md_text(r) for r in s.reasons))
         head.append("")
     if p.status == "skipped":
         head.append(f"Not planned: {_esc(p.reason or p.error or 'an upstream stack failed')}.")
         head.append("")
     if p.status == "provisional":
-        ups = ", ".join(f"`{u}`" for u in p.provisional_on) or "an upstream stack"
+        ups = ", ".join(md_code(u) for u in p.provisional_on) or "an upstream stack"
         why = f" ({_esc(p.reason)})" if p.reason else ""
         head.append(
             f"Provisional: its inputs come from {ups}, which changes in this plan set{why}. "

@@ -51,7 +51,11 @@ def graph_json(graph: StackGraph, ids: Iterable[str] | None = None) -> dict[str,
 
 
 def _mermaid_label(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    from orchestrator.render.escape import one_line
+
+    return (
+        one_line(text).replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("`", "#96;")
+    )
 
 
 def mermaid(

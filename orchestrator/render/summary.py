@@ -11,6 +11,7 @@ from typing import Any
 
 from orchestrator.redact import Redactor
 from orchestrator.render.comment import CommentData, render_comment
+from orchestrator.render.escape import md_code
 
 # Characters, well under GitHub's 1 MiB (bytes) per step summary even with multi-byte text.
 SUMMARY_BUDGET = 600_000
@@ -75,11 +76,11 @@ def render_apply_result(
         duration = s.get("duration_s")
         took = f"{float(duration):.1f} s" if isinstance(duration, int | float) else "—"
         label = _APPLY_LABEL.get(str(s.get("status")), str(s.get("status")))
-        lines.append(f"| `{s.get('stack')}` | {label} | {_cell(detail) or '—'} | {took} |")
+        lines.append(f"| {md_code(str(s.get('stack')))} | {label} | {_cell(detail) or '—'} | {took} |")
     lines.append("")
     differences = [(s.get("stack"), s.get("differences") or []) for s in stacks if s.get("differences")]
     for stack, diffs in differences:
-        lines.append(f"**`{stack}`**: the re-plan differs from the approved plan:")
+        lines.append(f"**{md_code(str(stack))}**: the re-plan differs from the approved plan:")
         lines.extend(f"- {_cell(str(d))}" for d in diffs[:50])
         if len(diffs) > 50:
             lines.append(f"- … and {len(diffs) - 50} more")

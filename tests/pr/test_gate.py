@@ -63,6 +63,7 @@ def test_a_plan_set_never_shown_is_refused() -> None:
 def shown_on(gh: GitHub, fake: FakeGitHub, number: int, m: Manifest, head: str) -> None:
     fake.add_pull(number, head_sha=head, author="alice")
     gh.upsert_sticky(number, "plan", [f"plan\n\n{plan_set_block(m)}\n"])
+    fake.grant("bob", "write")
     fake.add_review(number, "bob", "APPROVED", commit_id=head)
 
 

@@ -414,3 +414,13 @@ def test_a_drift_pr_body_counts_only_when_orchestrate_opened_it(
     e.fake.pulls[10]["_author"] = e.fake.token_login  # opened by orchestrate's token
     res = e.apply()
     assert res.exit_code == 0, res.output
+
+
+def test_changes_requested_by_someone_without_write_access_does_not_block(
+    estate_factory: Callable[..., Estate],
+) -> None:
+    e = estate_factory()
+    _approve("bob")(e)
+    e.fake.add_review(10, "mallory", "CHANGES_REQUESTED")  # anyone may review a public repository
+    res = e.apply()
+    assert res.exit_code == 0, res.output
