@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator import gitobjects
 from orchestrator.config import ROOT_CONFIG_NAME, RootConfig, parse_root_config
-from orchestrator.errors import ConfigError, GitError
+from orchestrator.errors import GitError
+from orchestrator.git import Repo
 
 RULE_KEYS = ("approval", "policies", "redact", "drift", "github")
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's order
@@ -47,23 +47,8 @@ class BaseRules:
         )
 
 
-def repo_prefix(root: Path) -> str:
-    top = gitobjects.top_level(root)
-    rel = root.resolve().relative_to(top).as_posix()
-    return "" if rel == "." else rel
-
-
 def _join(prefix: str, rel: str) -> str:
     return posixpath.normpath(posixpath.join(prefix, rel)) if prefix else posixpath.normpath(rel)
-
-
-def _text(data: bytes | None, shown: str) -> str | None:
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", where=shown) from None
 
 
 def _is_policy_file(rel: str) -> bool:
@@ -75,59 +60,58 @@ def _is_policy_file(rel: str) -> bool:
     )
 
 
-def config_path(root: Path, config_file: str | None) -> str | None:
-    """orchestrate.yaml's path from the top of the repository; None when it lies outside it
-    (a --config the PR cannot touch)."""
+def config_path(repo: Repo, config_file: str | None) -> str | None:
+    """orchestrate.yaml's path in the repository; None when it lies outside it (a --config the
+    PR cannot touch)."""
     name = config_file or ROOT_CONFIG_NAME
-    path = Path(name) if Path(name).is_absolute() else root / name
+    path = Path(name) if Path(name).is_absolute() else repo.root / name
     try:
-        return path.resolve().relative_to(gitobjects.top_level(root)).as_posix()
+        return path.resolve().relative_to(repo.top).as_posix()
     except ValueError:
         return None
 
 
-def base_config(root: Path, config_file: str | None, head_config: RootConfig, base: str) -> RootConfig:
+def base_config(repo: Repo, config_file: str | None, head_config: RootConfig, base: str) -> RootConfig:
     """orchestrate.yaml as it is at commit ``base`` (the defaults when it had none)."""
-    cfg_path = config_path(root, config_file)
+    cfg_path = config_path(repo, config_file)
     if cfg_path is None:
         return head_config  # not in the repository: no PR can change it
-    text = _text(gitobjects.show(root, base, cfg_path), f"{cfg_path}@{base[:12]}")
+    text = repo.show(base, cfg_path)
     if text is None:
         return RootConfig()
     return parse_root_config(text, f"{cfg_path} at the base commit {base[:12]}")
 
 
 def read_base_rules(
-    root: Path, config_file: str | None, head_config: RootConfig, base: str, head: str | None
+    repo: Repo, config_file: str | None, head_config: RootConfig, base: str, head: str | None
 ) -> BaseRules:
     """The rules at commit ``base``; ``changed`` compares them with ``head_config`` and the
     files the PR changes between ``base`` and ``head``."""
-    prefix = repo_prefix(root)
-    config = base_config(root, config_file, head_config, base)
+    prefix = repo.root_prefix()
+    config = base_config(repo, config_file, head_config, base)
     policy_dir = _join(prefix, config.policies.dir)
     files: list[tuple[str, str]] = []
-    if not policy_dir.startswith("../"):
-        for path in gitobjects.files_under(root, base, policy_dir):
-            rel = posixpath.relpath(path, prefix) if prefix else path
+    if not policy_dir.startswith("../") and policy_dir != "..":
+        for path in repo.files_under(base, [policy_dir + "/"]):
             if _is_policy_file(posixpath.relpath(path, policy_dir)):
-                text = _text(gitobjects.show(root, base, path), f"{rel}@{base[:12]}")
-                files.append((rel, text or ""))
+                rel = posixpath.relpath(path, prefix) if prefix else path
+                files.append((rel, repo.show(base, path) or ""))
     owners = None
     for candidate in CODEOWNERS_PATHS:
-        owners = _text(gitobjects.show(root, base, candidate), candidate)
+        owners = repo.show(base, candidate)
         if owners is not None:
             break
     changed = [f"orchestrate.yaml: {k}" for k in RULE_KEYS if getattr(config, k) != getattr(head_config, k)]
     if head is not None and head != base:
         head_dir = _join(prefix, head_config.policies.dir)
-        for path in gitobjects.changed_between(root, base, head):
+        for path in repo.changed_paths(base, head):
             in_policies = any(
                 path.startswith(d.rstrip("/") + "/") and _is_policy_file(posixpath.relpath(path, d))
                 for d in {policy_dir, head_dir}
             )
             if in_policies or path in CODEOWNERS_PATHS:
                 changed.append(posixpath.relpath(path, prefix) if prefix and in_policies else path)
-    return BaseRules(base, config, tuple(files), owners, tuple(dict.fromkeys(changed)))
+    return BaseRules(base, config, tuple(sorted(files)), owners, tuple(dict.fromkeys(changed)))
 
 
 # ---------------------------------------------------------------- finding the base
@@ -144,31 +128,31 @@ def local_base_candidates(env: Mapping[str, str], base_ref: str | None = None) -
     return list(dict.fromkeys(refs))
 
 
-def find_merge_base(root: Path, head: str, tips: list[str]) -> tuple[str, str] | None:
+def find_merge_base(repo: Repo, head: str, tips: list[str]) -> tuple[str, str] | None:
     """(merge base, tip) for the first of ``tips`` (shas or refs) this clone has."""
     for tip in tips:
-        sha = gitobjects.resolve(root, tip)
+        sha = repo.rev(tip)
         if sha is None:
             continue
-        base = gitobjects.merge_base(root, sha, head)
+        base = repo.merge_base(sha, head)
         if base is not None:
             return base, sha
     return None
 
 
-def require_merge_base(root: Path, head: str, base_tip: str, what: str) -> str:
+def require_merge_base(repo: Repo, head: str, base_tip: str, what: str) -> str:
     """The merge base of ``head`` with ``base_tip`` (both must be here), or a GitError."""
     for sha, name in (
         (base_tip, f"the base commit {base_tip[:12]} of {what}"),
         (head, f"commit {head[:12]}"),
     ):
-        if not gitobjects.has_commit(root, sha):
+        if not repo.has_commit(sha):
             raise GitError(
                 f"{name} is not in this clone, so the rules cannot be read from the base branch",
                 hint="Fetch the history (actions/checkout with fetch-depth: 0) so the base is here. "
                 "Nothing was applied.",
             )
-    base = gitobjects.merge_base(root, base_tip, head)
+    base = repo.merge_base(base_tip, head)
     if base is None:
         raise GitError(f"{what} has no common ancestor with its base branch", hint="Nothing was applied.")
     return base

@@ -18,11 +18,11 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from orchestrator.changes import stacks_for_files
 from orchestrator.config import ApprovalSettings
 from orchestrator.discovery import Stack
+from orchestrator.git import Repo
 from orchestrator.github import ROLES_THAT_APPROVE, GitHub, PullRequest, Review
 from orchestrator.planset import Manifest
 from orchestrator.pr import codeowners
@@ -164,7 +164,7 @@ def check_diverged(ctx: PrContext, manifest: Manifest) -> Problem | None:
 
 
 def context_for(
-    root: Path,
+    repo: Repo,
     config_file: str | None,
     pr: PullRequest,
     rules: BaseRules,
@@ -172,16 +172,15 @@ def context_for(
     head: str,
     stacks: Mapping[str, Stack],
 ) -> PrContext:
-    from orchestrator import gitobjects
-    from orchestrator.rules import config_path, repo_prefix
+    from orchestrator.rules import config_path
 
     return PrContext(
         pr=pr,
         rules=rules,
         base_tip=base_tip,
-        prefix=repo_prefix(root),
-        config_path=config_path(root, config_file),
-        pr_files=tuple(gitobjects.changed_between(root, rules.commit, head)),
-        base_files=tuple(gitobjects.changed_between(root, rules.commit, base_tip)),
+        prefix=repo.root_prefix(),
+        config_path=config_path(repo, config_file),
+        pr_files=tuple(repo.changed_paths(rules.commit, head)),
+        base_files=tuple(repo.changed_paths(rules.commit, base_tip)),
         stacks=stacks,
     )

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import gitobjects
 from orchestrator.approval import Approval
 from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, OrchestratorError
+from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings
 from orchestrator.planset import PLAN_JSON, Manifest, read_manifest, read_plan_json
 from orchestrator.pr.approvers import PrContext, context_for
@@ -111,9 +111,10 @@ def pr_settings(ws: Workspace, env: Mapping[str, str] | None = None) -> GitHubSe
     at an API of its own that approves anything)."""
     env = _env(env)
     try:
-        head = gitobjects.resolve(ws.root, "HEAD")
-        found = find_merge_base(ws.root, head, local_base_candidates(env)) if head else None
-        config = base_config(ws.root, ws.config_file, ws.config, found[0]).github if found else None
+        repo = Repo.find(ws.root)
+        head = repo.head() if repo is not None else None
+        found = find_merge_base(repo, head, local_base_candidates(env)) if repo and head else None
+        config = base_config(repo, ws.config_file, ws.config, found[0]).github if repo and found else None
     except (GitError, ConfigError):
         config = None
     return GitHubSettings.from_env(config, env)
@@ -123,17 +124,20 @@ def adopt_plan_rules(
     ws: Workspace, number: int, event: PrEvent | None, pull: Any, env: Mapping[str, str]
 ) -> BaseRules:
     """Judge the plan of PR ``number`` by its base's rules (policies, redact, allow_forks...)."""
-    head = gitobjects.resolve(ws.root, "HEAD")
+    repo = Repo.find(ws.root)
+    head = repo.head() if repo is not None else None
     tips = [t for t in (pull.base_sha if pull else None, event.base_sha if event else None) if t]
     base_ref = (pull.base_ref if pull else None) or (event.base_ref if event else None)
-    found = find_merge_base(ws.root, head, tips + local_base_candidates(env, base_ref)) if head else None
-    if found is None:
+    found = (
+        find_merge_base(repo, head, tips + local_base_candidates(env, base_ref)) if repo and head else None
+    )
+    if repo is None or found is None:
         raise GitError(
             f"cannot find the base branch of pull request #{number} in this clone, so the rules that "
             "judge it (approval, policies, redact) cannot be read from it",
             hint="Fetch the base branch too (actions/checkout with fetch-depth: 0).",
         )
-    rules = read_base_rules(ws.root, ws.config_file, ws.config, found[0], head)
+    rules = read_base_rules(repo, ws.config_file, ws.config, found[0], head)
     ws.judge_by(rules)
     return rules
 
@@ -239,10 +243,11 @@ def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> Prepared
         )
     if not pr.base_sha:
         raise GitHubError(f"GitHub did not say which commit pull request #{number}'s base branch is at")
-    base = require_merge_base(ws.root, manifest.commit, pr.base_sha, f"pull request #{number}")
-    rules = read_base_rules(ws.root, ws.config_file, ws.config, base, manifest.commit)
+    repo = Repo.open(ws.root, hint="apply --pr compares the PR with its base branch: run it in a clone.")
+    base = require_merge_base(repo, manifest.commit, pr.base_sha, f"pull request #{number}")
+    rules = read_base_rules(repo, ws.config_file, ws.config, base, manifest.commit)
     ws.judge_by(rules)
-    context = context_for(ws.root, ws.config_file, pr, rules, pr.base_sha, manifest.commit, ws.stacks)
+    context = context_for(repo, ws.config_file, pr, rules, pr.base_sha, manifest.commit, ws.stacks)
     return PreparedApply(directory, context)
 
 
