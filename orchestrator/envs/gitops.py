@@ -103,6 +103,16 @@ class Repo(git.Repo):
 
     # ------------------------------------------------------------ notes
 
+    def batch_env(self) -> dict[str, str]:
+        """No ssh passphrase or host-key prompt either: a record's push happens after every apply,
+        also on a laptop whose origin is an ssh URL it cannot write to; it must fail, not wait.
+        A user's own ssh command (GIT_SSH_COMMAND, GIT_SSH, core.sshCommand) is left alone."""
+        if os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH"):
+            return {}
+        if self.run(["config", "core.sshCommand"], check=False).out.strip():
+            return {}
+        return {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+
     @contextlib.contextmanager
     def notes_lock(self) -> Iterator[None]:
         """Serialise read-modify-write of the notes ref between processes of this clone."""
@@ -138,7 +148,9 @@ class Repo(git.Repo):
     def fetch_notes(self, ref: str) -> bool:
         """Merge the remote's notes into ours (union of lines); False when the remote has none."""
         scratch = f"{ref}-remote"
-        res = self.run(["fetch", "--no-tags", self.remote, f"+{ref}:{scratch}"], check=False)
+        res = self.run(
+            ["fetch", "--no-tags", self.remote, f"+{ref}:{scratch}"], check=False, env=self.batch_env()
+        )
         if res.code != 0:
             if "couldn't find remote ref" in res.err:
                 return False
@@ -160,7 +172,9 @@ class Repo(git.Repo):
 
     def push_notes(self, ref: str) -> bool:
         """Push ``ref``; False when the remote moved (fetch, merge and try again)."""
-        res = self.run(["push", "--porcelain", self.remote, f"{ref}:{ref}"], check=False)
+        res = self.run(
+            ["push", "--porcelain", self.remote, f"{ref}:{ref}"], check=False, env=self.batch_env()
+        )
         if res.code == 0:
             return True
         text = res.out + res.err

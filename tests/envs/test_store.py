@@ -165,3 +165,19 @@ def test_history_push_sends_records_made_without_a_remote(
     assert [r.id for r in RecordStore(fresh).read().records] == [rec.id]
     res = cli("--repo", str(make_repo({"README": "y\n"})), "history")
     assert res.exit_code == 0 and "no applies on record" in res.stdout
+
+
+def test_record_pushes_never_wait_for_an_ssh_prompt(
+    remote: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.envs.gitops import Repo
+
+    _bare, work = remote
+    monkeypatch.delenv("GIT_SSH_COMMAND", raising=False)
+    monkeypatch.delenv("GIT_SSH", raising=False)
+    assert Repo.of(work).batch_env() == {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes"}
+    git(work, "config", "core.sshCommand", "ssh -i key")
+    assert Repo.of(work).batch_env() == {}  # the user's own ssh command is kept
+    git(work, "config", "--unset", "core.sshCommand")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -v")
+    assert Repo.of(work).batch_env() == {}
