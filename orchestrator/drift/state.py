@@ -86,7 +86,50 @@ def values_at(value: Any, path: AttrPath) -> list[Any]:
             value = value[step]
             continue
         return []
-    return [value]
+    return [_unwrap_dynamic(value)]
+
+
+def _unwrap_dynamic(value: Any) -> Any:
+    """A dynamic attribute (terraform_data's input/output) is stored as {"value": v, "type": t};
+    the secret is v, never the type name."""
+    if isinstance(value, dict) and set(value) == {"value", "type"} and isinstance(value["type"], str | list):
+        return value["value"]
+    return value
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """Terraform 0.11's ``attributes_flat`` ({"tags.%": "1", "tags.Name": "x", "ports.#": "1",
+    "ports.0": "22"}) as nested attributes; counts (``%``, ``#``) are dropped."""
+    root: dict[str, Any] = {}
+    lists: set[tuple[str, ...]] = set()
+    for key in sorted(flat):
+        parts = key.split(".")
+        if parts[-1] in ("%", "#"):
+            if parts[-1] == "#":
+                lists.add(tuple(parts[:-1]))
+            node = root
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            continue
+        node = root
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            node = child if isinstance(child, dict) else {}
+        node[parts[-1]] = flat[key]
+
+    def fix(node: Any, path: tuple[str, ...]) -> Any:
+        if not isinstance(node, dict):
+            return node
+        fixed = {k: fix(v, (*path, k)) for k, v in node.items()}
+        if path in lists and all(k.isdigit() for k in fixed):
+            return [fixed[k] for k in sorted(fixed, key=int)]
+        return fixed
+
+    return fix(root, ())  # type: ignore[no-any-return]
+
+
+class EncryptedStateError(StateError):
+    """An OpenTofu-encrypted state: only tofu, with the key, can read it."""
 
 
 def resource_address(module: str | None, rtype: str, name: str, index_key: int | str | None) -> str:
@@ -123,6 +166,13 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
         ) from exc
     if not isinstance(doc, dict):
         raise StateError("the state is not a JSON object", where=where, hint="The state file is corrupt.")
+    if "encrypted_data" in doc or "encryption_version" in doc:
+        raise EncryptedStateError(
+            "the state is encrypted with OpenTofu state encryption, which orchestrate cannot decrypt",
+            where=where,
+            hint="Scan it with `drift --mode refresh` (tofu decrypts it with its configured key), or "
+            "leave the stack out of api drift scans.",
+        )
     version = doc.get("version")
     if version != 4:
         raise StateError(
@@ -154,11 +204,10 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
                 address = resource_address(module, rtype, name, index_key)
                 attributes = inst.get("attributes")
                 if attributes is None:
-                    if "attributes_flat" in inst:
-                        raise ValueError(
-                            f"{address} has legacy flat attributes; apply once with a current Terraform"
-                        )
-                    attributes = {}
+                    flat = inst.get("attributes_flat", {})
+                    if not isinstance(flat, dict):
+                        raise ValueError(f"{address}: attributes_flat is not an object")
+                    attributes = unflatten(flat)
                 if not isinstance(attributes, dict):
                     raise ValueError(f"{address}: attributes are not an object")
                 paths = _sensitive_paths(inst.get("sensitive_attributes"))
@@ -303,11 +352,16 @@ def read_state(
     s3_get: S3Getter | None = None,
     pull: StatePuller | None = None,
 ) -> StateSnapshot:
-    """The state of one stack: directly for local and S3, else through ``pull``."""
-    if location.direct and location.backend == "local":
-        return read_local(location, where)
-    if location.direct and location.backend == "s3" and s3_get is not None:
-        return read_s3(location, where, s3_get)
+    """The state of one stack: directly for local and S3, else through ``pull``. An encrypted
+    state read directly is pulled instead when ``pull`` is given (tofu decrypts it)."""
+    try:
+        if location.direct and location.backend == "local":
+            return read_local(location, where)
+        if location.direct and location.backend == "s3" and s3_get is not None:
+            return read_s3(location, where, s3_get)
+    except EncryptedStateError:
+        if pull is None:
+            raise
     if pull is None:
         raise StateError(
             f"the {location.backend} backend can only be read with `terraform state pull`, "

@@ -111,8 +111,8 @@ def test_dynamic_values_terraform_data_wraps_are_found() -> None:
             "not an object",
         ),
         (
-            '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes_flat": {}}]}]}',
-            "legacy flat",
+            '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes_flat": "x"}]}]}',
+            "attributes_flat is not an object",
         ),
         (
             '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes": {}, "sensitive_attributes": [[{"type": "?"}]]}]}]}',
@@ -167,3 +167,56 @@ def test_other_backends_need_terraform_state_pull(tmp_path: Path) -> None:
     assert [r.address for r in pulled.resources] == ["google_folder.f"]
     with pytest.raises(StateNotFound):
         read_state(gcs, "g", pull=lambda: "")
+
+
+# ---------------------------------------------------------------- issue 14 bugs 5 and 11
+
+
+def test_bug5_a_sensitive_dynamic_value_puts_its_value_not_its_type_on_the_secret_list() -> None:
+    text = doc(
+        sf.Instance(
+            "terraform_data",
+            "conn",
+            {"id": "x", "input": {"value": "s3cr3t-passw0rd", "type": "string"}},
+            sensitive_attributes=[[{"type": "get_attr", "value": "input"}]],
+        )
+    )
+    secrets = parse_state(text, "s").secrets
+    assert "s3cr3t-passw0rd" in secrets
+    assert "string" not in secrets
+
+
+def test_bug11_legacy_attributes_flat_are_read() -> None:
+    data = sf.state_document([sf.Instance("aws_s3_bucket", "b", {})])
+    inst = data["resources"][0]["instances"][0]
+    del inst["attributes"]
+    inst["attributes_flat"] = {
+        "id": "logs",
+        "tags.%": "1",
+        "tags.Name": "logs",
+        "cors.#": "2",
+        "cors.0": "a",
+        "cors.1": "b",
+    }
+    (res,) = parse_state(json.dumps(data), "s").resources
+    assert res.id == "logs"
+    assert res.attributes["tags"] == {"Name": "logs"}
+    assert res.attributes["cors"] == ["a", "b"]
+
+
+def test_bug11_an_opentofu_encrypted_state_is_named_and_pulled_through_tofu(tmp_path: Path) -> None:
+    encrypted = {
+        "serial": 1,
+        "lineage": "l",
+        "meta": {"key_provider.pbkdf2.k": "e30="},
+        "encrypted_data": "AAAA",
+        "encryption_version": "v0",
+    }
+    with pytest.raises(StateError, match="encrypted with OpenTofu state encryption"):
+        parse_state(json.dumps(encrypted), "s")
+    (tmp_path / "terraform.tfstate").write_text(json.dumps(encrypted))
+    location = locate(EffectiveBackend("local", {}, "terraform"), tmp_path, tmp_path)
+    with pytest.raises(StateError, match="encrypted"):
+        read_state(location, "s")
+    plain = doc(sf.Instance("aws_s3_bucket", "b", {"id": "b"}))
+    assert read_state(location, "s", pull=lambda: plain).resources[0].id == "b"
