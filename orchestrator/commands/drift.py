@@ -100,24 +100,24 @@ def command(
     finally:
         restore()
     redactor.add_secrets(secrets)
-    data = report.to_dict(redact=redactor.data)
+    shown = report.redacted(redactor.data)
     pr_run = None
     if prs is not None:
         from orchestrator.drift_pr.run import write_github_output
 
-        pr_run = prs.run(data, redactor, full_scan=set(sel.ids) == set(ws.stacks))
-        data["pull_requests"] = pr_run.to_json()
+        pr_run = prs.run(shown, redactor, full_scan=set(sel.ids) == set(ws.stacks))
         write_github_output(pr_run)
         for w in pr_run.warnings:
             warn(w, no_color=app.no_color)
     # The report goes to --out (a file: plain) or stdout.
     term = stdout_terminal(app.no_color) if out is None else PLAIN
-    text = render(data, json_flag_or(fmt, "table"), term)
-    if pr_run is not None and json_flag_or(fmt, "table") == "markdown":
+    fmt_used = json_flag_or(fmt, "table")
+    text = render(shown, fmt_used, term, pull_requests=pr_run.to_json() if pr_run is not None else None)
+    if pr_run is not None and fmt_used == "markdown":
         text += "\n" + pull_requests_markdown(pr_run.outcomes)
     if out is not None:
         write_output_file(out.resolve(), text, what="the report", hint="Choose a writable --out path.")
-        info(f"{summary_line(data)}; report written to {out}", no_color=app.no_color)
+        info(f"{summary_line(shown.to_dict())}; report written to {out}", no_color=app.no_color)
     else:
         emit(text)
     return pr_run.exit_code(report.exit_code) if pr_run is not None else report.exit_code

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from orchestrator.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
@@ -214,6 +214,42 @@ class StackDrift:
         }
         return data
 
+    @property
+    def fingerprint(self) -> str:
+        """See :func:`fingerprint`: of the stack's JSON form (redact the stack first)."""
+        return fingerprint(self.to_dict())
+
+    def redacted(self, redact: Callable[[Any], Any]) -> StackDrift:
+        """A copy with every string a secret could hide in passed through ``redact``."""
+        text: Callable[[str], str] = lambda v: str(redact(v))  # noqa: E731
+        changed = tuple(
+            Changed(
+                text(c.address),
+                text(c.type),
+                None if c.id is None else text(c.id),
+                tuple(
+                    Diff(
+                        tuple(p if isinstance(p, int) else text(p) for p in d.path),
+                        redact(d.expected),
+                        redact(d.actual),
+                    )
+                    for d in c.diffs
+                ),
+            )
+            for c in self.changed
+        )
+        missing = tuple(
+            Missing(text(m.address), text(m.type), None if m.id is None else text(m.id)) for m in self.missing
+        )
+        return replace(
+            self,
+            stack=text(self.stack),
+            error=None if self.error is None else text(self.error),
+            changed=changed,
+            missing=missing,
+            unchecked=tuple(text(a) for a in self.unchecked),
+        )
+
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -289,8 +325,22 @@ class DriftReport:
             return EXIT_CHANGES
         return EXIT_OK
 
+    def redacted(self, redact: Callable[[Any], Any]) -> DriftReport:
+        """The report as it may be shown and published: every string a secret could hide in passed
+        through ``redact`` (a Redactor's ``data``). Renderers and drift pull requests take this."""
+        return replace(
+            self,
+            stacks=tuple(s.redacted(redact) for s in self.stacks),
+            unmanaged=tuple(
+                Unmanaged(str(redact(u.type)), str(redact(u.id)), str(redact(u.cloud)))
+                for u in self.unmanaged
+            ),
+            incomplete=tuple(str(redact(n)) for n in self.incomplete),
+        )
+
     def to_dict(self, redact: Callable[[Any], Any] | None = None) -> dict[str, Any]:
-        """The JSON form; ``redact`` (a Redactor's ``data``) is applied before fingerprinting."""
+        """The JSON form; ``redact`` (a Redactor's ``data``) is applied before fingerprinting.
+        Prefer ``redacted(redact).to_dict()``: the typed report is what callers pass around."""
         clean = redact or (lambda v: v)
         stacks = []
         for s in self.stacks:

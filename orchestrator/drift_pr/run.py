@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.discovery import Stack
+from orchestrator.drift.model import DriftReport
 from orchestrator.drift_pr.decide import Decision, decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block
@@ -213,13 +214,15 @@ class DriftPullRequests:
 
     # ------------------------------------------------------------ the run
 
-    def run(self, report: Mapping[str, Any], redactor: Redactor, *, full_scan: bool) -> DriftPrRun:
-        """Act on every stack of ``report`` (the redacted JSON form of a drift report)."""
+    def run(self, shown: DriftReport, redactor: Redactor, *, full_scan: bool) -> DriftPrRun:
+        """Act on every stack of ``shown`` (the redacted report: DriftReport.redacted). Records
+        and bodies are built from each stack's JSON form, the shape committed in the record."""
         self.redactor = redactor
         if self._gh is not None:
             self._gh.redactor = redactor
         result = DriftPrRun()
-        entries = [e for e in report.get("stacks", []) if isinstance(e, Mapping)]
+        report = shown.to_dict()
+        entries: list[Mapping[str, Any]] = report["stacks"]
         try:
             if not self.base:
                 self.base = self.gh.default_branch()

@@ -1,13 +1,15 @@
-"""A drift report (its JSON form, already redacted) as JSON, Markdown or a terminal table."""
+"""A drift report (typed, already redacted: DriftReport.redacted) as JSON, Markdown or a terminal
+table. Pure."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
 
+from orchestrator.drift.model import DriftReport
 from orchestrator.render.tables import render_table
 from orchestrator.render.terminal import PLAIN, Terminal
 
@@ -221,9 +223,20 @@ def to_table(report: Mapping[str, Any], term: Terminal = PLAIN) -> str:
     return "".join(out)
 
 
-def render(report: Mapping[str, Any], fmt: str, term: Terminal = PLAIN) -> str:
+def render(
+    report: DriftReport,
+    fmt: str,
+    term: Terminal = PLAIN,
+    *,
+    pull_requests: Sequence[Mapping[str, Any]] | None = None,
+) -> str:
+    """The (already redacted) report as ``fmt``; the drift pull requests of the run join its JSON.
+    The renderers below read the report's JSON form, the one shape every format shares."""
+    data = report.to_dict()
     if fmt == "json":
-        return to_json(report)
+        if pull_requests is not None:
+            data = {**data, "pull_requests": list(pull_requests)}
+        return to_json(data)
     if fmt == "markdown":
-        return to_markdown(report)
-    return to_table(report, term)
+        return to_markdown(data)
+    return to_table(data, term)

@@ -96,6 +96,12 @@ def test_redaction_happens_before_fingerprinting_and_reaches_every_field() -> No
     text = json.dumps(data)
     assert "topsecret" not in text
     assert data["stacks"][0]["fingerprint"] == fingerprint(data["stacks"][0])
+    # The typed redacted report (what renderers and drift pull requests take) says the same.
+    shown = report(
+        StackDrift("s", "api", changed=(secret,), error=None), unmanaged=(Unmanaged("t", "topsecret-2", "c"),)
+    ).redacted(redactor.data)
+    assert shown.to_dict() == data
+    assert shown.stacks[0].fingerprint == data["stacks"][0]["fingerprint"]
 
 
 def test_markdown_and_table_show_every_finding() -> None:
@@ -104,21 +110,26 @@ def test_markdown_and_table_show_every_finding() -> None:
         "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False,
     }  # fmt: skip
     sg = Changed("aws_security_group.web", "aws_security_group", "sg-1", (Diff(("ingress",), None, rule),))
-    data = report(
+    typed = report(
         StackDrift("aws/net", "api", changed=(sg, CHANGED), missing=(MISSING,), resources=2),
         StackDrift("aws/iam", "api", error="aws_iam_role could not be read: AccessDenied"),
         unmanaged=(Unmanaged("aws_s3_bucket", "shadow|bucket", "aws-prod"),),
         incomplete=("aws-prod: aws_sqs_queue could not be listed",),
-    ).to_dict()
+    )
+    data = typed.to_dict()
     md = to_markdown(data)
     assert "| `aws_security_group.web` | `ingress` | `(none)` | `tcp 22 from 0.0.0.0/0 (ssh)` |" in md
     assert "**Error:** aws_iam_role could not be read: AccessDenied" in md
     assert "`shadow\\|bucket`" in md
     assert "> **Incomplete:** aws-prod: aws_sqs_queue could not be listed" in md
-    table = render(data, "table")
+    assert render(typed, "markdown") == md
+    table = render(typed, "table")
     for needle in ("aws/net", "drifted", "tags.owner", "missing", "unmanaged", "AccessDenied", "incomplete:"):
         assert needle in table
-    assert json.loads(render(data, "json")) == data
+    assert json.loads(render(typed, "json")) == data
+    prs = [{"stack": "aws/net", "action": "opened", "number": 3}]
+    assert json.loads(render(typed, "json", pull_requests=prs)) == {**data, "pull_requests": prs}
+    assert typed.to_dict() == data  # rendering changed nothing: the report is frozen
 
 
 def test_values_are_shown_on_one_line_and_cut() -> None:

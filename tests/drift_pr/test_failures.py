@@ -96,11 +96,11 @@ def test_failures_are_per_stack_and_foreign_commits_are_left_alone(
     )
     assert report.exit_code == 2
     redactor = Redactor(ws.config.redact, secrets)
-    data = report.to_dict(redact=redactor.data)
+    shown = report.redacted(redactor.data)
     settings = GitHubSettings.from_env(ws.config.github, dict(os.environ))
     client = GitHub(settings, redactor=redactor, sleep=lambda _s: None, timeout=10)
     github.fail(502, times=5, method="POST", path=r"/pulls$")
-    run = DriftPullRequests(ws, settings, gh=client).run(data, redactor, full_scan=True)
+    run = DriftPullRequests(ws, settings, gh=client).run(shown, redactor, full_scan=True)
 
     outcomes = {o.stack: o for o in run.outcomes}
     assert actions(run.to_json()) == {
