@@ -212,17 +212,35 @@ def read_manifest(plan_set: Path) -> Manifest:
     return manifest
 
 
-def latest_plan_set(root: Path) -> Path:
-    """The most recently written plan set under .orchestrate/plans/."""
+APPLY_BY_DEFAULT = ("plan", "drift-remediation")
+
+
+def manifest_kind(plan_set: Path) -> str | None:
+    """The kind a manifest declares, without checking the rest of it (None when unreadable)."""
+    try:
+        data = json.loads((plan_set / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    kind = data.get("kind", "plan") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def latest_plan_set(root: Path, kinds: tuple[str, ...] = APPLY_BY_DEFAULT) -> Path:
+    """The most recently written plan set under .orchestrate/plans/ of one of ``kinds``.
+
+    A destroy plan set is never the default: it is applied only when named (--plan-set DIR)
+    and confirmed (--confirm-destroy)."""
     base = root / PLANS_DIR
     candidates = []
     if base.is_dir():
         for d in base.iterdir():
-            if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file():
+            readable = d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file()
+            if readable and manifest_kind(d) in kinds:
                 candidates.append(d)
     if not candidates:
         raise PlanSetError(
-            "no plan set found under .orchestrate/plans",
+            "no plan set found under .orchestrate/plans"
+            + (" (destroy plan sets are applied only by name)" if "destroy" not in kinds else ""),
             hint="Run `orchestrate plan` first, or pass --plan-set DIR.",
         )
     return max(candidates, key=lambda d: (d / MANIFEST).stat().st_mtime_ns)

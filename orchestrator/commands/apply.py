@@ -15,7 +15,7 @@ from orchestrator.engine.context import Engine
 from orchestrator.engine.verify import APPLICABLE, approval_needed
 from orchestrator.errors import ApprovalRefused
 from orchestrator.locks import current_owner
-from orchestrator.planset import Manifest, latest_plan_set, read_manifest
+from orchestrator.planset import Manifest, latest_plan_set, manifest_kind, read_manifest
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
 from orchestrator.render.runs import apply_summary, manifest_preview
@@ -31,6 +31,28 @@ def confirm_on_tty(app: App, manifest: Manifest, what: str) -> bool:
     console = err_console(app.no_color)
     answer = console.input(f"{what} plan set {manifest.id}? Only 'yes' will be accepted: ", markup=False)
     return answer.strip() == "yes"
+
+
+def destroy_confirmed(app: App, directory: Path, *, named: bool, flag: bool) -> bool:
+    """Whether a destroy plan set may be applied: only named (--plan-set) and confirmed
+    (--confirm-destroy, or 'destroy' typed on a terminal); never the default one."""
+    if manifest_kind(directory) != "destroy":
+        return flag
+    if not named:  # the latest one, or the one shown on a PR
+        raise ApprovalRefused(
+            f"apply refused: {directory} is a destroy plan set; it is never applied by default",
+            hint="Name it with --plan-set DIR and add --confirm-destroy. Nothing was applied.",
+        )
+    return flag or confirm_destroy_on_tty(app, directory)
+
+
+def confirm_destroy_on_tty(app: App, plan_set: Path) -> bool:
+    """On a terminal, a destroy plan set may be confirmed by typing the word destroy."""
+    if manifest_kind(plan_set) != "destroy" or not interactive():
+        return False
+    console = err_console(app.no_color)
+    answer = console.input(f"{plan_set} is a DESTROY plan set. Type 'destroy' to apply it: ", markup=False)
+    return answer.strip() == "destroy"
 
 
 def resolve_approval(
@@ -84,8 +106,9 @@ def run_apply(
     *,
     fail_fast: bool = False,
     skip_promotion: str | None = None,
+    confirm_destroy: bool = False,
 ) -> ApplyRun:
-    run = apply_plan_set(engine, plan_set, approval, fail_fast=fail_fast)
+    run = apply_plan_set(engine, plan_set, approval, fail_fast=fail_fast, confirm_destroy=confirm_destroy)
     for w in run.verified.warnings:
         warn(w, no_color=app.no_color)
     for notice in engine.locks.notices:
@@ -164,6 +187,11 @@ def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) 
 @click.option("--reason", default=None, metavar="TEXT", help="Why, for the audit log (with --approved-by).")
 @click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
 @click.option(
+    "--confirm-destroy",
+    is_flag=True,
+    help="Apply a destroy plan set (named with --plan-set; never the default one).",
+)
+@click.option(
     "--pr",
     "pr_number",
     type=int,
@@ -189,6 +217,7 @@ def command(
     approved_by: str | None,
     reason: str | None,
     fail_fast: bool,
+    confirm_destroy: bool,
     pr_number: int | None,
     merge: bool,
     merge_method: str,
@@ -208,11 +237,18 @@ def command(
         raise click.UsageError("--merge needs --pr N")
     if pr_number is None:
         directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
+        confirm_destroy = destroy_confirmed(app, directory, named=plan_set is not None, flag=confirm_destroy)
         engine = Engine.create(ws, progress=make_progress(app.no_color))
         approval = resolve_approval(app, engine, directory, approved_by, reason)
         promotion_gate(engine, directory, approval, skip_reason)
         return run_apply(
-            app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason
+            app,
+            engine,
+            directory,
+            approval,
+            fail_fast=fail_fast,
+            skip_promotion=skip_reason,
+            confirm_destroy=confirm_destroy,
         ).exit_code
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply
@@ -222,11 +258,20 @@ def command(
     # are the base's, never the PR's own.
     prepared = prepare_apply(ws, pr_number, plan_set.resolve() if plan_set is not None else None)
     directory = prepared.directory
+    confirm_destroy = destroy_confirmed(app, directory, named=plan_set is not None, flag=confirm_destroy)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     approval, flow = approve_apply(ws, prepared, pr_number, engine)
     try:
         promotion_gate(engine, directory, approval, skip_reason)
-        run = run_apply(app, engine, directory, approval, fail_fast=fail_fast, skip_promotion=skip_reason)
+        run = run_apply(
+            app,
+            engine,
+            directory,
+            approval,
+            fail_fast=fail_fast,
+            skip_promotion=skip_reason,
+            confirm_destroy=confirm_destroy,
+        )
     except OrchestratorError as exc:  # refused by the engine's checks (digests, commit, policy, state)
         post_refusal(flow, exc)
         raise

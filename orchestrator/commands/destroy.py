@@ -64,7 +64,7 @@ def command(
             emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
         info(
             f"destroy plan set written; to apply it: orchestrate apply --plan-set {run.dir} "
-            "--approved-by NAME --reason TEXT",
+            "--confirm-destroy --approved-by NAME --reason TEXT",
             no_color=app.no_color,
         )
         return code
@@ -73,4 +73,5 @@ def command(
     except OrchestratorError as exc:
         exc.hint = (exc.hint or "") + f" The destroy plan set is kept: {run.dir}"
         raise
-    return run_apply(app, engine, run.dir, approval, fail_fast=fail_fast).exit_code
+    # `orchestrate destroy STACK...` with its approval is the confirmation.
+    return run_apply(app, engine, run.dir, approval, fail_fast=fail_fast, confirm_destroy=True).exit_code

@@ -39,7 +39,11 @@ def command(plan_set: Path | None, sarif_file: Path | None) -> int:
 
     app = get_app()
     ws = app.workspace()
-    directory = plan_set if plan_set is not None else latest_plan_set(ws.root)
+    directory = (
+        plan_set
+        if plan_set is not None
+        else latest_plan_set(ws.root, kinds=("plan", "drift-remediation", "destroy"))
+    )
     _, report = evaluate_plan_set(ws, directory)
     for w in report.warnings:
         warn(w, no_color=app.no_color)

@@ -144,10 +144,14 @@ def apply_plan_set(
     approval: Approval | None,
     *,
     fail_fast: bool = False,
+    confirm_destroy: bool = False,
 ) -> ApplyRun:
-    """Verify and apply a plan set. Raises (and audits) a refusal before applying anything."""
+    """Verify and apply a plan set. Raises (and audits) a refusal before applying anything.
+    A destroy plan set needs ``confirm_destroy``."""
     try:
-        verified = verify_plan_set(engine, plan_set, approval, state_identity=engine.state_identity)
+        verified = verify_plan_set(
+            engine, plan_set, approval, state_identity=engine.state_identity, confirm_destroy=confirm_destroy
+        )
     except OrchestratorError as exc:
         manifest_id = None
         try:

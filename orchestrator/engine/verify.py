@@ -70,9 +70,19 @@ def verify_plan_set(
     *,
     state_identity: Callable[[str], tuple[str | None, int | None]] | None = None,
     check_policies: bool = True,
+    confirm_destroy: bool = False,
 ) -> VerifiedPlanSet:
     """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply."""
     manifest = read_manifest(plan_set)
+    if manifest.kind == "destroy" and not confirm_destroy:
+        doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
+        raise ApprovalRefused(
+            f"apply refused: plan set {manifest.id} is a destroy plan set (it destroys "
+            f"{', '.join(doomed) or 'nothing'}); a destroy is applied only when confirmed",
+            where=str(plan_set),
+            hint="Apply it by name with --plan-set DIR --confirm-destroy, or run `orchestrate destroy STACK...`. "
+            "Nothing was applied.",
+        )
     unknown = [s.stack for s in manifest.stacks if s.stack not in engine.ws.stacks]
     if unknown:
         raise PlanSetError(

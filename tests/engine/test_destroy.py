@@ -65,11 +65,29 @@ def test_destroy_runs_dependents_first_and_is_audited(newest_repo: Callable[...,
     assert res.exit_code == 0 and "nothing to destroy" in res.output
 
 
-def test_plan_only_writes_a_destroy_plan_set_that_apply_applies(newest_repo: Callable[..., Repo]) -> None:
+def test_plan_only_writes_a_destroy_plan_set_that_apply_applies_when_named_and_confirmed(
+    newest_repo: Callable[..., Repo],
+) -> None:
     repo = applied(newest_repo)
     res = repo.orchestrate("destroy", "app", "--plan-only")
-    assert res.exit_code == 2 and "--plan-set" in res.output
+    assert res.exit_code == 2 and "--plan-set" in res.output and "--confirm-destroy" in res.output
     assert resources(repo, "app") == 1
-    res = repo.orchestrate("apply", "--plan-set", str(repo.latest()), "--approved-by", "a", "--reason", "r")
+    destroy_set = repo.latest()
+    res = repo.orchestrate("apply", "--plan-set", str(destroy_set), "--approved-by", "a", "--reason", "r")
+    assert res.exit_code == 1 and "--confirm-destroy" in res.output, res.output
+    assert resources(repo, "app") == 1
+    res = repo.orchestrate(
+        "apply", "--plan-set", str(destroy_set), "--confirm-destroy", "--approved-by", "a", "--reason", "r"
+    )
     assert res.exit_code == 0, res.output
     assert resources(repo, "app") == 0 and resources(repo, "net") == 1
+
+
+def test_a_routine_apply_never_picks_a_destroy_plan_set(newest_repo: Callable[..., Repo]) -> None:
+    # The README's main-branch job runs `orchestrate apply` without --plan-set: a destroy plan
+    # set written earlier (`destroy --plan-only`) must not be what it applies.
+    repo = applied(newest_repo)
+    assert repo.orchestrate("destroy", "app", "--plan-only").exit_code == 2
+    res = repo.orchestrate("apply", "--approved-by", "a", "--reason", "routine")
+    assert resources(repo, "app") == 1 and resources(repo, "net") == 1, res.output
+    assert "destroy" not in (audit.read(repo.root)[-1]["kind"])
