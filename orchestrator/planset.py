@@ -80,6 +80,9 @@ class StackPlan(_Model):
     unknown_inputs: list[str] = Field(default_factory=list)  # inputs planned with a placeholder
     reason: str | None = None  # why provisional (without a plan) or skipped
     source_sha256: str | None = None  # of the stack's files and local modules when planned
+    # sha256 per part of the effective configuration (engine.effective): target, backend,
+    # var_files, environment
+    config_sha256: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
     duration_s: float | None = None
 

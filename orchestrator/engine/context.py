@@ -147,6 +147,12 @@ class Engine:
         layers.append(own)
         return tf.compose_env(self._base, *layers)
 
+    def effective_config(self, stack: Stack) -> dict[str, str]:
+        """Digests of what decides where and how the stack applies (engine.effective)."""
+        from orchestrator.engine.effective import effective_parts
+
+        return effective_parts(self.config, stack, self.emulate, self._base)
+
     # ------------------------------------------------------------ backend and init
 
     def backend(self, stack: Stack) -> BackendSetup:

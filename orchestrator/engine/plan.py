@@ -152,6 +152,7 @@ def plan_one(
         "provisional_on": inputs.provisional_on,
         "unknown_inputs": sorted(inputs.unknown),
         "source_sha256": source,
+        "config_sha256": engine.effective_config(stack),
     }
     if inputs.blocked is not None:
         # Its own state may exist (a later run): stacks reading it must know.

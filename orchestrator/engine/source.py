@@ -65,5 +65,20 @@ def commit_info(root: Path, paths: Iterable[str]) -> CommitInfo:
     return CommitInfo(sha, dirty)
 
 
+def uncommitted_changes(root: Path) -> list[str]:
+    """Repository paths with uncommitted changes (untracked included) outside .orchestrate/,
+    leaving out what terraform and orchestrate write themselves; [] outside git."""
+    repo = Repo.find(root)
+    if repo is None:
+        return []
+    found = []
+    for path in repo.uncommitted([]):
+        parts = Path(path).parts
+        if ".orchestrate" in parts or ".terraform" in parts or not _is_source(Path(path).name):
+            continue
+        found.append(path)
+    return sorted(found)
+
+
 def head_commit(root: Path) -> str | None:
     return commit_info(root, []).sha

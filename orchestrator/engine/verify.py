@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.approval import Approval
 from orchestrator.engine.context import Engine
-from orchestrator.engine.source import commit_info, source_digest, source_paths
+from orchestrator.engine.source import commit_info, source_digest, source_paths, uncommitted_changes
 from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
 from orchestrator.planset import PLAN_FILE, PLAN_JSON, Manifest, StackPlan, read_manifest, sha256_file
 
@@ -128,8 +128,8 @@ def verify_plan_set(
                 where=engine.stack(sp.stack).path,
                 hint="Commit or revert the changes and plan again. Nothing was applied.",
             )
-    if manifest.dirty:
-        warnings.append("this plan set was made from uncommitted changes (their digests match)")
+    _check_effective_config(engine, to_apply)
+    _check_work_tree(engine, manifest)
 
     # 3. The plan files.
     for sp in to_apply:
@@ -173,6 +173,43 @@ def verify_plan_set(
                 hint="Plan again and get the new plan approved. Nothing was applied.",
             )
     return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy)
+
+
+def _check_effective_config(engine: Engine, plans: list[StackPlan]) -> None:
+    """Where and how each stack applies is what was planned (engine.effective)."""
+    from orchestrator.engine.effective import differing_parts
+
+    for sp in plans:
+        if not sp.config_sha256:
+            continue
+        stack = engine.stack(sp.stack)
+        changed = differing_parts(sp.config_sha256, engine.effective_config(stack))
+        if changed:
+            raise ApprovalRefused(
+                f"apply refused: the effective configuration of '{sp.stack}' changed since it was "
+                f"planned ({', '.join(changed)}: its cloud target, backend, var files or the "
+                "environment terraform gets, such as TF_VAR_ variables)",
+                where=sp.stack,
+                hint="Apply with the configuration and environment it was planned with, or plan again. "
+                "Nothing was applied.",
+            )
+
+
+def _check_work_tree(engine: Engine, manifest: Manifest) -> None:
+    """No uncommitted change anywhere in the repository outside .orchestrate/: what is applied
+    is exactly the approved commit (orchestrate.yaml, var files and modules included)."""
+    changes = uncommitted_changes(engine.root)
+    if changes:
+        shown = ", ".join(changes[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
+        raise ApprovalRefused(
+            f"apply refused: the work tree has uncommitted changes ({shown})",
+            hint=(
+                f"Apply from a clean checkout of {manifest.commit[:12]}"
+                if manifest.commit
+                else "Commit or remove them"
+            )
+            + " (git status lists them). Nothing was applied.",
+        )
 
 
 def _stale_states(

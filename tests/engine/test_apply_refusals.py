@@ -139,3 +139,41 @@ def test_a_plan_set_from_another_terraform_version_is_refused(newest_repo: Calla
     res = approve(repo, "--plan-set", str(repo.latest()))
     assert res.exit_code == 1 and "made with terraform 0.99.0" in res.output
     assert nothing_applied(repo)
+
+
+TARGETED = {
+    "stacks/net/stack.yaml": "cloud: aws-prod\n",
+    "stacks/net/main.tf": NULL_STACK,
+}
+CLOUDS = "clouds:\n  aws-prod: {provider: aws, region: eu-west-1}\n"
+
+
+def test_an_uncommitted_edit_of_the_stacks_cloud_target_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    # The region decides where the resources are created: it is part of what was approved.
+    repo = planned(newest_repo, TARGETED, CLOUDS)
+    config = repo.root / "orchestrate.yaml"
+    config.write_text(config.read_text().replace("eu-west-1", "us-east-1"))
+    res = approve(repo)
+    assert res.exit_code == 1, res.output
+    assert "effective configuration of 'net'" in res.output and "target" in res.output
+    assert repo.state("net") is None
+
+
+def test_an_environment_variable_that_sets_a_variable_differently_is_refused(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    repo = planned(newest_repo, TARGETED, CLOUDS)
+    repo.env["TF_VAR_region"] = "us-east-1"
+    res = approve(repo)
+    assert res.exit_code == 1, res.output
+    assert "effective configuration of 'net'" in res.output and "environment" in res.output
+    assert repo.state("net") is None
+
+
+def test_any_uncommitted_change_outside_orchestrate_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    repo = planned(newest_repo)
+    (repo.root / "shared.auto.tfvars").write_text('region = "us-east-1"\n')
+    res = approve(repo)
+    assert res.exit_code == 1, res.output
+    assert "uncommitted" in res.output and "shared.auto.tfvars" in res.output
+    assert nothing_applied(repo)
