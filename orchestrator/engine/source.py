@@ -65,16 +65,19 @@ def commit_info(root: Path, paths: Iterable[str]) -> CommitInfo:
     return CommitInfo(sha, dirty)
 
 
-def uncommitted_changes(root: Path) -> list[str]:
-    """Repository paths with uncommitted changes (untracked included) outside .orchestrate/,
-    leaving out what terraform and orchestrate write themselves; [] outside git."""
+def uncommitted_changes(root: Path, *, ignore: Path | None = None) -> list[str]:
+    """Repository paths with uncommitted changes (untracked included) outside .orchestrate/ and
+    ``ignore``, leaving out what terraform and orchestrate write themselves; [] outside git."""
     repo = Repo.find(root)
     if repo is None:
         return []
+    skip = ignore.resolve() if ignore is not None else None
     found = []
     for path in repo.uncommitted([]):
         parts = Path(path).parts
         if ".orchestrate" in parts or ".terraform" in parts or not _is_source(Path(path).name):
+            continue
+        if skip is not None and (repo.top / path).resolve().is_relative_to(skip):
             continue
         found.append(path)
     return sorted(found)

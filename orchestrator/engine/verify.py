@@ -129,7 +129,7 @@ def verify_plan_set(
                 hint="Commit or revert the changes and plan again. Nothing was applied.",
             )
     _check_effective_config(engine, to_apply)
-    _check_work_tree(engine, manifest)
+    _check_work_tree(engine, manifest, plan_set)
 
     # 3. The plan files.
     for sp in to_apply:
@@ -195,10 +195,11 @@ def _check_effective_config(engine: Engine, plans: list[StackPlan]) -> None:
             )
 
 
-def _check_work_tree(engine: Engine, manifest: Manifest) -> None:
-    """No uncommitted change anywhere in the repository outside .orchestrate/: what is applied
-    is exactly the approved commit (orchestrate.yaml, var files and modules included)."""
-    changes = uncommitted_changes(engine.root)
+def _check_work_tree(engine: Engine, manifest: Manifest, plan_set: Path) -> None:
+    """No uncommitted change anywhere in the repository outside .orchestrate/ (and the plan set
+    being applied, when it was downloaded into the work tree): what is applied is exactly the
+    approved commit (orchestrate.yaml, var files and modules included)."""
+    changes = uncommitted_changes(engine.root, ignore=plan_set)
     if changes:
         shown = ", ".join(changes[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
         raise ApprovalRefused(

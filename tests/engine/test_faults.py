@@ -26,6 +26,8 @@ resource "null_resource" "slow" {
 }
 """
 FILES = {
+    # apply refuses on any uncommitted change: the marker is not part of the repository
+    ".gitignore": ".orchestrate/\n*_orchestrate_override.tf.json\nslow.marker\n",
     "stacks/slow/stack.yaml": "",
     "stacks/slow/main.tf": SLOW_STACK,
     "stacks/after/stack.yaml": "depends_on: [slow]\n",
@@ -166,7 +168,9 @@ def test_sigint_is_passed_on_so_terraform_stops_cleanly_and_exit_is_130(
 
 
 def test_a_command_over_the_timeout_is_stopped_and_reported(newest_repo: Callable[..., Repo]) -> None:
-    repo = newest_repo({k: v for k, v in FILES.items() if "slow" in k}, "  timeout: 2s\n")
+    repo = newest_repo(
+        {k: v for k, v in FILES.items() if "slow" in k or k == ".gitignore"}, "  timeout: 2s\n"
+    )
     assert repo.orchestrate("plan").exit_code == 2
     (repo.root / "slow.marker").write_text("")
     started = time.monotonic()
