@@ -17,6 +17,7 @@ from orchestrator.drift_pr.meta import DriftMeta, render_meta_block
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.render.comment import StackSection, plan_set_block, render_section
 from orchestrator.render.drift import value_text
+from orchestrator.render.escape import md_code, one_line
 
 if TYPE_CHECKING:
     from orchestrator.drift_pr.run import PrOutcome
@@ -45,7 +46,7 @@ class BodyData:
 
 
 def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    return one_line(value).replace("|", "\\|").replace("`", "'")
 
 
 def _count(n: int, word: str) -> str:
@@ -129,10 +130,10 @@ def render_body(data: BodyData, redact: Callable[[str], str]) -> str:
     commit = f" at `{data.scanned_commit[:12]}`" if data.scanned_commit else ""
     changed, missing = len(e.get("changed") or []), len(e.get("missing") or [])
     intro = redact(
-        f"## ⚠️ Drift in `{e.get('stack')}`\n\n"
+        f"## ⚠️ Drift in {md_code(str(e.get('stack')))}\n\n"
         f"The scan of {data.scanned_at} ({e.get('mode', 'api')} mode, `{data.base}`{commit}) found "
         f"{_count(changed, 'changed resource')} and {_count(missing, 'missing resource')} in "
-        f"`{e.get('stack')}`. This pull request records them in `{data.record_path}` (the audit trail) "
+        f"{md_code(str(e.get('stack')))}. This pull request records them in `{data.record_path}` (the audit trail) "
         "and carries the remediation plan: the plan that restores what Git declares.\n\n"
     )
     drift = drift_section(e, data.record_path, redact)
@@ -167,21 +168,21 @@ def render_body(data: BodyData, redact: Callable[[str], str]) -> str:
 def close_comment(stack: str, scanned_at: str, base: str, commit: str | None, branch: str) -> str:
     at = f" at `{commit[:12]}`" if commit else ""
     return (
-        f"✅ The drift in `{stack}` is gone: the scan of {scanned_at} (`{base}`{at}) found the stack "
+        f"✅ The drift in {md_code(stack)} is gone: the scan of {scanned_at} (`{base}`{at}) found the stack "
         f"as Git declares it. Closing this pull request; its drift record stays on `{branch}`.\n"
     )
 
 
 def gone_comment(stack: str, base: str) -> str:
     return (
-        f"The stack `{stack}` no longer exists on `{base}`, so there is no drift to remediate. "
+        f"The stack {md_code(stack)} no longer exists on `{base}`, so there is no drift to remediate. "
         "Closing this pull request.\n"
     )
 
 
 def duplicate_comment(stack: str, keep: int) -> str:
     return (
-        f"Pull request #{keep} already carries the drift of `{stack}`; one pull request per stack. "
+        f"Pull request #{keep} already carries the drift of {md_code(stack)}; one pull request per stack. "
         "Closing this one.\n"
     )
 
@@ -203,5 +204,5 @@ def pull_requests_markdown(outcomes: Sequence[PrOutcome]) -> str:
             else (f"#{o.number}" if o.number else "")
         )
         note = (o.error or o.reason or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{o.stack}` | {o.action} | {pr} | {note} |")
+        lines.append(f"| {md_code(o.stack)} | {o.action} | {pr} | {note} |")
     return "\n".join(lines) + "\n"

@@ -424,3 +424,25 @@ def test_changes_requested_by_someone_without_write_access_does_not_block(
     e.fake.add_review(10, "mallory", "CHANGES_REQUESTED")  # anyone may review a public repository
     res = e.apply()
     assert res.exit_code == 0, res.output
+
+
+def test_a_pr_dropping_a_redact_pattern_still_has_its_secret_masked(
+    estate_factory: Callable[..., Estate],
+) -> None:
+    e = estate_factory('redact: ["hunter[0-9]"]\n')
+    text = (e.root / "orchestrate.yaml").read_text().replace('redact: ["hunter[0-9]"]\n', "")
+    leaky = NULL_STACK + 'output "password" { value = "hunter2" }\n'
+    open_pr(e, {"orchestrate.yaml": text, "stacks/app/main.tf": leaky})
+    e.plan("app")
+    body = str(e.bot_comments()[0]["body"])
+    assert "orchestrate.yaml: redact" in body  # the comment says the rules change only after merge
+    assert "hunter2" not in e.fake.all_text_received()
+
+
+def test_a_pr_pointing_github_api_url_elsewhere_is_ignored(estate_factory: Callable[..., Estate]) -> None:
+    e = estate_factory()
+    text = (e.root / "orchestrate.yaml").read_text() + "github:\n  api_url: http://127.0.0.1:9\n"
+    open_pr(e, {"orchestrate.yaml": text, "stacks/app/main.tf": APP_V2})
+    e.plan("app")  # posted on the real API: the base's github settings (none) and the environment
+    res = e.apply()  # nobody approved on the real API
+    assert res.exit_code == 1 and "pull request #10 has no approving review" in res.output, res.output
