@@ -164,6 +164,7 @@ def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) 
         plan_set=manifest.id,
         approval=run.approval,
         results=attempted,
+        sources={s.stack: s.source_sha256 for s in manifest.stacks},
         result={0: "applied", 1: "failed", 2: "re-approval-needed", 130: "interrupted"}.get(
             run.exit_code, "failed"
         ),

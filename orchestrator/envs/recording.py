@@ -36,8 +36,11 @@ def build_record(
     results: Mapping[str, Any],
     result: str,
     skip_reason: str | None = None,
+    sources: Mapping[str, str | None] | None = None,
 ) -> Record:
-    """``results``: stack id -> StackApplyResult (status, plan_sha256, applied_sha256)."""
+    """``results``: stack id -> StackApplyResult (status, plan_sha256, applied_sha256);
+    ``sources``: stack id -> the plan set's digest of its source files."""
+    sources = sources or {}
     stacks = []
     for sid, res in results.items():
         stack = ws.stacks.get(sid)
@@ -48,7 +51,7 @@ def build_record(
                 environment=model.env_of.get(sid),
                 family=model.family.get(sid),
                 content_hash=content_hash(ws.root, stack) if stack is not None else None,
-                source_sha256=getattr(res, "source_sha256", None),
+                source_sha256=sources.get(sid),
                 plan_sha256=res.plan_sha256,
                 applied_sha256=res.applied_sha256,
                 paths=(stack.path, *stack.module_paths) if stack is not None else (),
@@ -105,6 +108,7 @@ def record_apply(
     results: Mapping[str, Any],
     result: str,
     skip_reason: str | None = None,
+    sources: Mapping[str, str | None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Recorded:
     if not results:
@@ -122,6 +126,7 @@ def record_apply(
         results=results,
         result=result,
         skip_reason=skip_reason,
+        sources=sources,
     )
     out = Recorded(record)
     settings = GitHubSettings.from_env(ws.config.github, env)

@@ -59,6 +59,11 @@ def test_prod_waits_for_dev_and_records_survive_a_fresh_clone(
         ("dev/app", "dev", "applied"),
     ]
     assert rows[0]["content_hash"] == rows[1]["content_hash"]
+    from orchestrator.envs.store import RecordStore
+
+    [prod_rec] = [r for r in RecordStore(fresh).read().records if r.stacks[0].stack == "prod/app"]
+    assert prod_rec.plan_set and prod_rec.stacks[0].plan_sha256 and prod_rec.stacks[0].source_sha256
+    assert prod_rec.stacks[0].paths == ("stacks/prod/app",)
     assert rows[0]["who"] == "alice" and rows[0]["approval"] == "manual"
     assert [r["stack"] for r in history(repo, "--env", "dev")] == ["dev/app"]
     assert [r["stack"] for r in history(repo, "app")] == ["prod/app", "dev/app"]  # the family
