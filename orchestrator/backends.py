@@ -17,7 +17,15 @@ from orchestrator.discovery import STATE_DIR, Stack
 from orchestrator.errors import ConfigError
 from orchestrator.hcl import Unresolved
 
-BackendSource = Literal["stack.yaml", "terraform", "template", "default"]
+BackendSource = Literal["stack.yaml", "terraform", "partial", "template", "default"]
+# What addresses a state in each backend: a block in code missing one of these is partial
+# configuration, completed with -backend-config (terraform's standard pattern).
+_ADDRESS_KEYS = {
+    "s3": ("bucket", "key"),
+    "gcs": ("bucket",),
+    "azurerm": ("storage_account_name", "container_name", "key"),
+    "local": (),
+}
 StateKey = tuple[str, ...]
 
 
@@ -26,6 +34,7 @@ class EffectiveBackend:
     type: str
     config: dict[str, Any]
     source: BackendSource
+    code_keys: frozenset[str] = frozenset()  # "partial": settings the code's block already has
 
 
 def render_template(value: Any, stack: Stack) -> Any:
@@ -61,6 +70,11 @@ def effective_backend(stack: Stack, root: RootConfig) -> EffectiveBackend:
             )
         return EffectiveBackend(override.type, render_template(dict(override.config), stack), "stack.yaml")
     if declared is not None:
+        template = root.backend
+        missing = [k for k in _ADDRESS_KEYS.get(declared.type, ()) if k not in declared.config]
+        if missing and template is not None and template.type == declared.type:
+            merged = {**render_template(dict(template.config), stack), **declared.config}
+            return EffectiveBackend(declared.type, merged, "partial", frozenset(declared.config))
         return EffectiveBackend(declared.type, dict(declared.config), "terraform")
     if root.backend is not None:
         return EffectiveBackend(
@@ -118,7 +132,7 @@ def state_base(eb: EffectiveBackend, root_dir: Path, stack_dir: Path) -> Path:
     """What a relative local state path is relative to: a template or default ``path`` is
     relative to the repository (orchestrate passes it absolute), anything else to the stack
     directory, terraform's working directory (so is terraform's own default, terraform.tfstate)."""
-    if eb.source in ("template", "default") and "path" in eb.config:
+    if eb.source in ("template", "default", "partial") and "path" in eb.config and "path" not in eb.code_keys:
         return root_dir
     return stack_dir
 

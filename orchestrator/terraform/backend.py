@@ -85,7 +85,10 @@ def backend_setup(
 ) -> BackendSetup:
     """What to pass terraform for a stack's backend."""
     settings: dict[str, Any] = {} if eb.source == "terraform" else dict(eb.config)
-    if eb.type == "local" and eb.source in ("template", "default"):
+    if eb.source == "partial":
+        # the code's block keeps what it sets; the template completes it with -backend-config
+        settings = {k: v for k, v in settings.items() if k not in eb.code_keys}
+    if eb.type == "local" and eb.source in ("template", "default", "partial") and "path" not in eb.code_keys:
         path = settings.get("path")
         # Template and default paths are relative to the repository, not the stack.
         if isinstance(path, str) and not os.path.isabs(path):

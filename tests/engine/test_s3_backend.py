@@ -89,3 +89,30 @@ def test_a_held_state_lock_is_an_error_naming_its_holder(
     error = manifest["stacks"][0]["error"]
     assert "held by mallory@build-42" in error and "11111111-2222-3333-4444-555555555555" in error
     assert "force-unlock -force 11111111-2222-3333-4444-555555555555" in error
+
+
+def test_bug4_a_partial_backend_block_is_completed_from_the_root_template(
+    newest_repo: Callable[..., Repo], moto: MotoServer
+) -> None:
+    """`backend "s3" {}` in code plus the root template: init gets the template's settings with
+    -backend-config instead of failing with "Missing Required Value"."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    session.client("s3", endpoint_url=moto.endpoint).create_bucket(Bucket=BUCKET)
+    extra = (
+        "backend:\n  type: s3\n  config:\n"
+        f"    bucket: {BUCKET}\n    key: '{{stack}}/terraform.tfstate'\n    region: us-east-1\n"
+        f"clouds:\n  aws-test: {{provider: aws, region: us-east-1, endpoint: '{moto.endpoint}'}}\n"
+    )
+    main = 'terraform {\n  backend "s3" {}\n}\n' + NULL_STACK
+    repo = newest_repo({"stacks/net/stack.yaml": "cloud: aws-test\n", "stacks/net/main.tf": main}, extra)
+    repo.env.update({k: v for k, v in moto.env.items() if k != "AWS_ENDPOINT_URL"})
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 2, res.output
+    res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "partial")
+    assert res.exit_code == 0, res.output
+    s3 = session.client("s3", endpoint_url=moto.endpoint)
+    state = json.loads(s3.get_object(Bucket=BUCKET, Key="net/terraform.tfstate")["Body"].read())
+    assert state["outputs"]["name"]["value"] == "net-name"
+    assert not (repo.root / "stacks/net/_orchestrate_override.tf.json").exists()
