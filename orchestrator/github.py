@@ -494,9 +494,6 @@ class GitHub:
         """A new (not sticky) comment, e.g. an apply result."""
         return self._create_raw(number, _fit(self._text(body)))
 
-    def edit_comment(self, comment: Comment, body: str) -> Comment:
-        return self._edit_raw(comment, _fit(self._text(body)))
-
     def delete_comment(self, comment: Comment) -> None:
         from github.GithubException import GithubException
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.config import RootConfig
-from orchestrator.discovery import STATE_DIR, Discovery, Stack, discover, find_repo_root, load_config
+from orchestrator.discovery import Discovery, Stack, discover, find_repo_root, load_config
 from orchestrator.graph import StackGraph, build_graph
 
 if TYPE_CHECKING:
@@ -48,8 +48,3 @@ class Workspace:
     @property
     def stacks(self) -> dict[str, Stack]:
         return self.discovery.stacks
-
-    @property
-    def state_dir(self) -> Path:
-        """The repository's .orchestrate directory (plan sets, state, locks, cache)."""
-        return self.root / STATE_DIR

@@ -18,7 +18,6 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from orchestrator.clouds import ResolvedTarget
@@ -305,22 +304,6 @@ def _mark_self(rules: list[dict[str, Any]], group_id: str) -> list[dict[str, Any
             r["security_groups"] = []
             r["self"] = True
     return rules
-
-
-@dataclass
-class CallCounter:
-    """API calls made, by operation (attempts included)."""
-
-    calls: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, name: str) -> None:
-        with self.lock:
-            self.calls[name] = self.calls.get(name, 0) + 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
 
 
 class AwsReader:

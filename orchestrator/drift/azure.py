@@ -377,22 +377,6 @@ class AzureReader:
                 self._denied = error
             raise error from exc
 
-    def _pages(self, what: str, make: Callable[[], Any]) -> list[Any]:
-        """Every item of a paged list, one call per page, each page retried on its own."""
-        items: list[Any] = []
-        token: str | None = None
-        while True:
-
-            def fetch(token: str | None = token) -> tuple[list[Any], str | None]:
-                pages = make().by_page(continuation_token=token)
-                page = next(pages, None)
-                return (list(page) if page is not None else []), pages.continuation_token
-
-            got, token = self.call(what, fetch)
-            items += got
-            if not token:
-                return items
-
     def api_version(self, namespace: str, type_path: str) -> str:
         """The newest stable api-version the provider lists for a type (cached per namespace)."""
         ns = namespace.lower()
