@@ -109,11 +109,11 @@ def cli(
 
 
 def _print_error(message: str, no_color: bool) -> None:
-    from orchestrator.ui import err_console
+    from orchestrator.ui import err_console, safe_for_log
 
     console = err_console(no_color)
     console.print("error: ", style="bold red", end="", markup=False)
-    console.print(message, markup=False)
+    console.print(safe_for_log(message), markup=False)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

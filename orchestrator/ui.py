@@ -45,8 +45,18 @@ def stderr_terminal(no_color: bool = False) -> Terminal:
     return terminal_for(sys.stderr, no_color=no_color)
 
 
+def safe_for_log(text: str) -> str:
+    """In GitHub Actions, human text whose lines cannot be read as workflow commands."""
+    if not in_github_actions():
+        return text
+    from orchestrator.render.escape import neutralize_commands
+
+    return neutralize_commands(text)
+
+
 def write_err(text: str) -> None:
     """Write rendered text (which may hold ANSI styles for a terminal) to stderr as it is."""
+    text = safe_for_log(text)
     sys.stderr.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stderr.flush()
 
@@ -58,10 +68,10 @@ def emit(text: str) -> None:
 
 
 def info(message: str, *, no_color: bool = False) -> None:
-    err_console(no_color).print(message, markup=False)
+    err_console(no_color).print(safe_for_log(message), markup=False)
 
 
 def warn(message: str, *, no_color: bool = False) -> None:
     c = err_console(no_color)
     c.print("warning: ", style="yellow", end="", markup=False)
-    c.print(message, markup=False)
+    c.print(safe_for_log(message), markup=False)

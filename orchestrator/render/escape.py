@@ -77,3 +77,12 @@ def output_entry(name: str, value: str) -> str:
     while delimiter in value:
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+_COMMAND_LINE = re.compile(r"^(\s*):(?=:)", re.M)
+
+
+def neutralize_commands(text: str) -> str:
+    """Human text for the Actions log: a line starting with ``::`` (a workflow command, perhaps
+    from a name in a message) gets a zero-width space between the colons, so it is shown, not run."""
+    return _COMMAND_LINE.sub("\\1:\u200b", text)

@@ -116,3 +116,18 @@ def test_commit_status_context_is_one_line() -> None:
     from orchestrator.pr.publish import status_context
 
     assert "\n" not in status_context("plan", EVIL)
+
+
+def test_messages_in_the_actions_log_run_no_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.ui import info, warn
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    warn(f"stack '{EVIL}' has no stack.yaml")
+    info("  ::add-mask::hunter2")
+    err = capsys.readouterr().err
+    assert run_commands(err) == [] and "pwned" in err
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    info("::notice::left alone outside Actions")
+    assert run_commands(capsys.readouterr().err) == ["notice"]

@@ -154,6 +154,13 @@ def _approve(*users: str) -> Callable[[Estate], None]:
     return run
 
 
+def _rewrite_codeowners(e: Estate) -> None:
+    open_pr(e, {"stacks/app/main.tf": APP_V2, ".github/CODEOWNERS": "* @bob\n"})
+    e.plan("app")
+    assert ".github/CODEOWNERS" in str(e.bot_comments()[0]["body"])
+    e.fake.add_review(10, "bob", "APPROVED")
+
+
 def _lower_required(e: Estate) -> None:
     text = (e.root / "orchestrate.yaml").read_text().replace("required: 2", "required: 1")
     open_pr(e, {"stacks/app/main.tf": APP_V2, "orchestrate.yaml": text})
@@ -237,6 +244,13 @@ ATTACKS = [
     Attack(
         "approval by a non-owner with codeowners",
         _approve("bob"),
+        "stacks/app/main.tf needs an approval from a code owner (@carol); bob is not one",
+        config="approval:\n  codeowners: true\n",
+        files={".github/CODEOWNERS": "* @bob\n/stacks/app/ @carol\n"},
+    ),
+    Attack(
+        "a PR rewriting CODEOWNERS to own its files",
+        _rewrite_codeowners,
         "stacks/app/main.tf needs an approval from a code owner (@carol); bob is not one",
         config="approval:\n  codeowners: true\n",
         files={".github/CODEOWNERS": "* @bob\n/stacks/app/ @carol\n"},
