@@ -4,7 +4,10 @@ dev is refused, prod after dev's apply of the same content applies, an override 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from tests.conftest import git
 from tests.envs.conftest import FAMILY, RemoteRepo, two_envs
 
 pytestmark = pytest.mark.integration
+APPROVAL = ("--approved-by", "alice", "--reason", "race")
 
 
 def apply(repo: RemoteRepo, *extra: str) -> tuple[int, str]:
@@ -153,3 +157,40 @@ def test_the_pr_comment_shows_whether_content_passed_the_previous_environment(
     repo.orchestrate("plan", "--env", "prod")
     text = comment_text(repo)
     assert "| `prod/app` | ✅ | passed dev (dev/app, commit " in text
+
+
+def test_two_concurrent_applies_from_two_clones_are_both_recorded(
+    remote_repo: Callable[..., RemoteRepo], tmp_path: Path
+) -> None:
+    repo = remote_repo(FAMILY, two_envs(promotion=False))
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo.bare), str(other))
+    env = {**os.environ, **repo.env, "NO_COLOR": "1"}
+    jobs = []
+    for root, stack in ((repo.root, "dev/app"), (other, "prod/app")):
+        plan = subprocess.run(
+            [sys.executable, "-m", "orchestrator", "--repo", str(root), "plan", stack],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert plan.returncode == 2, plan.stderr
+    for root in (repo.root, other):
+        jobs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "orchestrator", "--repo", str(root), "apply", *APPROVAL],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for job in jobs:
+        _out, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err
+        assert "records:" not in err  # no push gave up
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(repo.bare), str(fresh))
+    res = repo.run("--repo", str(fresh), "history", "--format", "json", env=repo.env)
+    assert sorted(r["stack"] for r in json.loads(res.stdout)["records"]) == ["dev/app", "prod/app"]
