@@ -38,6 +38,10 @@ AWS_TYPES = (
     "aws_sqs_queue",
     "aws_sns_topic",
 )
+# Types whose per-resource reads AWS Config replaces where a recorder records them
+# (BatchGetResourceConfig, 100 a call); tags still come from the Tagging API.
+CONFIG_TYPES = {"aws_s3_bucket": "AWS::S3::Bucket", "aws_sns_topic": "AWS::SNS::Topic"}
+CONFIG_BATCH = 100
 # Types listed once per account rather than per region.
 GLOBAL_TYPES = frozenset({"aws_iam_role"})
 # Types whose tags come from the Resource Groups Tagging API, with its resource type filter.
@@ -337,6 +341,9 @@ class AwsReader:
         self._tag_lock = threading.Lock()
         self._account: str | None = account
         self._siblings: dict[str, AwsReader] = {}
+        self._config: frozenset[str] | None = None  # AWS::* types a Config recorder records here
+        self._config_lock = threading.Lock()
+        self._paths: dict[str, str] = {}  # type -> how it was read (the report's read_paths)
 
     # -------------------------------------------------------------- plumbing
 
@@ -435,6 +442,69 @@ class AwsReader:
                 self._tag_map = tag_map
             return self._tag_map
 
+    def config_recorded(self) -> frozenset[str]:
+        """The CloudFormation types a running AWS Config recorder records in this region.
+
+        Without Config (no recorder, not recording, or no permission to ask) this is empty and
+        the per-resource readers are used: Config is an accelerator, never a requirement.
+        """
+        with self._config_lock:
+            if self._config is None:
+                types: set[str] = set()
+                try:
+                    status = self.call("config", "describe_configuration_recorder_status")
+                    running = {
+                        str(s.get("name"))
+                        for s in status.get("ConfigurationRecordersStatus", [])
+                        if s.get("recording")
+                    }
+                    if running:
+                        recorders = self.call("config", "describe_configuration_recorders")
+                        for rec in recorders.get("ConfigurationRecorders", []):
+                            if rec.get("name") not in running:
+                                continue
+                            group = rec.get("recordingGroup") or {}
+                            excluded = set(
+                                (group.get("exclusionByResourceTypes") or {}).get("resourceTypes") or []
+                            )
+                            if group.get("allSupported"):
+                                types |= set(CONFIG_TYPES.values()) - excluded
+                            else:
+                                types |= set(group.get("resourceTypes") or []) - excluded
+                except CloudError:
+                    types = set()
+                self._config = frozenset(types)
+            return self._config
+
+    def config_items(self, cfn_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Current configuration items by resource id (BatchGetResourceConfig, 100 ids a call)."""
+        keys = sorted(set(ids))
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), CONFIG_BATCH):
+            chunk = keys[start : start + CONFIG_BATCH]
+            page = self.call(
+                "config",
+                "batch_get_resource_config",
+                resourceKeys=[{"resourceType": cfn_type, "resourceId": k} for k in chunk],
+            )
+            for item in page.get("baseConfigurationItems", []):
+                if str(item.get("configurationItemStatus", "")).startswith("ResourceDeleted"):
+                    continue
+                out[str(item.get("resourceId"))] = item
+        return out
+
+    def _via_config(self, rtype: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        cfn = CONFIG_TYPES.get(rtype)
+        if cfn is None or cfn not in self.config_recorded():
+            self._paths[rtype] = "list+describe"
+            return {}
+        self._paths[rtype] = "aws-config"
+        return self.config_items(cfn, ids)
+
+    def read_path(self, rtype: str) -> str:
+        path = self._paths.get(rtype, "list")
+        return f"{path}+tagging-api" if rtype in TAGGED_VIA_API else path
+
     # -------------------------------------------------------------- per type
 
     # -------------------------------------------------------------- the scan's interface
@@ -509,8 +579,26 @@ class AwsReader:
                 break
         managed = want & set(names)
         tags = self.tags_by_arn() if managed else {}
+        recorded = self._via_config("aws_s3_bucket", managed) if managed else {}
 
         def detail(name: str) -> LiveResource | None:
+            item = recorded.get(name)
+            raw = (item or {}).get("supplementaryConfiguration", {}).get("BucketVersioningConfiguration")
+            if raw:
+                # Config's item: {"status": "Enabled"|"Suspended"|"Off", "isMfaDeleteEnabled": ...}.
+                conf = json.loads(raw) if isinstance(raw, str) else raw
+                versioning = [
+                    {
+                        "enabled": conf.get("status") == "Enabled",
+                        "mfa_delete": bool(conf.get("isMfaDeleteEnabled")),
+                    }
+                ]
+                attrs = {
+                    "bucket": name,
+                    "tags": tags.get(f"arn:aws:s3:::{name}", {}),
+                    "versioning": versioning,
+                }
+                return LiveResource("aws_s3_bucket", name, name, attrs)
             try:
                 v = self.call("s3", "get_bucket_versioning", Bucket=name)
             except Exception as exc:
@@ -763,8 +851,12 @@ class AwsReader:
                 break
         managed = want & set(arns)
         tags = self.tags_by_arn() if managed else {}
+        recorded = self._via_config("aws_sns_topic", managed) if managed else {}
 
         def detail(arn: str) -> LiveResource | None:
+            item = recorded.get(arn)
+            if item is not None and item.get("configuration"):
+                return _sns_from_config(arn, item, tags.get(arn, {}))
             try:
                 a = self.call("sns", "get_topic_attributes", TopicArn=arn)["Attributes"]
             except Exception as exc:
@@ -790,6 +882,23 @@ class AwsReader:
         }
         live.update(self._map(detail, managed))
         return live
+
+
+def _sns_from_config(arn: str, item: Mapping[str, Any], tags: dict[str, str]) -> LiveResource:
+    """An AWS::SNS::Topic configuration item in the provider's attribute names."""
+    raw = item.get("configuration")
+    conf = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    attrs = {
+        "name": arn.rsplit(":", 1)[-1],
+        "display_name": conf.get("displayName") or "",
+        "policy": _json_text(conf.get("policy")),
+        "delivery_policy": _json_text(conf.get("deliveryPolicy") or None),
+        "kms_master_key_id": conf.get("kmsMasterKeyId") or "",
+        "fifo_topic": _bool(conf.get("fifoTopic")),
+        "content_based_deduplication": _bool(conf.get("contentBasedDeduplication")),
+        "tags": tags,
+    }
+    return LiveResource("aws_sns_topic", arn, arn, attrs)
 
 
 _NOT_FOUND = frozenset(

@@ -252,11 +252,7 @@ class Scan:
                 key = (reader.read_id(res.type), res.type)
                 readers.setdefault(key, reader)
                 want.setdefault(key, {})[k] = res.attributes
-        names = {id(scope.reader): scope.name for scope in scopes.values()}
         for key, reader in readers.items():
-            path = getattr(reader, "read_path", None)
-            if want[key] and path is not None:
-                self.read_paths.add((names.get(id(reader), reader.where), key[1], path(key[1])))
             prepare = getattr(reader, "prepare_tags", None)
             if prepare is not None and want[key]:
                 prepare([key[1]])
@@ -275,6 +271,12 @@ class Scan:
         if readers:
             with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(readers)))) as pool:
                 list(pool.map(run, sorted(readers)))
+        # Which API read which managed type (asked after the reads: a reader may pick its path then).
+        names = {id(scope.reader): scope.name for scope in scopes.values()}
+        for key, reader in readers.items():
+            path = getattr(reader, "read_path", None)
+            if want[key] and path is not None:
+                self.read_paths.add((names.get(id(reader), reader.where), key[1], path(key[1])))
         return results
 
     # -------------------------------------------------------------- 4. comparison

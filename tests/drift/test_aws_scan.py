@@ -518,12 +518,57 @@ def test_reads_are_batched_one_list_per_type_and_details_only_for_managed(aws_re
         "sqs.ListQueues": 1,
         "sns.ListTopics": 1,
         "resource-groups-tagging-api.GetResources": 1,
+        # No AWS Config recorder here (asked once): the per-resource readers below.
+        "config-service.DescribeConfigurationRecorderStatus": 1,
         # AWS has no batch read of these: one per managed resource, none for the others.
         "s3.GetBucketVersioning": 2,
         "sqs.GetQueueAttributes": 1,
         "sns.GetTopicAttributes": 1,
         "dynamodb.DescribeTable": 1,
     }
+
+
+def test_aws_config_recorder_replaces_per_resource_reads(aws_repo: Any) -> None:
+    """With a recording AWS Config recorder, SNS topics (and S3 versioning, where the item has
+    it) come from BatchGetResourceConfig; moto's S3 items lack BucketVersioningConfiguration,
+    so buckets fall back to GetBucketVersioning (a documented moto gap)."""
+    from collections import Counter
+
+    repo: AwsRepo = aws_repo()
+    config = E.client("config", repo.estate.endpoint)
+    config.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "default",
+            "roleARN": "arn:aws:iam::123456789012:role/config",
+            "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True},
+        }
+    )
+    config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "acme-logs"})
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str = "", **kwargs: Any) -> None:
+        calls[event_name.removeprefix("before-send.")] += 1
+
+    report = _scan_in_process(repo, hook=count)
+    assert report.exit_code == 0, report.to_dict()
+    assert calls["config-service.BatchGetResourceConfig"] == 2  # buckets, topics: 100 ids a call
+    assert calls["sns.GetTopicAttributes"] == 0
+    assert calls["s3.GetBucketVersioning"] == 2
+    paths = {(t, p) for _, t, p in report.read_paths}
+    assert ("aws_sns_topic", "aws-config+tagging-api") in paths
+    assert ("aws_s3_bucket", "aws-config+tagging-api") in paths
+    assert ("aws_vpc", "list") in paths
+    # An out-of-band change is seen through Config too.
+    topic = f"arn:aws:sns:{E.REGION}:123456789012:acme-events"
+    E.client("sns", repo.estate.endpoint).set_topic_attributes(
+        TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed"
+    )
+    report = _scan_in_process(repo)
+    changed = {c.address: c.diffs for s in report.stacks for c in s.changed}
+    assert [(d.path_text, d.expected, d.actual) for d in changed["aws_sns_topic.events"]] == [
+        ("display_name", "", "changed")
+    ]
 
 
 def test_throttling_that_never_clears_errors_the_stack_after_bounded_retries(
