@@ -57,6 +57,17 @@ resource "google_project" "main" {
   org_id     = "123456789012"
   labels     = { environment = "prod", owner = "platform" }
 }
+resource "google_storage_bucket" "logs" {
+  name     = "acme-loop-logs"
+  project  = google_project.main.project_id
+  location = "EU"
+  labels   = { environment = "prod", owner = "platform" }
+}
+resource "google_compute_network" "vpc" {
+  name                    = "acme-loop-vpc"
+  project                 = google_project.main.project_id
+  auto_create_subnetworks = false
+}
 output "project_id" { value = google_project.main.project_id }
 """
 
@@ -73,6 +84,21 @@ resource "azurerm_resource_group" "hub" {
   name     = "acme-loop-hub"
   location = "westeurope"
   tags     = { environment = "prod", owner = "platform" }
+}
+resource "azurerm_virtual_network" "hub" {
+  name                = "acme-loop-vnet"
+  resource_group_name = azurerm_resource_group.hub.name
+  location            = azurerm_resource_group.hub.location
+  address_space       = ["10.10.0.0/16"]
+  tags                = { environment = "prod", owner = "platform" }
+}
+resource "azurerm_storage_account" "logs" {
+  name                     = "acmeloopl0gs"
+  resource_group_name      = azurerm_resource_group.hub.name
+  location                 = azurerm_resource_group.hub.location
+  account_tier             = "Standard"
+  account_replication_type = "LRS"
+  tags                     = { environment = "prod", owner = "platform" }
 }
 """
 
@@ -179,6 +205,18 @@ def loop(
         Emulation(clone).down()
 
 
+def _http(endpoint: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        endpoint + path, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(req) as resp:
+        raw = resp.read()
+        return json.loads(raw) if raw else None
+
+
 def _boto(endpoint: str, service: str) -> Any:
     import boto3
 
@@ -263,6 +301,28 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         azure.resource_groups.update(
             "acme-loop-hub", ResourceGroupPatchable(tags={"environment": "prod", "owner": "intruder"})
         )
+        # Beyond projects and groups: a bucket's labels, a network deleted, a virtual network's
+        # address space and a storage account's tags (Cloud Asset Inventory, Resource Graph).
+        _http(
+            endpoints["gcp"],
+            "PATCH",
+            "/storage/v1/b/acme-loop-logs",
+            {"labels": {"environment": "prod", "owner": "intruder"}},
+        )
+        _http(endpoints["gcp"], "DELETE", "/compute/v1/projects/acme-loop/global/networks/acme-loop-vpc")
+        from azure.mgmt.resource.resources.models import GenericResource
+
+        group_id = azure.resource_groups.get("acme-loop-hub").id
+        azure.resources.begin_update_by_id(
+            f"{group_id}/providers/Microsoft.Network/virtualNetworks/acme-loop-vnet",
+            api_version="2024-01-01",
+            parameters=GenericResource(properties={"addressSpace": {"addressPrefixes": ["10.99.0.0/16"]}}),
+        ).result()
+        azure.resources.begin_update_by_id(
+            f"{group_id}/providers/Microsoft.Storage/storageAccounts/acmeloopl0gs",
+            api_version="2023-01-01",
+            parameters=GenericResource(tags={"environment": "prod", "owner": "intruder"}),
+        ).result()
 
         # 5. drift --mode both reports them; the api and refresh scans agree.
         both = repo.drift("both", ok=(2,))
@@ -276,10 +336,18 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
         for stack, path in (
             ("aws/storage", "aws_s3_bucket.assets.tags.owner"),
             ("gcp/project", "google_project.main.labels.owner"),
+            ("gcp/project", "google_storage_bucket.logs.labels.owner"),
             ("azure/hub", "azurerm_resource_group.hub.tags.owner"),
+            ("azure/hub", "azurerm_storage_account.logs.tags.owner"),
         ):
             assert path in api.get(stack, set()), (stack, api)
             assert path in refresh.get(stack, set()), (stack, refresh)
+        assert "azurerm_virtual_network.hub.address_space" in api["azure/hub"], api
+        api_report = repo.drift("api", ok=(2,))
+        gcp_missing = {m["address"] for s in api_report["stacks"] for m in s["missing"]}
+        assert gcp_missing == {"google_compute_network.vpc"}
+        # Every managed resource of the three clouds was compared through the APIs.
+        assert api_report["summary"]["coverage"]["none"] == 0
         assert set(api) == set(refresh) == {"aws/storage", "gcp/project", "azure/hub"}
 
         # 6. drift --open-pr: one pull request per drifted stack with the remediation plan.

@@ -1,6 +1,7 @@
 """The stand-in ``hashicorp/azurerm``: azure-mgmt-resource against the ARM emulator.
 
-Resources: azurerm_resource_group, azurerm_storage_account (read and written generically by id).
+Resources: azurerm_resource_group, azurerm_storage_account, azurerm_virtual_network (read and written
+generically by id).
 Data sources: azurerm_client_config, azurerm_resource_group. The provider block takes the real
 provider's common arguments and needs ``features {}``, as azurerm 3.x does
 (``features { resource_group { prevent_deletion_if_contains_resources = false } }`` is honoured).
@@ -133,8 +134,9 @@ def _register() -> None:
     from orchestrate_emulate.providers.azurerm.data import ClientConfig, ResourceGroupData
     from orchestrate_emulate.providers.azurerm.resource_group import ResourceGroup
     from orchestrate_emulate.providers.azurerm.storage_account import StorageAccount
+    from orchestrate_emulate.providers.azurerm.virtual_network import VirtualNetwork
 
-    AzurermProvider.resources = [ResourceGroup, StorageAccount]
+    AzurermProvider.resources = [ResourceGroup, StorageAccount, VirtualNetwork]
     AzurermProvider.data_sources = [ClientConfig, ResourceGroupData]
 
 

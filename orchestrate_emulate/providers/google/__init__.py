@@ -1,6 +1,7 @@
 """The stand-in ``hashicorp/google``: google-cloud-resource-manager v3 against the GCP emulator.
 
-Resources: google_project, google_folder. The provider block takes the real provider's common
+Resources: google_project, google_folder, google_storage_bucket and google_compute_network (the
+last two through the emulator's Storage and Compute JSON APIs, on the same endpoint). The provider block takes the real provider's common
 arguments (project, region, zone, credentials, access_token, billing_project,
 user_project_override, default_labels, add_terraform_attribution_label, request_timeout,
 resource_manager_custom_endpoint, resource_manager_v3_custom_endpoint).
@@ -111,10 +112,12 @@ class GoogleProvider(BaseProvider):
 
 
 def _register() -> None:
+    from orchestrate_emulate.providers.google.compute_network import ComputeNetwork
     from orchestrate_emulate.providers.google.folder import Folder
     from orchestrate_emulate.providers.google.project import Project
+    from orchestrate_emulate.providers.google.storage_bucket import StorageBucket
 
-    GoogleProvider.resources = [Project, Folder]
+    GoogleProvider.resources = [Project, Folder, StorageBucket, ComputeNetwork]
 
 
 _register()
