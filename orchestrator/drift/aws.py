@@ -924,6 +924,53 @@ def _error_code(exc: BaseException) -> str:
 # ---------------------------------------------------------------- S3 state backend
 
 
+def _backend_role(cfg: Mapping[str, Any]) -> dict[str, str] | None:
+    """The role an S3 backend assumes: ``assume_role { role_arn ... }`` (1.6+) or ``role_arn``."""
+    block = cfg.get("assume_role")
+    if isinstance(block, list) and block and isinstance(block[0], dict):
+        block = block[0]
+    if isinstance(block, dict) and isinstance(block.get("role_arn"), str):
+        return {k: str(v) for k, v in block.items() if isinstance(v, str)}
+    if isinstance(cfg.get("role_arn"), str):
+        out = {"role_arn": str(cfg["role_arn"])}
+        for old, new in (("session_name", "session_name"), ("external_id", "external_id")):
+            if isinstance(cfg.get(old), str):
+                out[new] = str(cfg[old])
+        return out
+    return None
+
+
+def _sts_endpoint(cfg: Mapping[str, Any], fallback: str | None) -> str | None:
+    endpoints = cfg.get("endpoints") if isinstance(cfg.get("endpoints"), dict) else {}
+    found = (endpoints or {}).get("sts") or cfg.get("sts_endpoint") or fallback
+    return str(found) if found else None
+
+
+def _assumed(
+    factory: Callable[[dict[str, Any]], Any] | None,
+    kwargs: dict[str, Any],
+    role: Mapping[str, str],
+    endpoint: str | None,
+    where: str,
+) -> dict[str, Any]:
+    import boto3
+
+    session = factory(kwargs) if factory else boto3.Session(**kwargs)
+    params = {"RoleArn": role["role_arn"], "RoleSessionName": role.get("session_name") or "orchestrate-drift"}
+    if role.get("external_id"):
+        params["ExternalId"] = role["external_id"]
+    try:
+        creds = session.client("sts", endpoint_url=endpoint).assume_role(**params)["Credentials"]
+    except Exception as exc:
+        raise translate(exc, f"assuming the backend role {role['role_arn']}", where, endpoint) from exc
+    return {
+        "region_name": kwargs["region_name"],
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
 def s3_state_getter(
     *,
     fallback_endpoint: Callable[[], str | None] = lambda: None,
@@ -939,6 +986,7 @@ def s3_state_getter(
     """
     policy = retry or RetryPolicy()
     clients: dict[tuple[Any, ...], Any] = {}
+    assumed: dict[tuple[Any, ...], dict[str, Any]] = {}
     lock = threading.Lock()
 
     def client_for(cfg: Mapping[str, Any], where: str) -> tuple[Any, str | None]:
@@ -957,6 +1005,16 @@ def s3_state_getter(
             kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
             kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
         path_style = bool(cfg.get("use_path_style") or cfg.get("force_path_style") or endpoint)
+        role = _backend_role(cfg)
+        if role is not None:
+            # the state bucket of another account: read it as terraform does, with the role
+            role_key = (*sorted(role.items()), *sorted(kwargs.items()))
+            with lock:
+                if role_key not in assumed:
+                    assumed[role_key] = _assumed(
+                        session_factory, kwargs, role, _sts_endpoint(cfg, endpoint), where
+                    )
+                kwargs = assumed[role_key]
         key = (endpoint, path_style, *sorted(kwargs.items()))
         with lock:
             if key not in clients:
