@@ -240,6 +240,7 @@ def test_pull_request_apply_out_of_band_change_drift_and_remediation(loop: tuple
     repo.run("plan", ok=(0,))  # converged
 
     with FakeGitHub(git_dir=bare) as fake:
+        fake.grant("bob", "write")  # approvals count only from people with write access
         repo.env.update(fake.env())
 
         # 1. A pull request changes one stack: a longer retention for the jobs queue.
