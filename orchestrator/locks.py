@@ -20,7 +20,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class LockRecord:
     # writes the state, so the lock stays live while it runs.
     terraform_pid: int | None = None
     terraform_start: int | None = None
+    terraform_output: str | None = None  # the file terraform writes its output into
 
     def describe(self) -> str:
         tf = f", terraform pid {self.terraform_pid}" if self.terraform_pid else ""
@@ -61,6 +62,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "pid_start": (int, type(None)),
     "terraform_pid": (int, type(None)),
     "terraform_start": (int, type(None)),
+    "terraform_output": (str, type(None)),
 }
 _REQUIRED = ("stack", "operation", "owner", "pid", "host", "created_at", "created_ts")
 
@@ -114,6 +116,26 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def orphan_report(record: LockRecord) -> str:
+    """What a terraform left running by a killed orchestrate did, from its output file."""
+    if record.terraform_pid is None:
+        return ""
+    head = f"; its terraform (pid {record.terraform_pid}) outlived it and has finished"
+    if not record.terraform_output:
+        return head
+    try:
+        lines = Path(record.terraform_output).read_text(errors="replace").splitlines()
+    except OSError:
+        return head + f" (its output {record.terraform_output} is gone)"
+    outcome = [
+        ln.strip()
+        for ln in lines
+        if ln.strip().startswith(("Apply complete!", "Error:", "Destroy complete!"))
+    ]
+    said = outcome[-1] if outcome else "no outcome line"
+    return head + f": {said!r} (full output: {record.terraform_output}); plan again to see where things stand"
+
+
 def process_alive(pid: int, start: int | None) -> bool:
     """The process that had ``pid`` (and started at ``start``, when known) still runs here."""
     if not pid_alive(pid):
@@ -155,6 +177,7 @@ class StackLocks:
         self.host = socket.gethostname()
         self.max_age = max_age
         self.notices: list[str] = []
+        self._held: dict[str, LockRecord] = {}
 
     def path(self, slug: str) -> Path:
         return self.dir / f"{slug}.lock"
@@ -218,13 +241,16 @@ class StackLocks:
                         where=stack,
                         hint=f"Wait for it to finish. If it is dead, remove the lock: rm {path}",
                     ) from None
-                self.notices.append(f"{stack}: took over a stale lock ({why}): {held.describe()}")
+                self.notices.append(
+                    f"{stack}: took over a stale lock ({why}): {held.describe()}" + orphan_report(held)
+                )
                 # Replace atomically so a concurrent taker cannot lose its own fresh lock.
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 continue
             with os.fdopen(fd, "w") as fh:
                 json.dump(asdict(record), fh)
+            self._held[slug] = record
             return record
         raise StateLockError(
             "could not take the stack lock (it keeps changing hands)",
@@ -232,7 +258,25 @@ class StackLocks:
             hint=f"Check for concurrent runs; the lock is {path}.",
         )
 
+    def note_terraform(self, slug: str, pid: int, output: Path | None = None) -> None:
+        """Record the terraform this run started under the lock: while it lives the lock is
+        not stale, even when this process is killed."""
+        record = self._held.get(slug)
+        if record is None:
+            return
+        record = replace(
+            record,
+            terraform_pid=pid,
+            terraform_start=process_start(pid),
+            terraform_output=str(output) if output is not None else None,
+        )
+        tmp = self.path(slug).with_suffix(f".lock.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(record)))
+        os.replace(tmp, self.path(slug))  # atomic: readers see the old record or the new one
+        self._held[slug] = record
+
     def release(self, slug: str, record: LockRecord) -> None:
+        self._held.pop(slug, None)
         try:
             held = self.read(slug)
         except ValueError:

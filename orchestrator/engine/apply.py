@@ -197,14 +197,23 @@ def _apply_verified(
         stack = engine.stack(sid)
         env = engine.stack_env(stack)
         engine.progress.phase(sid, "destroy" if destroy else "apply")
-        engine.run_initialised(
-            stack,
-            lambda: tf.apply_args(stack.dir, plan_file),
-            env,
-            log,
-            on_line=lambda line: engine.progress.line(sid, line),
-            unlock_hint=engine.unlock_hint(stack),
-        )
+        # terraform writes into a file that outlives this process and is read by tailing it;
+        # the stack lock names terraform's pid, so a killed orchestrate neither loses the
+        # state terraform is writing nor lets the next run take the stack over meanwhile.
+        output = log.with_name("terraform-output.txt")
+        try:
+            engine.run_initialised(
+                stack,
+                lambda: tf.apply_args(stack.dir, plan_file),
+                env,
+                log,
+                on_line=lambda line: engine.progress.line(sid, line),
+                unlock_hint=engine.unlock_hint(stack),
+                output_file=output,
+                on_start=lambda pid: engine.locks.note_terraform(stack.slug, pid, output),
+            )
+        finally:
+            output.unlink(missing_ok=True)  # unredacted; the log holds the redacted copy
         engine.forget_outputs(sid)
 
     def apply_provisional(sp: StackPlan, log: Path) -> StackApplyResult:

@@ -357,11 +357,18 @@ class Runner:
         on_line: Callable[[str], None] | None = None,
         unlock_hint: str | None = None,
         log_stdout: bool = True,
+        output_file: Path | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> Result:
         """Run terraform; raise a classified TerraformError unless the exit code is in ``ok_codes``.
 
         stdout goes to ``stdout_path`` when given (large JSON), else it is captured; both
         streams are appended to ``log`` (redacted) unless ``log_stdout`` is False.
+
+        With ``output_file`` (apply), terraform writes its output into that file rather than
+        into a pipe, and it is read by tailing: a terraform whose orchestrate is killed (kill -9)
+        then finishes its work and writes its state instead of dying on its next write to a
+        closed pipe. ``on_start`` gets terraform's pid (for the stack lock).
         """
         subcommand = next((a for a in args if not a.startswith("-")), "terraform")
         if self.cancel.interrupted.is_set():
@@ -378,6 +385,8 @@ class Runner:
                 on_line=on_line,
                 unlock_hint=unlock_hint,
                 log_stdout=log_stdout,
+                output_file=output_file,
+                on_start=on_start,
             )
 
     def _run(
@@ -393,6 +402,8 @@ class Runner:
         on_line: Callable[[str], None] | None,
         unlock_hint: str | None,
         log_stdout: bool,
+        output_file: Path | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> Result:
         argv = self.argv(args)
         started = time.monotonic()
@@ -402,15 +413,17 @@ class Runner:
             if log_fh:
                 log_fh.write(f"$ terraform {' '.join(args)}\n")
                 log_fh.flush()
+            raw_fh = output_file.open("wb") if output_file is not None else None
             try:
                 proc = subprocess.Popen(
                     argv,
                     stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
+                    stdout=raw_fh if raw_fh is not None else subprocess.PIPE,
+                    stderr=subprocess.STDOUT if raw_fh is not None else subprocess.PIPE,
                     env=dict(env),
                     # Its own session: a Ctrl-C at the terminal reaches orchestrate only, which
-                    # passes one SIGINT on (two would make terraform abandon its state lock).
+                    # passes one SIGINT on (two would make terraform abandon its state lock);
+                    # a killed orchestrate does not take terraform with it.
                     start_new_session=True,
                 )
             except OSError as exc:
@@ -419,33 +432,63 @@ class Runner:
                     where=where,
                     hint="Check the terraform installation (terraform.binary in orchestrate.yaml).",
                 ) from exc
+            finally:
+                if raw_fh is not None:
+                    raw_fh.close()  # terraform holds its own descriptor
             self.cancel.register(proc)
+            if on_start is not None:
+                on_start(proc.pid)
             write_lock = threading.Lock()
             out_chunks: list[str] = []
             err_chunks: list[str] = []
+
+            def take(raw: bytes, sink: list[str], logged: bool) -> None:
+                line = raw.decode("utf-8", errors="replace")
+                sink.append(line)
+                if logged and log_fh is not None:
+                    with write_lock:
+                        log_fh.write(self.redactor.text(line))
+                        log_fh.flush()
+                if on_line is not None:
+                    on_line(self.redactor.text(line.rstrip("\n")))
 
             def pump(stream: IO[bytes], sink: list[str], to_file: IO[bytes] | None, logged: bool) -> None:
                 for raw in iter(stream.readline, b""):
                     if to_file is not None:
                         to_file.write(raw)
-                        continue
-                    line = raw.decode("utf-8", errors="replace")
-                    sink.append(line)
-                    if logged and log_fh is not None:
-                        with write_lock:
-                            log_fh.write(self.redactor.text(line))
-                            log_fh.flush()
-                    if on_line is not None:
-                        on_line(self.redactor.text(line.rstrip("\n")))
+                    else:
+                        take(raw, sink, logged)
                 stream.close()
 
-            assert proc.stdout is not None and proc.stderr is not None
-            threads = [
-                threading.Thread(
-                    target=pump, args=(proc.stdout, out_chunks, out_fh, log_stdout), daemon=True
-                ),
-                threading.Thread(target=pump, args=(proc.stderr, err_chunks, None, True), daemon=True),
-            ]
+            def tail(path: Path, sink: list[str]) -> None:
+                with path.open("rb") as fh:
+                    pending = b""
+                    exited = False
+                    while True:
+                        chunk = fh.read(1 << 16)
+                        if chunk:
+                            *lines, pending = (pending + chunk).split(b"\n")
+                            for raw in lines:
+                                take(raw + b"\n", sink, True)
+                        elif exited:  # read once more after the exit: nothing is left behind
+                            if pending:
+                                take(pending, sink, True)
+                            return
+                        elif proc.poll() is not None:
+                            exited = True
+                        else:
+                            time.sleep(0.05)
+
+            if output_file is not None:
+                threads = [threading.Thread(target=tail, args=(output_file, out_chunks), daemon=True)]
+            else:
+                assert proc.stdout is not None and proc.stderr is not None
+                threads = [
+                    threading.Thread(
+                        target=pump, args=(proc.stdout, out_chunks, out_fh, log_stdout), daemon=True
+                    ),
+                    threading.Thread(target=pump, args=(proc.stderr, err_chunks, None, True), daemon=True),
+                ]
             for t in threads:
                 t.start()
             timed_out = self._wait(proc)

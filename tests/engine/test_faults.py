@@ -240,3 +240,50 @@ def test_a_catastrophic_redact_pattern_does_not_hang_plan(newest_repo: Callable[
     )
     assert proc.returncode == 2, proc.stderr
     assert time.monotonic() - started < 60
+
+
+# The provisioner is the cloud side effect: one line per creation in created.txt.
+ORPHAN_STACK = """
+resource "null_resource" "slow" {
+  provisioner "local-exec" {
+    command = "echo created >> ../../created.txt; if [ -f ../../slow.marker ]; then sleep 4; fi; echo after the sleep"
+  }
+}
+"""
+
+
+def test_kill_9_during_apply_loses_no_state_and_the_next_run_waits_for_the_orphan(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    repo = newest_repo(
+        {
+            ".gitignore": ".orchestrate/\n*_orchestrate_override.tf.json\nslow.marker\ncreated.txt\n",
+            "stacks/slow/stack.yaml": "",
+            "stacks/slow/main.tf": ORPHAN_STACK,
+        }
+    )
+    assert repo.orchestrate("plan").exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    proc = start(repo, "apply", "--approved-by", "alice", "--reason", "kill -9")
+    tf_pid, _sleeps = wait_for_sleep(proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert Path(f"/proc/{tf_pid}").exists(), "terraform must outlive a killed orchestrate"
+
+    # While the orphan runs, the next run does not take the stack over.
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 1, res.output
+    assert f"terraform pid {tf_pid}" in res.output and "another orchestrate run holds the lock" in res.output
+
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{tf_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    state = repo.state("slow")
+    assert state is not None and [r["type"] for r in state["resources"]] == ["null_resource"], (
+        "the orphan wrote the state of what it created"
+    )
+    (repo.root / "slow.marker").unlink()
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 0, res.output  # the state matches the cloud: nothing to create again
+    assert "its terraform" in res.output and "Apply complete!" in res.output, res.output
+    assert (repo.root / "created.txt").read_text().count("created") == 1
