@@ -8,6 +8,7 @@ from orchestrator.app import get_app
 from orchestrator.envs.gitops import Repo
 from orchestrator.envs.revert import RevertPlan, find_record, revert_commit, revert_to_record
 from orchestrator.errors import GitError
+from orchestrator.github import GitHub
 from orchestrator.render.envs import to_json_text
 from orchestrator.ui import emit, info
 
@@ -74,11 +75,10 @@ def command(commit: str | None, deployment: str | None, open_pr: bool, base: str
     return 0
 
 
-def _publish(repo: Repo, gh: object, plan: RevertPlan, base: str) -> dict[str, object]:
+def _publish(repo: Repo, gh: GitHub, plan: RevertPlan, base: str) -> dict[str, object]:
     from orchestrator.envs.branch_pr import publish
-    from orchestrator.github import GitHub
 
-    assert isinstance(gh, GitHub) and plan.sha is not None
+    assert plan.sha is not None
     tree = repo.tree_of(plan.sha)
 
     def same(remote: str) -> bool:

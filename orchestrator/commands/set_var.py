@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from orchestrator.app import get_app
+from orchestrator.envs.gitops import Repo
 from orchestrator.envs.model import env_model
 from orchestrator.envs.setvar import (
     Change,
@@ -20,6 +22,7 @@ from orchestrator.envs.setvar import (
     write_local,
 )
 from orchestrator.errors import GitError
+from orchestrator.github import GitHub
 from orchestrator.render.envs import to_json_text
 from orchestrator.ui import emit, info
 from orchestrator.workspace import Workspace
@@ -44,33 +47,73 @@ def _body(change: Change) -> str:
     )
 
 
-def _open_pr(
-    ws: Workspace, change: Change, base_sha: str, base: str, repo: object, gh: object
-) -> dict[str, object]:
-    from orchestrator.envs.branch_pr import publish
-    from orchestrator.envs.gitops import Repo
-    from orchestrator.github import GitHub
+@dataclass
+class Source:
+    """Where the tfvars are read: the work tree, or the base branch fetched from the remote."""
 
-    assert isinstance(repo, Repo) and isinstance(gh, GitHub)
+    read: Reader
+    repo: Repo | None = None
+    gh: GitHub | None = None
+    base: str = ""
+    base_sha: str = ""
+
+
+def _source(ws: Workspace, *, open_pr: bool, need_git: bool, base: str | None) -> Source:
+    if not open_pr:
+        return Source(_work_tree_reader(ws.root), Repo.of(ws.root) if need_git else None)
+    from orchestrator.envs.branch_pr import base_branch, github_for
+
+    repo = Repo.of(ws.root)
+    gh = github_for(ws)
+    branch = base_branch(gh, base)
+    sha = repo.fetch_branch(branch)
+    if sha is None:
+        raise GitError(f"the remote has no branch '{branch}'", hint="Pass --base BRANCH.")
+    return Source(lambda rel: repo.show(sha, repo.path(rel)), repo, gh, branch, sha)
+
+
+def _open_pr(ws: Workspace, change: Change, src: Source) -> dict[str, object]:
+    from orchestrator.envs.branch_pr import publish
+
+    assert src.repo is not None and src.gh is not None
+    repo = src.repo
     path = repo.path(change.file)
     title = f"set-var: {change.stack} {change.name} = {change.value}"
-    sha = repo.commit_files(base_sha, {path: change.text}, f"{title}\n\nby orchestrate set-var")
+    sha = repo.commit_files(src.base_sha, {path: change.text}, f"{title}\n\nby orchestrate set-var")
 
     def same(remote: str) -> bool:
-        return repo.rev(f"{remote}^") == base_sha and repo.show(remote, path) == change.text
+        return repo.rev(f"{remote}^") == src.base_sha and repo.show(remote, path) == change.text
 
     stack = ws.stacks[change.stack]
     published = publish(
         repo,
-        gh,
+        src.gh,
         branch=branch_name(stack, change.name),
         sha=sha,
-        base=base,
+        base=src.base,
         title=title,
         body=_body(change),
         same=same,
     )
     return published.to_json()
+
+
+def _act(ws: Workspace, change: Change | None, out: Outcome, src: Source, what: str) -> str:
+    """Write the change (work tree or PR); the line to tell the user."""
+    if change is None:
+        return out.waiting or f"{what} is already set in every environment"
+    where = f"on {src.base}" if src.gh is not None else "in the work tree"
+    if not change.changed:
+        return (
+            f"{change.stack}: {change.name} is already {change.old} in {change.file} {where}; nothing to do"
+        )
+    if src.gh is None:
+        write_local(ws, change)
+        return (
+            f"{change.stack}: {change.file}: {change.name} = {change.value} (was {change.old or 'not set'})"
+        )
+    out.pr = _open_pr(ws, change, src)
+    return f"{change.stack}: pull request #{out.pr['number']} {out.pr['action']}: {out.pr['url']}"
 
 
 @click.command("set-var")
@@ -99,58 +142,19 @@ def command(
     name, value = parse_assignment(assignment)
     if all_envs and env is not None:
         raise click.UsageError("--all-envs and --env exclude each other")
-    repo = gh = None
-    base_sha = ""
-    read = _work_tree_reader(ws.root)
-    if open_pr or all_envs:
-        from orchestrator.envs.gitops import Repo
-
-        repo = Repo(ws.root)
-    if open_pr:
-        from orchestrator.envs.branch_pr import base_branch, github_for
-
-        assert repo is not None
-        gh = github_for(ws)
-        base = base_branch(gh, base)
-        fetched = repo.fetch_branch(base)
-        if fetched is None:
-            raise GitError(f"the remote has no branch '{base}'", hint="Pass --base BRANCH.")
-        base_sha = fetched
-        read = lambda rel: repo.show(base_sha, repo.path(rel))  # noqa: E731
+    src = _source(ws, open_pr=open_pr, need_git=all_envs, base=base)
     out = Outcome()
     if all_envs:
         from orchestrator.envs.store import RecordStore
 
-        assert repo is not None
+        assert src.repo is not None
         records = RecordStore(ws.root).read().records
-        change, out.waiting = next_on_path(ws, model, repo, stack, name, value, read, records)
+        change, out.waiting = next_on_path(ws, model, src.repo, stack, name, value, src.read, records)
     else:
-        change = change_for(ws, model, target_stack(ws, model, stack, env), name, value, read)
+        change = change_for(ws, model, target_stack(ws, model, stack, env), name, value, src.read)
     if change is not None:
         out.changes.append(change)
-    where = f"on {base}" if open_pr else "in the work tree"
-    if change is None:
-        info(
-            out.waiting or f"{name} = {value} is already set in every environment of {stack}",
-            no_color=app.no_color,
-        )
-    elif not change.changed:
-        info(
-            f"{change.stack}: {name} is already {change.old} in {change.file} {where}; nothing to do",
-            no_color=app.no_color,
-        )
-    elif not open_pr:
-        write_local(ws, change)
-        info(
-            f"{change.stack}: {change.file}: {name} = {change.value} (was {change.old or 'not set'})",
-            no_color=app.no_color,
-        )
-    else:
-        out.pr = _open_pr(ws, change, base_sha, base or "", repo, gh)
-        info(
-            f"{change.stack}: pull request #{out.pr['number']} {out.pr['action']}: {out.pr['url']}",
-            no_color=app.no_color,
-        )
+    info(_act(ws, change, out, src, f"{name} = {value} of {stack}"), no_color=app.no_color)
     if app.json_output:
         emit(to_json_text(out.to_json()))
     return 0
