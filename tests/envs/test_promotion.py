@@ -194,3 +194,14 @@ def test_two_concurrent_applies_from_two_clones_are_both_recorded(
     git(tmp_path, "clone", "-q", str(repo.bare), str(fresh))
     res = repo.run("--repo", str(fresh), "history", "--format", "json", env=repo.env)
     assert sorted(r["stack"] for r in json.loads(res.stdout)["records"]) == ["dev/app", "prod/app"]
+
+
+def test_a_destroy_is_recorded_too(remote_repo: Callable[..., RemoteRepo]) -> None:
+    repo = remote_repo(FAMILY, two_envs(promotion=True))
+    repo.orchestrate("plan", "--env", "dev")
+    assert apply(repo)[0] == 0
+    res = repo.orchestrate("destroy", "dev/app", "--approved-by", "alice", "--reason", "gone")
+    assert res.exit_code == 0, res.output  # destroy plan sets are not gated
+    rows = history(repo, "dev/app")
+    assert [(r["kind"], r["status"]) for r in rows] == [("destroy", "applied"), ("apply", "applied")]
+    assert "destroy applied" in repo.orchestrate("history").stdout
