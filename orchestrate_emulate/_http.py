@@ -22,6 +22,7 @@ import json
 import random
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -130,6 +131,9 @@ class Emulator:
         self.data_file = data_file
         self.lock = threading.RLock()
         self.requests: list[Logged] = []
+        # Seconds each cloud request takes on top of its work (a network round trip), for
+        # benchmarks that compare call patterns; requests wait in parallel, as on a network.
+        self.latency = 0.0
         self._faults: list[Fault] = []
         self._fault_ids = 0
         self._random = random.Random(0)
@@ -273,6 +277,8 @@ class Emulator:
         if path.startswith(CONTROL_PREFIX):
             resp = self._control(req)
         else:
+            if self.latency > 0:
+                time.sleep(self.latency)
             resp = self._dispatch(req)
             with self.lock:
                 self.requests.append(Logged(req.method, path, query, resp.status))

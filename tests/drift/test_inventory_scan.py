@@ -305,3 +305,37 @@ def test_azure_property_tag_changes_and_unmanaged_of_any_type(arm: AzureEmulator
     }
     # A type orchestrate has no Terraform name for is still unmanaged, under its ARM type.
     assert report["unmanaged"] == [{"type": "microsoft.web/sites", "id": site, "cloud": "azure-test"}]
+
+
+def test_mode_both_refreshes_only_what_the_api_did_not_compare(gcp_estate: Repo) -> None:
+    """The refresh edge gets exactly the uncompared addresses; none at all when api covered all."""
+    from orchestrator.discovery import Stack
+    from orchestrator.drift.gcp import GcpReader
+    from orchestrator.drift.refresh import RefreshResult
+    from orchestrator.drift.scan import ScanIO, ScanOptions, scan
+    from orchestrator.workspace import Workspace
+
+    asked: list[tuple[str, tuple[str, ...]]] = []
+
+    def refresh(stack: Stack, targets: Any) -> RefreshResult:
+        asked.append((stack.id, tuple(targets)))
+        return RefreshResult((), (), len(targets), True, types={"google_dns_managed_zone": len(targets)})
+
+    ws = Workspace.load(gcp_estate.root)
+    io = ScanIO(readers={"gcp": lambda r: GcpReader(r)}, refresh=refresh, commit=lambda root: None)
+    report, _ = scan(ws, ["gcp/base"], ScanOptions(mode="both"), io)
+    assert asked == [("gcp/base", ("google_dns_managed_zone.zone",))]
+    base = report.to_dict()["stacks"][0]
+    assert (base["status"], base["complete"], base["mode"]) == ("clean", True, "both")
+    assert base["coverage"]["by_type"]["google_dns_managed_zone"] == {"api": 0, "refresh": 1, "none": 0}
+    assert (base["coverage"]["api"], base["coverage"]["refresh"]) == (3, 1)
+
+    # Without the unknown type, nothing is left to refresh: terraform is not run.
+    state = state_path(gcp_estate.root, "gcp/base")
+    doc = json.loads(state.read_text())
+    doc["resources"] = [r for r in doc["resources"] if r["type"] != "google_dns_managed_zone"]
+    state.write_text(json.dumps(doc))
+    asked.clear()
+    report, _ = scan(ws, ["gcp/base"], ScanOptions(mode="both"), io)
+    assert asked == []
+    assert report.stacks[0].mode == "both" and report.stacks[0].complete

@@ -138,3 +138,42 @@ def test_values_are_shown_on_one_line_and_cut() -> None:
     assert value_text("x" * 500, 20) == "x" * 19 + "…"
     assert value_text("a\nb") == "a b"
     assert rule_text({"protocol": "-1", "from_port": 0, "to_port": 0, "self": True}) == "all from self"
+
+
+def test_coverage_in_every_format_and_partial_is_never_plain_clean() -> None:
+    from orchestrator.drift.model import Coverage
+
+    partial = StackDrift(
+        "gcp/base",
+        "api",
+        resources=2,
+        unchecked=("google_dns_managed_zone.zone",),
+        coverage=Coverage.of(
+            [
+                ("api", "google_storage_bucket"),
+                ("api", "google_storage_bucket"),
+                ("none", "google_dns_managed_zone"),
+            ]
+        ),
+    )
+    full = StackDrift("aws/iam", "refresh", resources=1, coverage=Coverage(refresh={"aws_iam_role": 1}))
+    r = report(partial, full)
+    data = json.loads(render(r, "json"))
+    assert data["summary"]["coverage"] == {
+        "api": 2,
+        "refresh": 1,
+        "none": 1,
+        "by_type": {
+            "aws_iam_role": {"api": 0, "refresh": 1, "none": 0},
+            "google_dns_managed_zone": {"api": 0, "refresh": 0, "none": 1},
+            "google_storage_bucket": {"api": 2, "refresh": 0, "none": 0},
+        },
+    }
+    assert data["summary"]["partial"] == 1
+    assert [s["complete"] for s in data["stacks"]] == [False, True]
+    md = render(r, "markdown")
+    assert "clean (partial)" in md and "| `gcp/base` | `google_dns_managed_zone` | 0 | 0 | 1 |" in md
+    assert "| **all** | `google_storage_bucket` | 2 | 0 | 0 |" in md
+    table = render(r, "table")
+    assert "clean (partial)" in table and "2/0/1" in table and "0/1/0" in table
+    assert "not compared 1" in table
