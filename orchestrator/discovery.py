@@ -201,6 +201,7 @@ class _Reader:
         self.dir_cache: dict[str, tuple[TerraformInfo, tuple[str, ...]]] = {}
         self.isdir_cache: dict[str, bool] = {}
         self.real_root = os.path.realpath(self.root_s)
+        self.real_cache: dict[str, str] = {}
 
     def rel(self, path: str) -> str:
         """Repo-relative posix path of an absolute path string inside the repository."""
@@ -309,7 +310,9 @@ class _Reader:
                         where=where,
                         hint="Keep local modules inside the repository, or use a registry or git source.",
                     )
-                real = os.path.realpath(target)
+                real = self.real_cache.get(target)
+                if real is None:
+                    real = self.real_cache[target] = os.path.realpath(target)
                 if not (real == self.real_root or real.startswith(self.real_root + os.sep)):
                     raise DiscoveryError(
                         f"module '{call.name}' source {call.source!r} is a symbolic link to outside the repository",
@@ -404,8 +407,11 @@ def _walk(reader: _Reader, top: str) -> list[_Dir]:
     for dirpath, dirnames, filenames in os.walk(top):
         rel = reader.rel(dirpath)
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        for name in (*dirnames, *filenames):
-            _check_name(name, rel)
+        try:
+            "\0".join([rel, *dirnames, *filenames]).encode("utf-8")
+        except UnicodeEncodeError:
+            for name in (*dirnames, *filenames):
+                _check_name(name, rel)
         tf_names = sorted(f for f in filenames if is_tf_file(f))
         other = [] if tf_names else [f for f in _NOTABLE if f in filenames]
         auto: list[str] = [f for f in ("terraform.tfvars", "terraform.tfvars.json") if f in filenames]

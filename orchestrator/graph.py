@@ -21,6 +21,7 @@ from orchestrator.backends import StateKey, stack_state_key, state_key
 from orchestrator.config import input_source
 from orchestrator.discovery import Discovery, Stack
 from orchestrator.errors import GraphError
+from orchestrator.hcl import Unresolved
 from orchestrator.yamlfile import line_of
 
 EdgeKind = Literal["depends_on", "inputs", "remote_state"]
@@ -240,13 +241,20 @@ def remote_state_uses(discovery: Discovery) -> list[RemoteStateUse]:
     for sid in sorted(discovery.stacks):
         stack = discovery.stacks[sid]
         stack_dir = str(stack.dir)
-        infos = [
-            (stack.tf, ".", True),
-            *((m.tf, _relpath(os.path.join(root_s, m.path), stack_dir), False) for m in stack.modules),
-        ]
-        for info, path_module, own in infos:
+        infos = [(stack.tf, None), *((m.tf, m.path) for m in stack.modules)]
+        for info, module_path in infos:
             if not info.remote_states:
                 continue
+            own = module_path is None
+            if all(_literal(rs) for rs in info.remote_states):
+                # the common case: literal configs need no scope (and no relpath)
+                for rs in info.remote_states:
+                    key = state_key(rs.backend, rs.config, stack_dir)
+                    out.append(
+                        RemoteStateUse(sid, f"data.terraform_remote_state.{rs.name}", rs.file, rs.line, key)
+                    )
+                continue
+            path_module = "." if own else _relpath(os.path.join(root_s, str(module_path)), stack_dir)
             variables = {**info.variable_defaults, **(stack.tfvars if own else {})}
             scope = Scope(variables, info.locals, path_module, stack_dir, stack.workspace or "default")
             for rs in info.remote_states:
@@ -268,6 +276,14 @@ def remote_state_uses(discovery: Discovery) -> list[RemoteStateUse]:
                     out.append(_use(sid, f"{label}[{json_key(k)}]", rs, config, ws, stack_dir))
                 scope.each = None
     return out
+
+
+def _literal(rs: Any) -> bool:
+    return (
+        rs.for_each is None
+        and rs.workspace is None
+        and not any(isinstance(v, Unresolved | dict | list) for v in rs.config.values())
+    )
 
 
 def json_key(k: Any) -> str:
