@@ -46,6 +46,11 @@ def command(skip_terraform: bool, strict: bool) -> int:
                 "the stand-in providers, or configure a provider mirror"
             )
             (found.errors if strict else found.warnings).append(message)
+        if tf_results and not any(r.status in ("valid", "invalid") for r in tf_results):
+            # a validate that checked nothing is not a pass
+            found.errors.append(
+                f"terraform validate could check none of the {len(tf_results)} stacks; nothing was validated"
+            )
         ok = not found.errors
     from orchestrator.graph import remote_state_summary
 

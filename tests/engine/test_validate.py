@@ -51,3 +51,20 @@ def test_unreachable_registry_is_a_warning_unless_strict(
     assert "could not check cloud" in flat and "orchestrate emulate up" in flat and "provider mirror" in flat
     res = repo.orchestrate("validate", "--strict")
     assert res.exit_code == 1
+
+
+def test_bug7_validate_fails_when_no_stack_could_be_checked(
+    newest_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = newest_repo(
+        {
+            "stacks/cloud/stack.yaml": "",
+            "stacks/cloud/main.tf": 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n',
+        }
+    )
+    online = tmp_path / "online.tfrc"
+    online.write_text("provider_installation {\n  direct {}\n}\n")
+    repo.env["TF_CLI_CONFIG_FILE"] = str(online)
+    res = repo.orchestrate("validate")
+    assert res.exit_code == 1, res.output
+    assert "could check none of the 1 stacks" in " ".join(res.output.split())
