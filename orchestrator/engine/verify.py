@@ -8,7 +8,6 @@ against, and the policies.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from orchestrator.approval import Approval
 from orchestrator.engine.context import Engine
+from orchestrator.engine.plantruth import check_plan_file
 from orchestrator.engine.source import commit_info, source_digest, source_paths, uncommitted_changes
 from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
 from orchestrator.planset import PLAN_FILE, PLAN_JSON, Manifest, StackPlan, read_manifest, sha256_file
@@ -143,16 +143,17 @@ def verify_plan_set(
             hint="Use the same terraform version (terraform.binary), or plan again. Nothing was applied.",
         )
 
-    # 5. Policies, re-evaluated on the verified plan JSONs.
+    # 5. The plan file is the truth: its configuration snapshot and resource changes are the
+    # approved ones, and the policies are evaluated on the plan JSON derived from it.
+    derived = {s.stack: check_plan_file(engine, plan_set, s) for s in to_apply if s.plan_sha256 is not None}
+
+    # 6. Policies, re-evaluated on the plan JSON derived from each plan file.
     policy = None
-    with_plans = [s for s in to_apply if s.plan_json_sha256 is not None]
+    with_plans = [s for s in to_apply if s.stack in derived]
     if check_policies and with_plans:
         from orchestrator.engine.plan import evaluate_policies
 
-        plans = [
-            (engine.stack(s.stack), json.loads((plan_set / s.slug / PLAN_JSON).read_text()))
-            for s in with_plans
-        ]
+        plans = [(engine.stack(s.stack), derived[s.stack]) for s in with_plans]
         policy = evaluate_policies(engine, plans)
         if policy is not None and policy.blocking:
             denied = [r.stack for r in policy.stacks if r.counts().get("denied") or r.counts().get("errors")]
@@ -163,7 +164,7 @@ def verify_plan_set(
                 "lists the findings. Nothing was applied.",
             )
 
-    # 6. The state each plan was made against has not moved.
+    # 7. The state each plan was made against has not moved.
     if state_identity is not None:
         stale = _stale_states(to_apply, state_identity, engine.parallelism)
         if stale:

@@ -177,3 +177,75 @@ def test_any_uncommitted_change_outside_orchestrate_is_refused(newest_repo: Call
     assert res.exit_code == 1, res.output
     assert "uncommitted" in res.output and "shared.auto.tfvars" in res.output
     assert nothing_applied(repo)
+
+
+PORT_STACK = """
+variable "port" {
+  type    = string
+  default = "443"
+}
+
+resource "null_resource" "rule" {
+  triggers = { port = var.port }
+}
+"""
+NO_SSH = """package main
+
+import rego.v1
+
+deny contains msg if {
+  some rc in input.resource_changes
+  rc.change.after.triggers.port == "22"
+  msg := sprintf("%s opens port 22 to the world", [rc.address])
+}
+"""
+
+
+def test_a_denied_plan_file_swapped_into_a_harmless_plan_set_is_refused(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    import shutil
+
+    from orchestrator.planset import Manifest, sha256_file
+
+    repo = newest_repo(
+        {"stacks/web/stack.yaml": "", "stacks/web/main.tf": PORT_STACK, "policies/ssh.rego": NO_SSH}
+    )
+    assert repo.orchestrate("plan").exit_code == 2
+    harmless = repo.latest()
+    repo.env["TF_VAR_port"] = "22"
+    assert repo.orchestrate("plan").exit_code == 3  # denied
+    denied = repo.latest()
+    del repo.env["TF_VAR_port"]
+    # The attacker puts the denied plan file into the harmless set and recomputes every digest.
+    shutil.copy(denied / "web/plan.tfplan", harmless / "web/plan.tfplan")
+    doc = json.loads((harmless / "manifest.json").read_text())
+    doc["stacks"][0]["plan_sha256"] = sha256_file(harmless / "web/plan.tfplan")
+    forged = Manifest.model_validate(doc).with_id()
+    (harmless / "manifest.json").write_text(forged.model_dump_json(indent=2))
+    res = approve(repo, "--plan-set", str(harmless))
+    assert res.exit_code == 3, res.output
+    assert "policies deny" in res.output
+    assert repo.state("web") is None
+
+
+def test_a_plan_file_made_from_other_code_is_refused(newest_repo: Callable[..., Repo]) -> None:
+    from orchestrator.planset import Manifest, sha256_file
+
+    repo = newest_repo({"stacks/web/stack.yaml": "", "stacks/web/main.tf": PORT_STACK})
+    assert repo.orchestrate("plan").exit_code == 2
+    approved = repo.latest()
+    main_tf = repo.root / "stacks/web/main.tf"
+    main_tf.write_text(PORT_STACK.replace('default = "443"', 'default = "8443"'))
+    assert repo.orchestrate("plan").exit_code == 2
+    other = repo.latest()
+    main_tf.write_text(PORT_STACK)  # the work tree is the approved commit again
+    (approved / "web/plan.tfplan").write_bytes((other / "web/plan.tfplan").read_bytes())
+    doc = json.loads((approved / "manifest.json").read_text())
+    doc["stacks"][0]["plan_sha256"] = sha256_file(approved / "web/plan.tfplan")
+    forged = Manifest.model_validate(doc).with_id()
+    (approved / "manifest.json").write_text(forged.model_dump_json(indent=2))
+    res = approve(repo, "--plan-set", str(approved))
+    assert res.exit_code == 1, res.output
+    assert "configuration inside the plan file of 'web'" in res.output and "stacks/web/main.tf" in res.output
+    assert repo.state("web") is None
