@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "Applies on record (git notes), newest first."),
     "envs": ("envs", "Environments: the consistency report (envs diff)."),
     "set-var": ("set_var", "Set a variable in a stack's tfvars, on a branch with a pull request."),
+    "status": ("status", "Sync status per stack: applied commit, out of sync, drift, open PRs."),
     "revert": ("revert", "Undo a commit or return stacks to a recorded apply, through a pull request."),
 }
 

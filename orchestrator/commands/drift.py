@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrator.app import get_app, json_flag_or
 from orchestrator.commands._select import select_stacks, selection_options
 from orchestrator.fileio import write_output_file
+
+if TYPE_CHECKING:
+    from orchestrator.drift.model import DriftReport
 
 
 @click.command("drift")
@@ -100,6 +104,7 @@ def command(
     finally:
         restore()
     redactor.add_secrets(secrets)
+    _record(ws.root, report, app.no_color)
     shown = report.redacted(redactor.data)
     pr_run = None
     if prs is not None:
@@ -121,3 +126,13 @@ def command(
     else:
         emit(text)
     return pr_run.exit_code(report.exit_code) if pr_run is not None else report.exit_code
+
+
+def _record(root: Path, report: DriftReport, no_color: bool) -> None:
+    """The scan's result per stack into refs/notes/orchestrate-drift, for `orchestrate status`."""
+    from orchestrator.controller.driftlog import record_scan
+    from orchestrator.git import Repo
+    from orchestrator.ui import warn
+
+    for w in record_scan(Repo.find(root), [(s.stack, s.status) for s in report.stacks]):
+        warn(w, no_color=no_color)

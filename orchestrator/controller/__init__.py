@@ -1,0 +1,1 @@
+"""GitOps controller modes: sync status, drift results on record (docs/controller.md)."""
