@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from orchestrator.controller.status import stacks_touched
+from orchestrator.changes import stacks_for_files
 from orchestrator.discovery import Stack
 from orchestrator.errors import OrchestratorError
 from orchestrator.git import Repo
@@ -43,6 +43,6 @@ def pulls_by_stack(
             warnings.append(f"pull request #{pr.number}: {exc.message}")
             continue
         rel = [c[len(prefix) + 1 :] if prefix and c.startswith(prefix + "/") else c for c in changed]
-        for sid in stacks_touched(rel, stacks):
+        for sid in stacks_for_files(stacks, rel):
             out.setdefault(sid, []).append(pr.number)
     return out

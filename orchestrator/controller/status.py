@@ -67,16 +67,6 @@ def sync_state(repo: Repo, head: str, stack: Stack, last: tuple[Record, StackRec
     return "in-sync" if repo.same_content(rec.commit, head, paths) else "out-of-sync"
 
 
-def stacks_touched(changed: Sequence[str], stacks: Mapping[str, Stack]) -> list[str]:
-    """Ids of the stacks whose directory or local modules hold one of ``changed`` (root-relative)."""
-    out = []
-    for sid, stack in stacks.items():
-        dirs = [p.rstrip("/") + "/" for p in (stack.path, *stack.module_paths)]
-        if any(c.startswith(d) for c in changed for d in dirs):
-            out.append(sid)
-    return out
-
-
 def build_status(
     repo: Repo,
     head: str,

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 def status(repo: RemoteRepo, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    res = repo.run("--repo", str(repo.root), "status", "--format", "json", *args, env={**repo.env, **(env or {})})
+    res = repo.run(
+        "--repo", str(repo.root), "status", "--format", "json", *args, env={**repo.env, **(env or {})}
+    )
     assert res.exit_code in (0, 2), res.output
     data: dict[str, Any] = json.loads(res.stdout)
     return res.exit_code, data
@@ -32,7 +34,10 @@ def test_status_in_sync_out_of_sync_never_applied_and_drift(remote_repo: Callabl
     repo = remote_repo(FAMILY, two_envs(promotion=False))
     code, data = status(repo)
     assert code == 2
-    assert by_stack(data) == {"dev/app": ("never-applied", "unknown"), "prod/app": ("never-applied", "unknown")}
+    assert by_stack(data) == {
+        "dev/app": ("never-applied", "unknown"),
+        "prod/app": ("never-applied", "unknown"),
+    }
 
     assert repo.orchestrate("plan").exit_code == 2
     res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "test")
