@@ -18,11 +18,11 @@ works on it; problems between stacks (duplicate ids or slugs) fail discovery.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -100,7 +100,13 @@ class Stack:
         return self.config.environment
 
 
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
 def slugify(stack_id: str) -> str:
+    if _PLAIN_ID.match(stack_id):
+        slug = stack_id.replace("/", "-").strip("-")
+        return "root" if slug.strip(".") == "" else slug
     out = []
     for ch in stack_id:
         out.append(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "-")
@@ -582,28 +588,36 @@ def _build_stack(reader: _Reader, entry: _Entry) -> Stack:
             else d.rel,
             hint="Rename the directory, or set `name:` to an id of letters, digits and / . _ -.",
         )
-    base = Stack(
-        id=stack_id,
-        path=d.rel,
-        dir=Path(d.path),
-        config=sconf,
-        config_file=entry.config_file,
-        tf=TerraformInfo(),
-        tf_files=(),
-        found_by=entry.found_by,
-    )
+    stack_dir = Path(d.path)
+    tf = TerraformInfo()
+    files: tuple[str, ...] = ()
+    modules: tuple[Module, ...] = ()
+    tfvars: dict[str, Any] = {}
+    error: OrchestratorError | None = None
     try:
         if not d.tf_names:
             raise _no_terraform(d)
+        check_lanes(reader.real_root, d.rel, sconf, entry.config_file)
         tf, files = reader.tf_dir(d.path, d.tf_names)
         modules = reader.modules(d.path, tf)
-        check_lanes(reader.real_root, base)
-        tfvars: dict[str, Any] = {}
         if _needs_values(tf, modules):
             tfvars = reader.tfvars(d.path, [*d.auto_tfvars, *sconf.var_files])
     except OrchestratorError as exc:
-        return dataclasses.replace(base, error=exc)
-    return dataclasses.replace(base, tf=tf, tf_files=files, modules=modules, tfvars=tfvars)
+        error = exc
+        tf, files, modules, tfvars = TerraformInfo(), (), (), {}
+    return Stack(
+        id=stack_id,
+        path=d.rel,
+        dir=stack_dir,
+        config=sconf,
+        config_file=entry.config_file,
+        tf=tf,
+        tf_files=files,
+        modules=modules,
+        error=error,
+        found_by=entry.found_by,
+        tfvars=tfvars,
+    )
 
 
 def _needs_values(tf: TerraformInfo, modules: tuple[Module, ...]) -> bool:
@@ -633,16 +647,18 @@ def _no_terraform(d: _Dir) -> DiscoveryError:
     )
 
 
-def check_lanes(real_root: str, stack: Stack) -> None:
+def check_lanes(real_root: str, path: str, config: StackConfig, config_file: str) -> None:
     """var_files and watch stay inside the repository (SPEC 11: no file outside it is read)."""
-    for key, values in (("var_files", stack.config.var_files), ("watch", stack.config.watch)):
+    if not config.var_files and not config.watch:
+        return
+    for key, values in (("var_files", config.var_files), ("watch", config.watch)):
         for value in values:
             if key == "watch" and value.startswith("/"):
                 joined = posixpath.normpath(value.lstrip("/"))
             elif os.path.isabs(value):
                 joined = "../" + value
             else:
-                joined = posixpath.normpath(posixpath.join(stack.path or ".", value))
+                joined = posixpath.normpath(posixpath.join(path or ".", value))
             outside = joined == ".." or joined.startswith("../")
             if not outside and key == "var_files":
                 real = os.path.realpath(os.path.join(real_root, joined))
@@ -650,7 +666,7 @@ def check_lanes(real_root: str, stack: Stack) -> None:
             if outside:
                 raise DiscoveryError(
                     f"{key} entry {value!r} points outside the repository",
-                    where=stack.config_file,
+                    where=config_file,
                     hint=f"Keep {key} inside the repository; orchestrate reads no file outside it.",
                 )
 
