@@ -188,55 +188,47 @@ ClientFactory = Callable[[], Any]  # -> ResourceManagementClient
 GraphFactory = Callable[[], Any]  # -> ResourceGraphClient
 
 
-def default_graph_client(resolved: ResolvedTarget) -> GraphFactory:
+def _client_args(resolved: ResolvedTarget) -> tuple[Any, dict[str, Any]]:
+    """(credential, keyword arguments) for an azure-mgmt client of this target.
+
+    SDK retries off; on an emulated or http:// endpoint no token at all (ARM refuses bearer
+    tokens over http and the emulator wants none), else DefaultAzureCredential.
+    """
+    # azure-identity logs every credential it tried at WARNING; the CloudError says what to do.
     logging.getLogger("azure").addHandler(logging.NullHandler())
     logging.getLogger("azure").propagate = False
+    target = resolved.target
+    assert isinstance(target, AzureTarget)
+    kwargs: dict[str, Any] = {"retry_total": 0}
+    endpoint = resolved.endpoint
+    if endpoint:
+        kwargs["base_url"] = endpoint
+    if resolved.emulated or (endpoint or "").startswith("http://"):
+        from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+        return _NoToken(), {**kwargs, "authentication_policy": SansIOHTTPPolicy()}
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(**({"tenant_id": target.tenant_id} if target.tenant_id else {})), kwargs
+
+
+def default_graph_client(resolved: ResolvedTarget) -> GraphFactory:
     def make() -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
-        target = resolved.target
-        assert isinstance(target, AzureTarget)
-        kwargs: dict[str, Any] = {"retry_total": 0}
-        endpoint = resolved.endpoint
-        if endpoint:
-            kwargs["base_url"] = endpoint
-        if resolved.emulated or (endpoint or "").startswith("http://"):
-            from azure.core.pipeline.policies import SansIOHTTPPolicy
-
-            return ResourceGraphClient(_NoToken(), authentication_policy=SansIOHTTPPolicy(), **kwargs)
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(**({"tenant_id": target.tenant_id} if target.tenant_id else {}))
+        credential, kwargs = _client_args(resolved)
         return ResourceGraphClient(credential, **kwargs)
 
     return make
 
 
 def default_client(resolved: ResolvedTarget) -> ClientFactory:
-    # azure-identity logs every credential it tried at WARNING; the CloudError says what to do.
-    logging.getLogger("azure").addHandler(logging.NullHandler())
-    logging.getLogger("azure").propagate = False
-
     def make() -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
         target = resolved.target
         assert isinstance(target, AzureTarget)
-        kwargs: dict[str, Any] = {"retry_total": 0}
-        endpoint = resolved.endpoint
-        if endpoint:
-            kwargs["base_url"] = endpoint
-        if resolved.emulated or (endpoint or "").startswith("http://"):
-            from azure.core.pipeline.policies import SansIOHTTPPolicy
-
-            # ARM refuses bearer tokens over http; the emulator wants none.
-            return ResourceManagementClient(
-                _NoToken(), target.subscription_id, authentication_policy=SansIOHTTPPolicy(), **kwargs
-            )
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(**({"tenant_id": target.tenant_id} if target.tenant_id else {}))
+        credential, kwargs = _client_args(resolved)
         return ResourceManagementClient(credential, target.subscription_id, **kwargs)
 
     return make
