@@ -339,3 +339,61 @@ def test_mode_both_refreshes_only_what_the_api_did_not_compare(gcp_estate: Repo)
     report, _ = scan(ws, ["gcp/base"], ScanOptions(mode="both"), io)
     assert asked == []
     assert report.stacks[0].mode == "both" and report.stacks[0].complete
+
+
+def test_gcp_project_iam_bindings_from_the_iam_policy_listing(gcp: GcpEmulator, gcp_estate: Repo) -> None:
+    viewers = ["user:ann@example.com", "user:bob@example.com"]
+    gcp.set_iam_policy(PROJECT, [{"role": "roles/viewer", "members": viewers}])
+    state = state_path(gcp_estate.root, "gcp/base")
+    doc = json.loads(state.read_text())
+    g = sf.GOOGLE_PROVIDER
+    extra = sf.state_document(
+        [
+            sf.Instance(
+                "google_project_iam_binding",
+                "viewers",
+                {
+                    "id": f"{PROJECT}/roles/viewer",
+                    "project": PROJECT,
+                    "role": "roles/viewer",
+                    "members": viewers,
+                    "condition": [],
+                    "etag": "x",
+                },
+                provider=g,
+            ),
+            sf.Instance(
+                "google_project_iam_member",
+                "ann",
+                {
+                    "id": f"{PROJECT}/roles/viewer/user:ann@example.com",
+                    "project": PROJECT,
+                    "role": "roles/viewer",
+                    "member": "user:ann@example.com",
+                    "condition": [],
+                    "etag": "x",
+                },
+                provider=g,
+            ),
+        ]
+    )
+    doc["resources"] += extra["resources"]
+    state.write_text(json.dumps(doc))
+    code, report, _ = gcp_estate.drift_json()
+    assert code == 0, json.dumps(report["stacks"])
+    assert stacks(report)["gcp/base"]["coverage"]["by_type"]["google_project_iam_binding"]["api"] == 1
+    # Out of band: bob leaves, eve joins; ann's membership is gone too.
+    gcp.set_iam_policy(PROJECT, [{"role": "roles/viewer", "members": ["user:eve@example.com"]}])
+    code, report, _ = gcp_estate.drift_json()
+    assert code == 2
+    base = stacks(report)["gcp/base"]
+    assert base["changed"] == [
+        {
+            "address": "google_project_iam_binding.viewers",
+            "type": "google_project_iam_binding",
+            "id": f"{PROJECT}/roles/viewer",
+            "diffs": [{"path": "members", "expected": viewers, "actual": ["user:eve@example.com"]}],
+        }
+    ]
+    assert [m["address"] for m in base["missing"]] == ["google_project_iam_member.ann"]
+    assert report["unmanaged"] == []  # bindings are parts of a policy, never unmanaged
