@@ -156,6 +156,11 @@ class ApprovalSettings(_Model):
     required: int = Field(1, ge=1, description="approving reviews with write access a PR needs")
     allow_manual: bool = True
     allow_forks: bool = Field(False, description="plan pull requests from forks with credentials")
+    mode: Literal["before-merge", "on-merge"] = Field(
+        "before-merge",
+        description="before-merge: apply --pr N applies the approved PR, then merges; on-merge: the "
+        "approved PR is merged and `apply --merged` applies its plan set (docs/controller.md)",
+    )
     promotion: bool = Field(
         False,
         description="apply a stack only after the same content was applied to its family's stack in the "

@@ -85,6 +85,12 @@ class ApprovalRefused(OrchestratorError):
     """apply/destroy refused: no approval, wrong commit, tampered plan, stale approval."""
 
 
+class NeedsApproval(ApprovalRefused):
+    """`apply --merged`: what was merged is not what was approved; a new plan needs approval."""
+
+    exit_code = EXIT_CHANGES
+
+
 class PolicyError(OrchestratorError):
     """A policy file cannot be loaded or a policy errored while evaluating."""
 

@@ -119,6 +119,7 @@ class PullRequest:
     mergeable: bool | None
     labels: tuple[str, ...] = ()
     base_sha: str | None = None  # the base branch's tip as GitHub sees it now
+    merge_commit_sha: str | None = None  # once merged: the commit the merge made on the base
 
     @property
     def is_fork(self) -> bool:
@@ -148,6 +149,7 @@ class PullRequest:
             mergeable=data.get("mergeable"),
             labels=tuple(str(lab.get("name")) for lab in data.get("labels") or [] if isinstance(lab, dict)),
             base_sha=str(base["sha"]) if base.get("sha") else None,
+            merge_commit_sha=str(data["merge_commit_sha"]) if data.get("merge_commit_sha") else None,
         )
 
 

@@ -107,14 +107,22 @@ def run_apply(
     fail_fast: bool = False,
     skip_promotion: str | None = None,
     confirm_destroy: bool = False,
+    merged_commit: str | None = None,
 ) -> ApplyRun:
-    run = apply_plan_set(engine, plan_set, approval, fail_fast=fail_fast, confirm_destroy=confirm_destroy)
+    run = apply_plan_set(
+        engine,
+        plan_set,
+        approval,
+        fail_fast=fail_fast,
+        confirm_destroy=confirm_destroy,
+        merged_commit=merged_commit,
+    )
     for w in run.verified.warnings:
         warn(w, no_color=app.no_color)
     for notice in engine.locks.notices:
         warn(notice, no_color=app.no_color)
     write_err(apply_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))
-    record(app, engine, run, skip_promotion)
+    record(app, engine, run, skip_promotion, commit=merged_commit)
     if app.json_output:
         emit(to_json_text(run.to_json(), pretty=stdout_terminal().tty))
     return run
@@ -151,7 +159,9 @@ def promotion_gate(
         raise
 
 
-def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) -> None:
+def record(
+    app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None, *, commit: str | None = None
+) -> None:
     """The durable record of this apply (git note, GitHub deployments): docs/environments.md."""
     from orchestrator.envs.recording import record_apply
 
@@ -160,7 +170,7 @@ def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) 
     done = record_apply(
         engine.ws,
         kind="destroy" if manifest.kind == "destroy" else "apply",
-        commit=manifest.commit,
+        commit=commit or manifest.commit,
         plan_set=manifest.id,
         approval=run.approval,
         results=attempted,
@@ -209,6 +219,18 @@ def record(app: App, engine: Engine, run: ApplyRun, skip_promotion: str | None) 
     help="How --merge merges [merge].",
 )
 @click.option(
+    "--merged",
+    is_flag=True,
+    help="approval.mode on-merge: apply the plan set approved on the pull request merged as HEAD.",
+)
+@click.option(
+    "--commit",
+    "merged_sha",
+    default=None,
+    metavar="SHA",
+    help="With --merged: the merged commit [HEAD] (the work tree must be at it).",
+)
+@click.option(
     "--skip-promotion",
     is_flag=True,
     help="Apply although the content has not passed the previous environment (needs --reason; recorded).",
@@ -223,6 +245,8 @@ def command(
     merge: bool,
     merge_method: str,
     skip_promotion: bool,
+    merged: bool,
+    merged_sha: str | None,
 ) -> int:
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
@@ -236,6 +260,14 @@ def command(
     skip_reason = reason.strip() if skip_promotion and reason else None
     if merge and pr_number is None:
         raise click.UsageError("--merge needs --pr N")
+    if merged_sha is not None and not merged:
+        raise click.UsageError("--commit needs --merged")
+    if merged:
+        if pr_number is not None or approved_by is not None or merge:
+            raise click.UsageError(
+                "--merged takes the approval of the merged PR; not with --pr/--approved-by/--merge"
+            )
+        return apply_merged(app, plan_set, merged_sha, fail_fast, skip_reason)
     if pr_number is None:
         directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
         confirm_destroy = destroy_confirmed(app, directory, named=plan_set is not None, flag=confirm_destroy)
@@ -277,4 +309,36 @@ def command(
         post_refusal(flow, exc)
         raise
     finish_apply(flow, run, merge=merge, method=merge_method)
+    return run.exit_code
+
+
+def apply_merged(
+    app: App, plan_set: Path | None, commit: str | None, fail_fast: bool, skip_reason: str | None
+) -> int:
+    """apply --merged: see orchestrator/controller/merged.py."""
+    from orchestrator.controller.merged import prepare_merged, report_refusal
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.pr.flow import ApplyFlow, finish_apply, plan_set_redactor
+
+    ws = app.workspace()
+    merged = prepare_merged(ws, commit, plan_set.resolve() if plan_set is not None else None)
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    try:
+        promotion_gate(engine, merged.directory, merged.approval, skip_reason)
+        run = run_apply(
+            app,
+            engine,
+            merged.directory,
+            merged.approval,
+            fail_fast=fail_fast,
+            skip_promotion=skip_reason,
+            merged_commit=merged.commit,
+        )
+    except OrchestratorError as exc:
+        for w in report_refusal(merged.pr, merged.gh, merged.commit, exc.message):
+            warn(w, no_color=app.no_color)
+        raise
+    redactor = plan_set_redactor(ws, merged.directory, merged.manifest, sorted(engine.redactor.secrets))
+    flow = ApplyFlow(merged.pr.number, merged.gh, redactor, merged.manifest, merged.gh.settings)
+    finish_apply(flow, run, merge=False)
     return run.exit_code

@@ -145,12 +145,18 @@ def apply_plan_set(
     *,
     fail_fast: bool = False,
     confirm_destroy: bool = False,
+    merged_commit: str | None = None,
 ) -> ApplyRun:
     """Verify and apply a plan set. Raises (and audits) a refusal before applying anything.
     A destroy plan set needs ``confirm_destroy``."""
     try:
         verified = verify_plan_set(
-            engine, plan_set, approval, state_identity=engine.state_identity, confirm_destroy=confirm_destroy
+            engine,
+            plan_set,
+            approval,
+            state_identity=engine.state_identity,
+            confirm_destroy=confirm_destroy,
+            merged_commit=merged_commit,
         )
     except OrchestratorError as exc:
         manifest_id = None

@@ -71,6 +71,7 @@ def verify_plan_set(
     state_identity: Callable[[str], tuple[str | None, int | None]] | None = None,
     check_policies: bool = True,
     confirm_destroy: bool = False,
+    merged_commit: str | None = None,
 ) -> VerifiedPlanSet:
     """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply."""
     manifest = read_manifest(plan_set)
@@ -110,7 +111,9 @@ def verify_plan_set(
     # 2. The code: the commit, then each stack's files.
     paths = [p for s in to_apply for p in source_paths(engine.stack(s.stack))]
     info = commit_info(engine.root, paths)
-    if manifest.commit is not None and info.sha != manifest.commit:
+    # apply --merged: the work tree is at the merge of the approved commit, which the caller
+    # checked holds the same files for every stack applied; the digests below check it again.
+    if manifest.commit is not None and info.sha != manifest.commit and info.sha != merged_commit:
         now = info.sha[:12] if info.sha else "no commit"
         raise ApprovalRefused(
             f"apply refused: the work tree is at {now} but the plan set was made at commit "

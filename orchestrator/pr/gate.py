@@ -81,18 +81,22 @@ def github_approval(
     *,
     key: str = "plan",
     context: PrContext | None = None,
+    merged: bool = False,
 ) -> Approval:
     """An Approval (source github) for applying ``manifest``, or ApprovalRefused.
 
     ``config`` holds the base commit's rules; ``context`` (the base, the stacks, the files the
     PR changes) enables the code-owner, policy-owner and undiverged checks."""
     pr = context.pr if context is not None else gh.pull(number)
-    if pr.merged:
+    if merged:  # apply --merged (approval.mode: on-merge): the approval of a PR that was merged
+        if not pr.merged:
+            raise _refuse(f"pull request #{number} is not merged", "Merge it first, or use apply --pr N.")
+    elif pr.merged:
         raise _refuse(
             f"pull request #{number} is already merged",
             "Apply before merging (apply --pr N --merge), or apply a new plan of the default branch.",
         )
-    if pr.state != "open":
+    elif pr.state != "open":
         raise _refuse(f"pull request #{number} is closed", "Reopen it, or open a new one.")
     if pr.is_fork and not config.approval.allow_forks:
         raise _refuse(

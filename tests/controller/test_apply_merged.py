@@ -1,0 +1,151 @@
+"""`apply --merged` (approval.mode: on-merge) on a bare remote with the fake GitHub and real
+terraform: the approved and merged PR is applied; a merge that brought other changes to the same
+stack, an unapproved PR, and before-merge mode apply nothing and say why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestrator.envs.store import NOTES_REF
+from tests.conftest import git
+from tests.engine.conftest import NULL_STACK, Repo
+from tests.fakes.github import FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+ON_MERGE = "approval:\n  mode: on-merge\n"
+FILES = {
+    "stacks/app/stack.yaml": "",
+    "stacks/app/main.tf": NULL_STACK,
+    "stacks/other/stack.yaml": "",
+    "stacks/other/main.tf": 'resource "null_resource" "o" {}\n',
+}
+
+
+@dataclass
+class Merged:
+    repo: Repo
+    gh: FakeGitHub
+    bare: Path
+    head: str  # the PR's approved head
+
+    def merge(self) -> str:
+        """Merge the PR branch into main (a merge commit), push, and tell the fake GitHub."""
+        git(self.repo.root, "checkout", "-q", "main")
+        git(self.repo.root, "merge", "-q", "--no-ff", "-m", "Merge #1", "feature")
+        git(self.repo.root, "push", "-q", "origin", "main")
+        sha = git(self.repo.root, "rev-parse", "HEAD")
+        self.gh.pulls[1].update(
+            merged=True, state="closed", merge_commit_sha=sha, merged_at="2026-01-01T00:00:00Z"
+        )
+        return sha
+
+    def main_commit(self, path: str, text: str) -> None:
+        git(self.repo.root, "checkout", "-q", "main")
+        (self.repo.root / path).write_text(text)
+        git(self.repo.root, "add", path)  # only this file (not what terraform left in the work tree)
+        git(self.repo.root, "commit", "-qm", f"direct change to {path}")
+        git(self.repo.root, "push", "-q", "origin", "main")
+
+    def apply(self, *args: str) -> tuple[int, str]:
+        res = self.repo.orchestrate("apply", "--merged", *args)
+        return res.exit_code, res.output
+
+    def comments(self) -> list[str]:
+        return [c["body"] for c in self.gh.issue_comments(1)]
+
+
+def setup(pr_repo: Callable[..., Repo], gh: FakeGitHub, tmp_path: Path, config: str = ON_MERGE) -> Merged:
+    repo = pr_repo(FILES, config)
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(repo.root, "remote", "add", "origin", str(bare))
+    git(repo.root, "push", "-q", "origin", "main")
+    base = git(repo.root, "rev-parse", "HEAD")
+    git(repo.root, "checkout", "-q", "-b", "feature")
+    (repo.root / "stacks/app/main.tf").write_text(NULL_STACK.replace('v = "1"', 'v = "2"'))
+    repo.commit("change app")
+    git(repo.root, "push", "-q", "origin", "feature")
+    head = git(repo.root, "rev-parse", "HEAD")
+    gh.add_pull(1, head_sha=head, head_ref="feature", base_sha=base, author="alice")
+    gh.grant("bob", "write")
+    res = repo.orchestrate("plan", "--changed", "--base", base, "--comment", "--pr", "1")
+    assert res.exit_code == 2, res.output
+    return Merged(repo, gh, bare, head)
+
+
+def test_an_approved_merged_pr_is_applied_and_recorded_on_the_merge(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "bob", "APPROVED")
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 0, out
+    assert m.repo.state("app") is not None and m.repo.state("other") is None
+    assert any("✅ applied" in c and "approved by bob" in c for c in m.comments())
+    note = git(m.bare, "notes", "--ref", NOTES_REF, "show", sha)
+    assert '"stack":"app"' in note and '"pr":1' in note  # recorded on the merged commit, pushed
+
+
+def test_a_merge_that_brought_other_changes_to_the_stack_is_not_applied(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.main_commit("stacks/app/terraform.tfvars", "# someone else's change\n")
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 2, out
+    assert "needs approval" in out and "differs from the approved commit" in out and "app" in out
+    assert m.repo.state("app") is None
+    assert any("nothing applied" in c and "differs from the approved commit" in c for c in m.comments())
+    assert fake_github.latest_statuses(sha)["orchestrate/apply"]["state"] == "failure"
+
+
+def test_a_change_to_another_stack_on_main_does_not_block(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.main_commit("stacks/other/terraform.tfvars", "# unrelated\n")
+    m.merge()
+    code, out = m.apply()
+    assert code == 0, out
+    assert m.repo.state("app") is not None
+
+
+def test_an_unapproved_merge_applies_nothing(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "mallory", "APPROVED")  # no write access
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 1, out
+    assert "apply refused" in out and m.repo.state("app") is None
+    assert fake_github.latest_statuses(sha)["orchestrate/apply"]["state"] == "failure"
+
+
+def test_before_merge_mode_refuses_apply_merged(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path, config="")
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.merge()
+    code, out = m.apply()
+    assert code == 1 and "approval.mode: on-merge" in out, out
+    assert m.repo.state("app") is None
+
+
+def test_a_commit_not_merged_through_a_pr_is_refused(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    m.main_commit("stacks/app/terraform.tfvars", "# pushed directly\n")
+    code, out = m.apply()
+    assert code == 1 and "no pull request into main was merged as commit" in out, out
