@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from orchestrator.envs.records import Record, StackRecord, new_id, now
+from orchestrator.envs.records import Record, StackRecord, new_id
 from orchestrator.envs.store import RecordStore
 from orchestrator.errors import OrchestratorError
 from orchestrator.git import Repo
@@ -35,7 +36,8 @@ def record_scan(root_repo: Repo | None, results: Iterable[tuple[str, str]]) -> l
     record = Record(
         id=new_id(),
         kind="drift",
-        time=now(),
+        # microseconds: two scans within a second still order (the newest result wins)
+        time=datetime.now(UTC).isoformat(timespec="microseconds"),
         commit=head,
         result="drifted" if any(s.status != "clean" for s in stacks) else "clean",
         who=current_owner(),

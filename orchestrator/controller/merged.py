@@ -28,7 +28,7 @@ from orchestrator.github import GitHub, GitHubSettings, PullRequest
 from orchestrator.planset import Manifest, read_manifest
 from orchestrator.pr.approvers import context_for
 from orchestrator.pr.publish import comment_key
-from orchestrator.rules import read_base_rules, require_merge_base
+from orchestrator.rules import base_config, read_base_rules, require_merge_base
 from orchestrator.workspace import Workspace
 
 NOT_APPLIED = "Nothing was applied; plan the default branch and get the new plan approved."
@@ -74,7 +74,12 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             hint="Check out the merged commit (the push to the default branch) and run again. "
             "Nothing was applied.",
         )
-    settings = GitHubSettings.from_env(ws.config.github)
+    parents = repo.parents(sha)
+    if not parents:
+        raise GitError(f"commit {sha[:12]} has no parent: it cannot be a merge", hint="Nothing was applied.")
+    # Where GitHub is comes from the default branch before the merge, never from the merged
+    # orchestrate.yaml (a PR pointing github.api_url at a server that approves anything).
+    settings = GitHubSettings.from_env(base_config(repo, ws.config_file, ws.config, parents[0]).github)
     settings.require()
     gh = GitHub(settings)
     pr = merged_pull(gh, sha)
@@ -91,9 +96,6 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             f"apply refused: the plan set's commit {(manifest.commit or 'none')[:12]} is not in this clone",
             hint="Fetch the history (actions/checkout with fetch-depth: 0). Nothing was applied.",
         )
-    parents = repo.parents(sha)
-    if not parents:
-        raise GitError(f"commit {sha[:12]} has no parent: it cannot be a merge", hint="Nothing was applied.")
     # The base before the merge: the rules come from where the PR left it, and what the base
     # gained since then is what check_diverged compares with the plan set's stacks.
     base = require_merge_base(repo, manifest.commit, parents[0], f"pull request #{pr.number}")
