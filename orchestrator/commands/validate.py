@@ -16,7 +16,9 @@ from orchestrator.ui import emit, info, stdout_terminal, warn
 @click.command("validate")
 @click.option("--skip-terraform", is_flag=True, help="Check the configuration and graph only.")
 @click.option(
-    "--strict", is_flag=True, help="Fail when a stack cannot be checked (providers not installable offline)."
+    "--strict",
+    is_flag=True,
+    help="Fail when a stack cannot be checked (a registry or module source unreachable offline).",
 )
 def command(skip_terraform: bool, strict: bool) -> int:
     """Check orchestrate.yaml, every stack.yaml, the dependency graph and the Terraform code."""
@@ -33,7 +35,7 @@ def command(skip_terraform: bool, strict: bool) -> int:
 
         engine = Engine.create(ws, progress=make_progress(app.no_color))
         tf_results = validate_stacks(engine, [s for s in graph.order if ws.stacks[s].error is None])
-        unchecked = [r.stack for r in tf_results if r.status == "unchecked"]
+        unchecked = [f"{r.stack} ({r.error})" for r in tf_results if r.status == "unchecked"]
         for r in tf_results:
             for d in r.diagnostics:
                 (found.errors if d.severity == "error" else found.warnings).append(d.render())
@@ -41,9 +43,9 @@ def command(skip_terraform: bool, strict: bool) -> int:
                 found.errors.append(f"{r.stack}: {r.error}")
         if unchecked:
             message = (
-                f"terraform validate could not check {', '.join(unchecked)}: providers could not be "
-                "installed (the provider registry is unreachable); run `orchestrate emulate up` to use "
-                "the stand-in providers, or configure a provider mirror"
+                f"terraform validate could not check {'; '.join(unchecked)}; run `orchestrate emulate up` "
+                "to use the stand-in providers, or configure a provider mirror and vendor or mirror "
+                "the modules"
             )
             (found.errors if strict else found.warnings).append(message)
         if tf_results and not any(r.status in ("valid", "invalid") for r in tf_results):

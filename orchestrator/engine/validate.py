@@ -2,8 +2,10 @@
 
 Per stack: ``init -backend=false`` in its own data dir (.orchestrate/work/<slug>/validate,
 skipped when nothing it depends on changed), then ``validate -json``; diagnostics become
-``file:line`` messages relative to the repository. Providers that cannot be installed
-because the registry is unreachable make the stack *unchecked* (a warning), not invalid.
+``file:line`` messages relative to the repository. A provider registry, module registry or
+module source that cannot be reached (offline) makes the stack *unchecked* (a warning naming
+what could not be reached), not invalid; a provider or module that does not exist, or a
+checksum mismatch, fails the stack with what exactly failed.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def validate_stacks(engine: Engine, ids: list[str]) -> list[StackValidation]:
             )
             valid, diags = parse_validate_json(result.stdout, stack.dir, engine.root, sid)
             res = StackValidation(sid, "valid" if valid else "invalid", diags)
-        except tf.ProviderInstallError as exc:
+        except tf.InitUnreachable as exc:
             res = StackValidation(sid, "unchecked", error=exc.message)
         except OrchestratorError as exc:
             res = StackValidation(sid, "failed", error=error_text(exc))

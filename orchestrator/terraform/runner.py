@@ -28,6 +28,7 @@ from typing import IO
 from orchestrator.errors import Interrupted, StalePlanError, StateLockError, TerraformError
 from orchestrator.redact import Redactor
 from orchestrator.terraform.binary import TerraformBinary
+from orchestrator.terraform.init_errors import InitProblem, init_problems
 
 # Terraform stops cleanly on the first SIGINT (it releases its state lock); a second one
 # or SIGKILL can leave the lock behind, so it gets this long before being killed.
@@ -36,8 +37,21 @@ GRACE_SECONDS = 20.0
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 
 
-class ProviderInstallError(TerraformError):
-    """terraform init could not install providers (the registry is unreachable, offline)."""
+class InitUnreachable(TerraformError):
+    """terraform init could not reach a provider registry, module registry or module source.
+
+    ``problems`` says which and why; nothing in the configuration is known to be wrong.
+    """
+
+    def __init__(
+        self, message: str, *, problems: tuple[InitProblem, ...], where: str | None, hint: str
+    ) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.problems = problems
+
+
+class InitFailed(TerraformError):
+    """terraform init failed on the configuration: a provider or module that does not exist, a checksum."""
 
 
 class TerraformTimeout(TerraformError):
@@ -143,13 +157,11 @@ def compose_env(base: Mapping[str, str], *layers: Mapping[str, str]) -> dict[str
 
 _LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*)$", re.M)
 _ERROR_LINE = re.compile(r"^(?:│\s*)?Error:\s*(.+)$", re.M)
-_OFFLINE = (
-    "Failed to query available provider packages",
-    "could not connect to registry.terraform.io",
-    "Failed to request discovery document",
-    "Failed to install provider",
-    "no such host",
-    "Failed to retrieve available versions",
+# Network failures init_problems did not attribute to a provider or module: still offline.
+_OFFLINE = ("could not connect to", "Failed to request discovery document", "no such host")
+_OFFLINE_HINT = (
+    "Run `orchestrate emulate up` to use the stand-in providers, or configure a provider mirror "
+    "(TF_CLI_CONFIG_FILE) and vendor or mirror the modules"
 )
 _INIT_NEEDED = (
     "Module not installed",
@@ -230,12 +242,14 @@ def classify_failure(
             where=where,
             hint="Plan again and get the new plan approved.",
         )
+    if subcommand == "init" and (problems := init_problems(output)):
+        return _init_error(problems, where=where, see_log=see_log if log else None)
     if subcommand == "init" and any(s in output for s in _OFFLINE):
-        return ProviderInstallError(
-            "providers could not be installed: the provider registry is unreachable",
+        return InitUnreachable(
+            "terraform init could not reach the network (offline)",
+            problems=(),
             where=where,
-            hint="Run `orchestrate emulate up` to use the stand-in providers, or configure a provider "
-            "mirror (TF_CLI_CONFIG_FILE)" + (f"; {see_log}" if log else "."),
+            hint=_OFFLINE_HINT + (f"; {see_log}" if log else "."),
         )
     if subcommand != "init" and any(s in output for s in _INIT_NEEDED):
         return InitRequired(
@@ -243,6 +257,18 @@ def classify_failure(
         )
     message = first_error(output) or (output.strip().splitlines() or ["no output"])[-1][:200]
     return TerraformError(f"terraform {subcommand} failed: {message}", where=where, hint=see_log)
+
+
+def _init_error(problems: list[InitProblem], *, where: str | None, see_log: str | None) -> TerraformError:
+    """One error for every install failure of an init: definite ones first, network ones unchecked."""
+    definite = [p for p in problems if not p.unreachable]
+    text = "; ".join(p.describe() for p in (definite or problems))
+    tail = f"; {see_log}" if see_log else "."
+    if definite:
+        return InitFailed(f"terraform init failed: {text}", where=where, hint="Fix the source address" + tail)
+    return InitUnreachable(
+        f"could not install: {text}", problems=tuple(problems), where=where, hint=_OFFLINE_HINT + tail
+    )
 
 
 # ---------------------------------------------------------------- running (the one call site)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orchestrator.errors import StalePlanError, StateLockError, TerraformError
 from orchestrator.terraform import runner as tf
+from orchestrator.terraform.init_errors import init_problems
 
 LOCK_OUTPUT = """
 Error: Error acquiring the state lock
@@ -67,14 +70,99 @@ def test_stale_plan_is_reported_as_such() -> None:
     assert isinstance(err, StalePlanError) and "stale" in err.message
 
 
-def test_unreachable_registry_during_init_is_a_provider_install_error() -> None:
+def test_unreachable_registry_during_init_is_unreachable_not_invalid() -> None:
     out = (
         "Error: Failed to query available provider packages\n\nCould not retrieve the list of available "
         "versions for provider hashicorp/aws: could not connect to registry.terraform.io: Failed to "
         "request discovery document: Get ... dial tcp: lookup registry.terraform.io: no such host"
     )
     err = tf.classify_failure("init", out, where="a", log=None)
-    assert isinstance(err, tf.ProviderInstallError) and "emulate up" in (err.hint or "")
+    assert isinstance(err, tf.InitUnreachable) and "emulate up" in (err.hint or "")
+    assert (
+        err.message
+        == "could not install: provider hashicorp/aws: registry.terraform.io is unreachable (offline)"
+    )
+
+
+# terraform 1.11's own texts (1.0 prints the same without the "on main.tf line" excerpt)
+_TYPO = """Error: Failed to query available provider packages
+
+Could not retrieve the list of available versions for provider hashicorp/nul:
+provider registry.terraform.io/hashicorp/nul was not found in any of the
+search locations
+"""
+_NO_SUCH = """Error: Failed to query available provider packages
+
+Could not retrieve the list of available versions for provider hashicorp/nul:
+provider registry registry.terraform.io does not have a provider named
+registry.terraform.io/hashicorp/nul
+"""
+_CHECKSUM = """Error: Failed to install provider
+
+Error while installing hashicorp/null v2.1.2: the local package for
+registry.terraform.io/hashicorp/null 2.1.2 doesn't match any of the checksums
+previously recorded in the dependency lock file
+"""
+_MODULE_REGISTRY = """Error: Error accessing remote module registry
+
+  on main.tf line 1:
+   1: module "vpc" {
+
+Failed to retrieve available versions for module "vpc" (main.tf:1) from
+registry.terraform.io: failed to request discovery document: Get
+"https://registry.terraform.io/.well-known/terraform.json": dial tcp: lookup
+registry.terraform.io on 10.255.255.53:53: no such host.
+"""
+_GIT = """Error: Failed to download module
+
+Could not download module "m" (main.tf:1) source code from
+"git::file:///tmp/nope.git": error downloading
+'file:///tmp/nope.git': /usr/bin/git exited with 128: Cloning into
+'/tmp/x/modules/m'...
+fatal: '/tmp/nope.git' does not appear to be a git repository
+fatal: Could not read from remote repository.
+
+Please make sure you have the correct access rights
+and the repository exists.
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "kind", "unreachable", "text"),
+    [
+        (_TYPO, "provider-not-found", False, "provider hashicorp/nul: not found in any configured search"),
+        (_NO_SUCH, "provider-unknown", False, "provider hashicorp/nul: the registry has no such provider"),
+        (_CHECKSUM, "provider-checksum", False, "provider hashicorp/null: the package does not match"),
+        (
+            _MODULE_REGISTRY,
+            "module-registry",
+            True,
+            'module "vpc" (main.tf:1): module registry registry.terraform.io',
+        ),
+        (
+            _GIT,
+            "git-module",
+            False,
+            "git source git::file:///tmp/nope.git could not be fetched: '/tmp/nope.git' does",
+        ),
+        (
+            _GIT.replace("does not appear to be a git repository", "Could not resolve host: x"),
+            "git-module",
+            True,
+            "",
+        ),
+    ],
+    ids=["typo-in-mirror", "no-such-provider", "checksum", "module-registry", "git-missing", "git-offline"],
+)
+def test_bug7_init_failures_are_classified_from_terraform_texts(
+    output: str, kind: str, unreachable: bool, text: str
+) -> None:
+    (problem,) = init_problems(output + "\n" + output)  # 1.0 prints some blocks twice
+    assert (problem.kind, problem.unreachable) == (kind, unreachable)
+    assert text in problem.describe()
+    err = tf.classify_failure("init", output, where="a", log=None)
+    assert isinstance(err, tf.InitUnreachable if unreachable else tf.InitFailed)
+    assert problem.describe() in err.message
 
 
 def test_plan_asking_for_init_is_init_required() -> None:
