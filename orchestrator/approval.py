@@ -9,12 +9,13 @@ object (source="github") in the PR flow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from orchestrator.config import ApprovalSettings
 from orchestrator.errors import ApprovalRefused
+from orchestrator.planset import LoadedPlanSet
 
 ApprovalSource = Literal["manual", "tty", "github"]
 
@@ -31,9 +32,20 @@ class Approval:
     pr: int | None = None
     time: str = field(default_factory=_now)
     details: dict[str, Any] = field(default_factory=dict)  # e.g. reviewers, review ids
+    # The plan set approved, as a value: its manifest id and the sha256 of the manifest.json
+    # read at the command's boundary. Verification refuses any other manifest.
+    manifest_id: str | None = None
+    manifest_sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def for_plan_set(self, plan_set: LoadedPlanSet) -> Approval:
+        """This approval, bound to the plan set it was given for."""
+        return replace(self, manifest_id=plan_set.manifest.id, manifest_sha256=plan_set.sha256)
+
+    def covers(self, plan_set: LoadedPlanSet) -> bool:
+        return self.manifest_id == plan_set.manifest.id and self.manifest_sha256 == plan_set.sha256
 
     def describe(self) -> str:
         how = {"manual": "--approved-by", "tty": "interactive confirmation", "github": f"PR #{self.pr}"}

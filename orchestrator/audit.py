@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-AUDIT_FILE = Path(".orchestrate") / "audit.jsonl"
+from orchestrator.layout import AUDIT_FILE
 
 
 def append(root: Path, record: dict[str, Any]) -> Path:

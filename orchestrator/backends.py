@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator.config import BackendConfig, RootConfig
-from orchestrator.discovery import STATE_DIR, Stack
+from orchestrator.discovery import Stack
 from orchestrator.errors import ConfigError
 from orchestrator.hcl import Unresolved
+from orchestrator.layout import local_state_path
 
 BackendSource = Literal["stack.yaml", "terraform", "partial", "template", "default"]
 # What addresses a state in each backend: a block in code missing one of these is partial
@@ -54,7 +55,7 @@ def render_template(value: Any, stack: Stack) -> Any:
 
 
 def default_local_state(stack: Stack) -> str:
-    return f"{STATE_DIR}/state/{stack.id}/terraform.tfstate"
+    return local_state_path(stack.id)
 
 
 def effective_backend(stack: Stack, root: RootConfig) -> EffectiveBackend:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from orchestrator.config import AwsTarget, AzureTarget, GcpTarget, RootConfig
 from orchestrator.errors import ConfigError, OrchestratorError
-
-EMULATE_DIR = Path(".orchestrate") / "emulate"
-EMULATE_STATE = EMULATE_DIR / "state.json"
+from orchestrator.layout import EMULATE_DIR as EMULATE_DIR
+from orchestrator.layout import EMULATE_STATE as EMULATE_STATE
 
 Target = AwsTarget | GcpTarget | AzureTarget
 
@@ -135,3 +134,17 @@ def stack_terraform_env(
     if cloud is not None:
         env.update(terraform_env(resolve_target(config, cloud, emulate)))
     return env
+
+
+def s3_state_endpoint(config: RootConfig, cloud: str | None, emulate: EmulateState | None) -> str | None:
+    """Where an S3 backend without its own endpoint is: the endpoint of the stack's AWS target;
+    else of any AWS target (the state bucket serves every stack); else the emulated AWS while
+    the emulated clouds are up. The engine tells terraform this; drift reads state from it."""
+    names = [cloud] if cloud else []
+    names += sorted(n for n, t in config.clouds.items() if isinstance(t, AwsTarget))
+    for name in names:
+        if isinstance(config.clouds.get(name), AwsTarget):
+            resolved = resolve_target(config, name, emulate)
+            if resolved.endpoint:
+                return resolved.endpoint
+    return emulate.endpoints.get("aws") if emulate is not None else None

@@ -40,11 +40,11 @@ from orchestrator.config import (
 from orchestrator.errors import ConfigError, DiscoveryError, OrchestratorError
 from orchestrator.fileio import write_atomic
 from orchestrator.hcl import TerraformInfo, Unresolved, parse_terraform, parse_terraform_json, parse_tfvars
+from orchestrator.layout import CACHE_DIR, STATE_DIR
 from orchestrator.stackrules import included, target_settings
 
-STATE_DIR = ".orchestrate"
 CACHE_VERSION = 5
-_SKIP_DIRS = {".terraform", ".git", ".orchestrate", "node_modules", "__pycache__"}
+_SKIP_DIRS = {".terraform", ".git", STATE_DIR, "node_modules", "__pycache__"}
 # orchestrate's own backend override file is not the user's configuration
 _GENERATED_TF = "_orchestrate_override.tf.json"
 ROOT_ID = "."
@@ -141,7 +141,7 @@ class _Cache:
     """Content-hash keyed cache of parsed HCL and YAML. Best effort: never fails a command."""
 
     def __init__(self, root: Path) -> None:
-        self.file = root / STATE_DIR / "cache" / f"discovery-v{CACHE_VERSION}.json"
+        self.file = root / CACHE_DIR / f"discovery-v{CACHE_VERSION}.json"
         self.hcl: dict[str, Any] = {}
         self.yaml: dict[str, Any] = {}
         self.used: set[str] = set()

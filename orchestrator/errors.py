@@ -33,8 +33,20 @@ class OrchestratorError(Exception):
         head = f"{self.where}: {self.message}" if self.where else self.message
         return f"{head}\n  {self.hint}" if self.hint else head
 
+    def one_line(self) -> str:
+        """The message and what to do on one line, for tables, manifests and PR comments."""
+        return self.message + (f" ({self.hint})" if self.hint else "")
+
     def __str__(self) -> str:
         return self.render()
+
+
+def one_line(exc: BaseException) -> str:
+    """Any exception on one line: an OrchestratorError as the user should read it, anything
+    else named as the internal error it is."""
+    if isinstance(exc, OrchestratorError):
+        return exc.one_line()
+    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 class ConfigError(OrchestratorError):

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator.errors import StateLockError
+from orchestrator.layout import LOCKS_DIR
 
-LOCKS_DIR = Path(".orchestrate") / "locks"
 STALE_AFTER = 12 * 3600.0
 
 

@@ -20,12 +20,14 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import PlanSetError
+from orchestrator.layout import PLANS_DIR
 
 MANIFEST = "manifest.json"
 POLICY_FILE = "policy.json"
@@ -33,7 +35,6 @@ PLAN_FILE = "plan.tfplan"
 PLAN_JSON = "plan.json"
 PLAN_TEXT = "plan.txt"
 LOG_FILE = "log.txt"
-PLANS_DIR = Path(".orchestrate") / "plans"
 
 StackStatus = Literal["changes", "no-changes", "failed", "skipped", "provisional"]
 
@@ -183,7 +184,25 @@ def write_plan_set(
     return manifest, dest
 
 
-def read_manifest(plan_set: Path) -> Manifest:
+@dataclass(frozen=True)
+class LoadedPlanSet:
+    """A plan set read once at a command's boundary: everything after (approval, verification,
+    apply) works from this value and never reads manifest.json again."""
+
+    dir: Path
+    manifest: Manifest
+    sha256: str  # of the manifest.json bytes that were read
+
+    def manifest_unchanged(self) -> bool:
+        """Whether manifest.json on disk is still the one that was read."""
+        try:
+            return sha256_file(self.dir / MANIFEST) == self.sha256
+        except OSError:
+            return False
+
+
+def load_plan_set(plan_set: Path) -> LoadedPlanSet:
+    """Read and check a plan set's manifest (its content id) once."""
     path = plan_set / MANIFEST
     if not plan_set.is_dir():
         raise PlanSetError(
@@ -192,8 +211,8 @@ def read_manifest(plan_set: Path) -> Manifest:
             hint="Run `orchestrate plan` first, or pass the directory of an existing plan set.",
         )
     try:
-        data = json.loads(path.read_text())
-        manifest = Manifest.model_validate(data)
+        raw = path.read_bytes()
+        manifest = Manifest.model_validate(json.loads(raw))
     except OSError as exc:
         raise PlanSetError(
             f"cannot read {MANIFEST}: {exc.strerror or exc}",
@@ -212,7 +231,11 @@ def read_manifest(plan_set: Path) -> Manifest:
             where=str(path),
             hint="Plan again; never edit a plan set by hand.",
         )
-    return manifest
+    return LoadedPlanSet(plan_set, manifest, hashlib.sha256(raw).hexdigest())
+
+
+def read_manifest(plan_set: Path) -> Manifest:
+    return load_plan_set(plan_set).manifest
 
 
 APPLY_BY_DEFAULT = ("plan", "drift-remediation")

@@ -14,6 +14,7 @@ lookaround; such a pattern is refused when the configuration is read.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -63,20 +64,22 @@ class Redactor:
         self._secrets: set[str] = set()
         self._exact: set[str] = set()
         self._secret_re: re.Pattern[str] | None = None
+        self._guard = threading.Lock()  # worker threads add secrets while others redact
         self.add_secrets(secrets)
 
     def add_secrets(self, values: Iterable[Any]) -> None:
-        """Mask these values from now on: strings, and numbers by their text."""
-        added = False
-        for raw in values:
-            v = _scalar_text(raw)
-            if v is None or not v:
-                continue
-            self._exact.add(v)
-            if len(v) >= MIN_SECRET_LENGTH and v not in self._secrets:
-                self._secrets.add(v)
-                added = True
-        if added:
+        """Mask these values from now on: strings, and numbers by their text.
+
+        Safe from several threads: the sets are replaced, never mutated, so readers need no lock."""
+        texts = {v for v in (_scalar_text(raw) for raw in values) if v}
+        with self._guard:
+            if not texts - self._exact:
+                return
+            self._exact = self._exact | texts
+            longer = {v for v in texts if len(v) >= MIN_SECRET_LENGTH} - self._secrets
+            if not longer:
+                return
+            self._secrets = self._secrets | longer
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._secret_re = re.compile("|".join(re.escape(s) for s in ordered))
 

@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.clouds import EmulateState, read_emulate_state
 from orchestrator.config import RootConfig
 from orchestrator.discovery import Discovery, Stack, discover, find_repo_root, load_config
 from orchestrator.graph import StackGraph, build_graph
@@ -48,3 +49,9 @@ class Workspace:
     @property
     def stacks(self) -> dict[str, Stack]:
         return self.discovery.stacks
+
+    @cached_property
+    def emulate(self) -> EmulateState | None:
+        """The emulated clouds' endpoints and environment, when `orchestrate emulate up` runs
+        (read once per command: every stack and reader of this command sees the same)."""
+        return read_emulate_state(self.root)

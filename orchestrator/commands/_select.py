@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import click
@@ -15,15 +16,53 @@ from orchestrator.workspace import Workspace
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Selection:
+    """What the user asked for: stacks named (none: all), --changed against --base (with or
+    without dependents), and the --environment/--cloud filters."""
+
+    stacks: tuple[str, ...] = ()
+    changed: bool = False
+    base: str | None = None
+    no_dependents: bool = False
+    environments: tuple[str, ...] = ()
+    clouds: tuple[str, ...] = ()
+    with_dependents: bool = False  # stacks named: add what depends on them
+    runs_terraform: bool = False  # a stack without Terraform code is an error, not skipped
+
+    def naming(self, stacks: Sequence[str]) -> Selection:
+        return replace(self, stacks=tuple(stacks))
+
+    def for_terraform(self) -> Selection:
+        return replace(self, runs_terraform=True)
+
+
+@dataclass
+class Selected:
     ids: list[str]  # in run order
     reasons: dict[str, list[str]] = field(default_factory=dict)  # only with --changed
     deleted: list[str] = field(default_factory=list)  # stacks removed in the diff
 
 
+_OPTION_NAMES = ("changed", "base", "no_dependents", "environments", "clouds")
+
+
 def selection_options(func: F) -> F:
-    """--changed, --base, --no-dependents, --env/--environment, --cloud."""
+    """--changed, --base, --no-dependents, --env/--environment, --cloud, passed to the command as
+    one ``selection: Selection`` argument."""
+
+    @functools.wraps(func)
+    def with_selection(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in _OPTION_NAMES}
+        selection = Selection(
+            changed=bool(given["changed"]),
+            base=given["base"],
+            no_dependents=bool(given["no_dependents"]),
+            environments=tuple(given["environments"]),
+            clouds=tuple(given["clouds"]),
+        )
+        return func(*args, selection=selection, **kwargs)
+
     options = [
         click.option(
             "--changed", is_flag=True, help="Only stacks changed against --base, and their dependents."
@@ -43,9 +82,10 @@ def selection_options(func: F) -> F:
         ),
         click.option("--cloud", "clouds", multiple=True, help="Only stacks on this cloud target."),
     ]
+    wrapped: Any = with_selection
     for opt in reversed(options):
-        func = opt(func)
-    return func
+        wrapped = opt(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
 def _check_known(ws: Workspace, ids: Iterable[str]) -> None:
@@ -60,33 +100,24 @@ def _check_known(ws: Workspace, ids: Iterable[str]) -> None:
             )
 
 
-def select_stacks(
-    ws: Workspace,
-    *,
-    changed: bool = False,
-    base: str | None = None,
-    no_dependents: bool = False,
-    environments: Sequence[str] = (),
-    clouds: Sequence[str] = (),
-    stacks: Sequence[str] = (),
-    with_dependents: bool = False,
-    runs_terraform: bool = False,
-) -> Selection:
+def select_stacks(ws: Workspace, selection: Selection) -> Selected:
     """Stacks named (or all), narrowed by --changed and filters, in run order."""
     graph = ws.graph
+    stacks, changed, base = selection.stacks, selection.changed, selection.base
+    environments, clouds = selection.environments, selection.clouds
     _check_known(ws, stacks)
     reasons: dict[str, list[str]] = {}
     deleted: list[str] = []
     if changed:
         from orchestrator.changes import changed_stacks
 
-        result = changed_stacks(ws, base=base, include_dependents=not no_dependents)
+        result = changed_stacks(ws, base=base, include_dependents=not selection.no_dependents)
         ids = set(result.reasons)
         reasons = result.reasons
         deleted = result.deleted
     else:
         ids = set(stacks) if stacks else set(graph.order)
-        if stacks and with_dependents:
+        if stacks and selection.with_dependents:
             ids |= graph.downstream_of(stacks)
     if stacks and changed:
         ids &= set(stacks)
@@ -108,6 +139,6 @@ def select_stacks(
     for sid in ordered:
         # a problem that concerns one stack fails only the commands that work on it
         error = ws.stacks[sid].error
-        if error is not None and (runs_terraform or not isinstance(error, NoTerraformError)):
+        if error is not None and (selection.runs_terraform or not isinstance(error, NoTerraformError)):
             raise error
-    return Selection(ordered, reasons, deleted)
+    return Selected(ordered, reasons, deleted)

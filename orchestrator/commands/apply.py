@@ -15,7 +15,7 @@ from orchestrator.engine.context import Engine
 from orchestrator.engine.verify import APPLICABLE, approval_needed
 from orchestrator.errors import ApprovalRefused
 from orchestrator.locks import current_owner
-from orchestrator.planset import Manifest, latest_plan_set, manifest_kind, read_manifest
+from orchestrator.planset import LoadedPlanSet, Manifest, latest_plan_set, load_plan_set
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
 from orchestrator.render.runs import apply_summary, manifest_preview
@@ -33,47 +33,48 @@ def confirm_on_tty(app: App, manifest: Manifest, what: str) -> bool:
     return answer.strip() == "yes"
 
 
-def destroy_confirmed(app: App, directory: Path, *, named: bool, flag: bool) -> bool:
+def destroy_confirmed(app: App, plan_set: LoadedPlanSet, *, named: bool, flag: bool) -> bool:
     """Whether a destroy plan set may be applied: only named (--plan-set) and confirmed
     (--confirm-destroy, or 'destroy' typed on a terminal); never the default one."""
-    if manifest_kind(directory) != "destroy":
+    if plan_set.manifest.kind != "destroy":
         return flag
     if not named:  # the latest one, or the one shown on a PR
         raise ApprovalRefused(
-            f"apply refused: {directory} is a destroy plan set; it is never applied by default",
+            f"apply refused: {plan_set.dir} is a destroy plan set; it is never applied by default",
             hint="Name it with --plan-set DIR and add --confirm-destroy. Nothing was applied.",
         )
-    return flag or confirm_destroy_on_tty(app, directory)
+    return flag or confirm_destroy_on_tty(app, plan_set)
 
 
-def confirm_destroy_on_tty(app: App, plan_set: Path) -> bool:
+def confirm_destroy_on_tty(app: App, plan_set: LoadedPlanSet) -> bool:
     """On a terminal, a destroy plan set may be confirmed by typing the word destroy."""
-    if manifest_kind(plan_set) != "destroy" or not interactive():
+    if plan_set.manifest.kind != "destroy" or not interactive():
         return False
     console = err_console(app.no_color)
-    answer = console.input(f"{plan_set} is a DESTROY plan set. Type 'destroy' to apply it: ", markup=False)
+    prompt = f"{plan_set.dir} is a DESTROY plan set. Type 'destroy' to apply it: "
+    answer = console.input(prompt, markup=False)
     return answer.strip() == "destroy"
 
 
 def resolve_approval(
     app: App,
     engine: Engine,
-    plan_set: Path,
+    plan_set: LoadedPlanSet,
     approved_by: str | None,
     reason: str | None,
     *,
     what: str = "apply",
 ) -> Approval | None:
-    """The approval for this plan set, or None when no stack in it requires one.
+    """The approval for this plan set (bound to it), or None when no stack in it requires one.
 
     A refusal is audited and raised (ApprovalRefused, exit 1) before anything is applied.
     """
-    manifest = read_manifest(plan_set)
+    manifest = plan_set.manifest
     needing = approval_needed(engine, [s for s in manifest.stacks if s.status in APPLICABLE])
     if not needing and approved_by is None and reason is None:
         return None
     try:
-        return resolve_local_approval(
+        approval = resolve_local_approval(
             engine.config.approval,
             approved_by=approved_by,
             reason=reason,
@@ -88,7 +89,7 @@ def resolve_approval(
             audit_record(
                 what,
                 engine=engine,
-                plan_set=plan_set,
+                plan_set=plan_set.dir,
                 manifest_id=manifest.id,
                 approval=None,
                 result="refused",
@@ -96,12 +97,13 @@ def resolve_approval(
             ),
         )
         raise
+    return approval.for_plan_set(plan_set)
 
 
 def run_apply(
     app: App,
     engine: Engine,
-    plan_set: Path,
+    plan_set: LoadedPlanSet,
     approval: Approval | None,
     *,
     fail_fast: bool = False,
@@ -129,7 +131,7 @@ def run_apply(
 
 
 def promotion_gate(
-    engine: Engine, plan_set: Path, approval: Approval | None, skip_reason: str | None
+    engine: Engine, plan_set: LoadedPlanSet, approval: Approval | None, skip_reason: str | None
 ) -> None:
     """approval.promotion: refuse (audited) stacks whose content has not passed the previous
     environment, unless --skip-promotion --reason."""
@@ -137,7 +139,7 @@ def promotion_gate(
         return
     from orchestrator.envs.promotion import check
 
-    manifest = read_manifest(plan_set)
+    manifest = plan_set.manifest
     if manifest.kind == "destroy":
         return
     stacks = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
@@ -149,7 +151,7 @@ def promotion_gate(
             audit_record(
                 "apply",
                 engine=engine,
-                plan_set=plan_set,
+                plan_set=plan_set.dir,
                 manifest_id=manifest.id,
                 approval=approval,
                 result="refused",
@@ -270,14 +272,16 @@ def command(
         return apply_merged(app, plan_set, merged_sha, fail_fast, skip_reason)
     if pr_number is None:
         directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
-        confirm_destroy = destroy_confirmed(app, directory, named=plan_set is not None, flag=confirm_destroy)
         engine = Engine.create(ws, progress=make_progress(app.no_color))
-        approval = resolve_approval(app, engine, directory, approved_by, reason)
-        promotion_gate(engine, directory, approval, skip_reason)
+        # Read once: the approval, the verification and the apply all work from this value.
+        loaded = load_plan_set(directory)
+        confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
+        approval = resolve_approval(app, engine, loaded, approved_by, reason)
+        promotion_gate(engine, loaded, approval, skip_reason)
         return run_apply(
             app,
             engine,
-            directory,
+            loaded,
             approval,
             fail_fast=fail_fast,
             skip_promotion=skip_reason,
@@ -286,20 +290,20 @@ def command(
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply
 
-    # The plan set reviewers saw on the PR (when it was planned here; else the latest), and the
-    # PR's base rules adopted before the engine is built: the engine's policies and redaction
-    # are the base's, never the PR's own.
+    # The plan set reviewers saw on the PR (when it was planned here; else the latest), read
+    # once, and the PR's base rules adopted before the engine is built: the engine's policies
+    # and redaction are the base's, never the PR's own.
     prepared = prepare_apply(ws, pr_number, plan_set.resolve() if plan_set is not None else None)
-    directory = prepared.directory
-    confirm_destroy = destroy_confirmed(app, directory, named=plan_set is not None, flag=confirm_destroy)
+    loaded = prepared.loaded
+    confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     approval, flow = approve_apply(ws, prepared, pr_number, engine)
     try:
-        promotion_gate(engine, directory, approval, skip_reason)
+        promotion_gate(engine, loaded, approval, skip_reason)
         run = run_apply(
             app,
             engine,
-            directory,
+            loaded,
             approval,
             fail_fast=fail_fast,
             skip_promotion=skip_reason,
@@ -324,11 +328,11 @@ def apply_merged(
     merged = prepare_merged(ws, commit, plan_set.resolve() if plan_set is not None else None)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     try:
-        promotion_gate(engine, merged.directory, merged.approval, skip_reason)
+        promotion_gate(engine, merged.loaded, merged.approval, skip_reason)
         run = run_apply(
             app,
             engine,
-            merged.directory,
+            merged.loaded,
             merged.approval,
             fail_fast=fail_fast,
             skip_promotion=skip_reason,

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from orchestrator.app import get_app
-from orchestrator.commands._select import select_stacks
+from orchestrator.commands._select import Selection, select_stacks
 from orchestrator.commands.apply import resolve_approval, run_apply
 from orchestrator.engine.context import Engine
 from orchestrator.engine.destroy import plan_destroy
 from orchestrator.errors import EXIT_CHANGES, EXIT_OK, OrchestratorError
+from orchestrator.planset import load_plan_set
 from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
 from orchestrator.render.runs import plan_run_json, plan_summary
@@ -48,7 +49,7 @@ def command(
     """
     app = get_app()
     ws = app.workspace()
-    ids = select_stacks(ws, stacks=stacks).ids
+    ids = select_stacks(ws, Selection(stacks=stacks)).ids
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     run = plan_destroy(engine, ids, out=out, fail_fast=fail_fast)
     write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color), apply_hint=False))
@@ -68,10 +69,11 @@ def command(
             no_color=app.no_color,
         )
         return code
+    loaded = load_plan_set(run.dir)
     try:
-        approval = resolve_approval(app, engine, run.dir, approved_by, reason, what="destroy")
+        approval = resolve_approval(app, engine, loaded, approved_by, reason, what="destroy")
     except OrchestratorError as exc:
         exc.hint = (exc.hint or "") + f" The destroy plan set is kept: {run.dir}"
         raise
     # `orchestrate destroy STACK...` with its approval is the confirmation.
-    return run_apply(app, engine, run.dir, approval, fail_fast=fail_fast, confirm_destroy=True).exit_code
+    return run_apply(app, engine, loaded, approval, fail_fast=fail_fast, confirm_destroy=True).exit_code

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from orchestrator.app import get_app, json_flag_or
-from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.commands._select import Selection, select_stacks, selection_options
 from orchestrator.fileio import write_output_file
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def command(
     out: Path | None,
     strict: bool,
     open_pr: bool,
-    **selection: object,
+    selection: Selection,
 ) -> int:
     """Scan for drift between the stacks' state and the live clouds."""
     from orchestrator.drift.io import default_io
@@ -67,7 +67,7 @@ def command(
 
     app = get_app()
     ws = app.workspace()
-    sel = select_stacks(ws, stacks=stacks, runs_terraform=True, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, selection.naming(stacks).for_terraform())
     redactor = Redactor(ws.config.redact)
     # drift.enabled: false in stack.yaml takes a stack out of drift scans (its state still
     # counts: what it manages is not reported unmanaged).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from orchestrator.app import get_app, json_flag_or
-from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.commands._select import Selection, select_stacks, selection_options
 from orchestrator.render.graphs import dot, graph_json, mermaid, to_json_text
 from orchestrator.ui import emit, stdout_terminal
 
@@ -19,10 +19,10 @@ from orchestrator.ui import emit, stdout_terminal
     help="Output format [mermaid].",
 )
 @selection_options
-def command(fmt: str | None, **selection: object) -> int:
+def command(fmt: str | None, selection: Selection) -> int:
     """The dependency graph. Edges say why they exist: depends_on, inputs or remote_state."""
     ws = get_app().workspace()
-    sel = select_stacks(ws, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, selection)
     chosen = json_flag_or(fmt, "mermaid")
     if chosen == "json":
         data = graph_json(ws.graph, sel.ids)

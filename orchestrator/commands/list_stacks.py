@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from orchestrator.app import get_app, json_flag_or
-from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.commands._select import Selection, select_stacks, selection_options
 from orchestrator.render.graphs import stack_rows, to_json_text
 from orchestrator.render.tables import stacks_table
 from orchestrator.ui import emit, stdout_terminal
@@ -16,11 +16,11 @@ from orchestrator.ui import emit, stdout_terminal
     "--format", "fmt", type=click.Choice(["table", "json"]), default=None, help="Output format [table]."
 )
 @selection_options
-def command(fmt: str | None, **selection: object) -> int:
+def command(fmt: str | None, selection: Selection) -> int:
     """Stacks in run order with cloud, environment and dependencies."""
     app = get_app()
     ws = app.workspace()
-    sel = select_stacks(ws, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, selection)
     rows = stack_rows(ws.graph, sel.ids)
     known = ws.config.environments
     for row in rows:

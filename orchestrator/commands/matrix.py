@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from orchestrator.app import get_app
-from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.commands._select import Selection, select_stacks, selection_options
 from orchestrator.errors import OrchestratorError
 from orchestrator.graph import StackGraph
 from orchestrator.render.escape import output_entry
@@ -64,7 +64,7 @@ def _write_output(name: str, value: str) -> None:
     metavar="NAME",
     help="Also write NAME=<matrix> (and NAME_count=<n>) to $GITHUB_OUTPUT.",
 )
-def command(wave: int | None, output_name: str | None, **selection: object) -> int:
+def command(wave: int | None, output_name: str | None, selection: Selection) -> int:
     """A GitHub Actions matrix: {"include": [{"stack", "slug", "path", "cloud", "environment",
     "depends_on", "level", "wave"}, ...]}, one line, for `strategy.matrix: ${{ fromJSON(...) }}`.
 
@@ -72,7 +72,7 @@ def command(wave: int | None, output_name: str | None, **selection: object) -> i
     """
     app = get_app()
     ws = app.workspace()
-    sel = select_stacks(ws, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, selection)
     for gone in sel.deleted:
         warn(f"stack '{gone}' was deleted in this change; it is not in the matrix", no_color=app.no_color)
     entries = matrix_entries(ws.graph, sel.ids)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from orchestrator.app import App, get_app
-from orchestrator.commands._select import select_stacks, selection_options
+from orchestrator.commands._select import Selection, select_stacks, selection_options
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
 from orchestrator.pr.flow import PlanFlow, finish_plan, prepare_plan
@@ -23,11 +23,11 @@ def run_plan(
     out: Path | None,
     fail_fast: bool,
     flow: PlanFlow | None = None,
-    **selection: object,
+    selection: Selection | None = None,
 ) -> PlanRun:
     """Select, plan and report; returns the run (the PR flow builds on this)."""
     ws = app.workspace()
-    sel = select_stacks(ws, stacks=stacks, runs_terraform=True, **selection)  # type: ignore[arg-type]
+    sel = select_stacks(ws, (selection or Selection()).naming(stacks).for_terraform())
     if flow is not None:
         flow.reasons, flow.deleted = sel.reasons, sel.deleted
     for gone in sel.deleted:
@@ -63,12 +63,12 @@ def command(
     fail_fast: bool,
     comment: bool,
     pr_number: int | None,
-    **selection: object,
+    selection: Selection,
 ) -> int:
     """Plan STACKS (default: all, or --changed) in dependency order and write a plan set."""
     app = get_app()
     flow = prepare_plan(app.workspace(), comment=comment, pr=pr_number)
-    run = run_plan(app, stacks, out, fail_fast, flow, **selection)
+    run = run_plan(app, stacks, out, fail_fast, flow, selection)
     for notice in run.notices:
         warn(notice, no_color=app.no_color)
     write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))

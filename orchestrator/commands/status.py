@@ -20,7 +20,7 @@ from orchestrator.app import get_app, json_flag_or
 @click.option("--no-fetch", is_flag=True, help="Read this clone's records without fetching the remote's.")
 def command(env: str | None, fmt: str | None, no_fetch: bool) -> int:
     """Sync status per stack: last applied commit, out of sync, last drift, open pull requests."""
-    from orchestrator.commands._select import select_stacks
+    from orchestrator.commands._select import Selection, select_stacks
     from orchestrator.controller.driftlog import DRIFT_REF, latest_drift
     from orchestrator.controller.status import build_status, summary
     from orchestrator.envs.model import env_model
@@ -37,7 +37,7 @@ def command(env: str | None, fmt: str | None, no_fetch: bool) -> int:
     head = repo.head()
     if head is None:
         raise GitError("the repository has no commits", hint="Commit your stacks first.")
-    sel = select_stacks(ws, environments=[env] if env else [])
+    sel = select_stacks(ws, Selection(environments=(env,) if env else ()))
     stacks = {sid: ws.stacks[sid] for sid in sel.ids}
     applies = RecordStore(ws.root).read(fetch=not no_fetch)
     scans = RecordStore(ws.root, ref=DRIFT_REF).read(fetch=not no_fetch)

@@ -25,7 +25,7 @@ from orchestrator.changes import stacks_for_files
 from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, NeedsApproval
 from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
-from orchestrator.planset import Manifest, read_manifest
+from orchestrator.planset import LoadedPlanSet, Manifest, load_plan_set
 from orchestrator.pr.approvers import context_for
 from orchestrator.pr.publish import comment_key
 from orchestrator.rules import base_config, read_base_rules, require_merge_base
@@ -38,10 +38,17 @@ NOT_APPLIED = "Nothing was applied; plan the default branch and get the new plan
 class MergedApply:
     commit: str
     pr: PullRequest
-    directory: Path
-    manifest: Manifest
+    loaded: LoadedPlanSet  # read once: approval, verification and apply use this value
     gh: GitHub
     approval: Approval | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.loaded.dir
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.loaded.manifest
 
 
 def merged_pull(gh: GitHub, commit: str) -> PullRequest:
@@ -90,7 +97,8 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             hint="Download the plan job's artifact of the PR's head (or pass --plan-set DIR). "
             "Nothing was applied.",
         )
-    manifest = read_manifest(directory)
+    loaded = load_plan_set(directory)
+    manifest = loaded.manifest
     if manifest.commit is None or not repo.has_commit(manifest.commit):
         raise ApprovalRefused(
             f"apply refused: the plan set's commit {(manifest.commit or 'none')[:12]} is not in this clone",
@@ -106,11 +114,12 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             "apply --merged needs approval.mode: on-merge in orchestrate.yaml (it is before-merge)",
             hint="With before-merge, PRs are applied by apply --pr N before they merge. Nothing was applied.",
         )
-    merged = MergedApply(sha, pr, directory, manifest, gh)
+    merged = MergedApply(sha, pr, loaded, gh)
     try:
         _check_content(repo, ws, merged, parents[0])
         context = context_for(repo, ws.config_file, pr, rules, parents[0], manifest.commit, ws.stacks)
-        merged.approval = _approve(merged, ws, context)
+        approval = _approve(merged, ws, context)
+        merged.approval = approval.for_plan_set(loaded) if approval is not None else None
     except ApprovalRefused as exc:
         from orchestrator.ui import warn
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare, norm_scalar, spec_for
 from orchestrator.drift.model import AttrPath, Changed, Coverage, Diff, Missing, StackDrift
 from orchestrator.errors import TerraformError
 from orchestrator.redact import MASK, sensitive_values
+
+if TYPE_CHECKING:
+    from orchestrator.engine.context import Engine
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def _unique(items: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------- running terraform (the edge)
 
 
-def terraform_refresh(engine: Any) -> Callable[[Stack, Sequence[str]], RefreshResult]:
+def terraform_refresh(engine: Engine) -> Callable[[Stack, Sequence[str]], RefreshResult]:
     """A refresh function running ``plan -refresh-only`` + ``show -json`` through the engine.
 
     The plan file, its JSON and the log go under the stack's work directory
@@ -193,17 +196,17 @@ def terraform_refresh(engine: Any) -> Callable[[Stack, Sequence[str]], RefreshRe
     from orchestrator.terraform import runner as tf
 
     def refresh(stack: Stack, targets: Sequence[str] = ()) -> RefreshResult:
-        inputs = resolve_inputs(engine.ws.graph, stack.id, {}, engine.read_outputs, lenient=False)
+        inputs = resolve_inputs(engine.ws.graph, stack.id, {}, engine.outputs.read, lenient=False)
         engine.redactor.add_secrets(str(inputs.values[k]) for k in inputs.sensitive)
-        env = engine.stack_env(stack, inputs.values)
-        work = engine.work(stack).dir / "drift"
+        env = engine.workdir.env(stack, inputs.values)
+        work = engine.workdir.of(stack).sub("drift").dir
         work.mkdir(parents=True, exist_ok=True)
         log, plan_file, plan_json = work / "log.txt", work / "refresh.tfplan", work / "refresh.json"
         log.write_text("")
         args = tf.plan_args(
             stack.dir, plan_file, var_files=stack.config.var_files, refresh_only=True, targets=targets
         )
-        engine.run_initialised(stack, lambda: args, env, log, report=False, ok_codes=(0, 2))
+        engine.workdir.run(stack, args, env, log, report=False, ok_codes=(0, 2))
         engine.runner.run(
             tf.show_json_args(stack.dir, plan_file), env=env, log=log, stdout_path=plan_json, where=stack.id
         )
@@ -214,18 +217,18 @@ def terraform_refresh(engine: Any) -> Callable[[Stack, Sequence[str]], RefreshRe
         # The log was written as terraform printed it, before the plan said what is sensitive
         # (a changed output or tag built from a sensitive variable): mask it now, and in
         # everything reported from here on.
-        engine.add_secrets(sensitive_values(doc, min_length=1))
+        engine.redactor.add_secrets(sensitive_values(doc, min_length=1))
         log.write_text(engine.redactor.text(log.read_text(errors="replace")))
         return from_plan(doc)
 
     return refresh
 
 
-def terraform_pull(engine: Any) -> Callable[[Stack], str]:
+def terraform_pull(engine: Engine) -> Callable[[Stack], str]:
     """``terraform state pull`` through the engine (init first), for backends read no other way."""
 
     def pull(stack: Stack) -> str:
-        state = engine.pull_state(stack.id)
+        state = engine.states.pull(stack.id)
         return json.dumps(state) if state else ""
 
     return pull

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator.backends import effective_backend
-from orchestrator.clouds import EmulateState, ResolvedTarget, read_emulate_state, resolve_target
+from orchestrator.clouds import EmulateState, ResolvedTarget, resolve_target, s3_state_endpoint
 from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare
 from orchestrator.drift.driftignore import IgnoreRules, load_driftignore, resource_from_address, stack_rules
@@ -93,7 +93,7 @@ class ScanIO:
 
 
 def _message(exc: OrchestratorError) -> str:
-    return f"{exc.message}. {exc.hint}" if exc.hint else exc.message
+    return exc.one_line()
 
 
 @dataclass
@@ -121,7 +121,7 @@ class Scan:
         self.options = options
         self.io = io
         self.scanned = list(stack_ids)
-        self.emulate: EmulateState | None = read_emulate_state(ws.root)
+        self.emulate: EmulateState | None = ws.emulate
         self.root_rules: IgnoreRules = load_driftignore(ws.root)
         self._progress_lock = threading.Lock()
         self.secrets: set[str] = set()
@@ -190,13 +190,8 @@ class Scan:
     def _s3_endpoint(self, plan: _StackPlan) -> str | None:
         """Where an S3 backend without its own endpoint is, as the engine tells terraform: the
         stack's AWS target endpoint, else any AWS target's, else the emulated AWS."""
-        names = [plan.resolved.name] if plan.resolved is not None and plan.resolved.provider == "aws" else []
-        names += sorted(n for n, t in self.ws.config.clouds.items() if t.provider == "aws")
-        for name in names:
-            resolved = resolve_target(self.ws.config, name, self.emulate)
-            if resolved.endpoint:
-                return resolved.endpoint
-        return self.emulate.endpoints.get("aws") if self.emulate is not None else None
+        cloud = plan.resolved.name if plan.resolved is not None and plan.resolved.provider == "aws" else None
+        return s3_state_endpoint(self.ws.config, cloud, self.emulate)
 
     # -------------------------------------------------------------- 3. scopes and reads
 

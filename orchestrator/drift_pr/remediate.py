@@ -20,7 +20,8 @@ from typing import Any
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, plan_stacks
 from orchestrator.errors import Interrupted, OrchestratorError, PlanSetError, TerraformError
-from orchestrator.planset import MANIFEST, PLANS_DIR, Manifest, StackPlan, read_plan_json, write_plan_set
+from orchestrator.layout import PLANS_DIR
+from orchestrator.planset import MANIFEST, Manifest, StackPlan, read_plan_json, write_plan_set
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrator.discovery import Stack
 from orchestrator.drift.model import DriftReport
@@ -44,6 +44,9 @@ from orchestrator.render.drift_pr import (
 )
 from orchestrator.render.escape import output_entry
 from orchestrator.workspace import Workspace
+
+if TYPE_CHECKING:
+    from orchestrator.engine.context import Engine
 
 Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed"]
 
@@ -139,10 +142,6 @@ def code_paths(ws: Workspace, stack: Stack) -> list[str]:
     return paths
 
 
-def _error_text(exc: OrchestratorError) -> str:
-    return exc.message + (f" ({exc.hint})" if exc.hint else "")
-
-
 class DriftPullRequests:
     """One run of ``drift --open-pr`` over a scan report. GitHub, Git and the engine are
     injectable (tests pass a client with short retries); by default they are built from ``ws``."""
@@ -154,7 +153,7 @@ class DriftPullRequests:
         *,
         gh: GitHub | None = None,
         git: DriftGit | None = None,
-        engine: Any = None,
+        engine: Engine | None = None,
         progress: Callable[[str], None] = lambda _m: None,
         no_color: bool = False,
     ) -> None:
@@ -191,7 +190,7 @@ class DriftPullRequests:
             self._gh = GitHub(self.settings, redactor=self.redactor)
         return self._gh
 
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         if self._engine is None:
             from orchestrator.engine.context import Engine
             from orchestrator.progress import make_progress
@@ -232,7 +231,7 @@ class DriftPullRequests:
             # Nothing can be done for any stack; say so for each one that needed something.
             for e in entries:
                 if e.get("status") in ("drifted", "clean"):
-                    result.outcomes.append(PrOutcome(str(e.get("stack")), "failed", error=_error_text(exc)))
+                    result.outcomes.append(PrOutcome(str(e.get("stack")), "failed", error=exc.one_line()))
             return result
         for e in entries:
             sid = str(e.get("stack"))
@@ -241,7 +240,7 @@ class DriftPullRequests:
             except Interrupted:
                 raise
             except OrchestratorError as exc:
-                outcome = PrOutcome(sid, "failed", branch=self._branch(sid), error=_error_text(exc))
+                outcome = PrOutcome(sid, "failed", branch=self._branch(sid), error=exc.one_line())
             except Exception as exc:  # a bug must not lose the other stacks' pull requests
                 outcome = PrOutcome(sid, "failed", branch=self._branch(sid), error=f"internal error: {exc!r}")
             if outcome is not None:
@@ -282,7 +281,7 @@ class DriftPullRequests:
                 parse_meta_block(pr.body),
                 fingerprint,
                 base_code_same=base_code_same,
-                state_now=lambda: self.engine().state_identity(sid),
+                state_now=lambda: self.engine().states.identity(sid),
             ),
         )
         for dup in decision.duplicates:
@@ -410,7 +409,7 @@ class DriftPullRequests:
             except GitHubError as exc:
                 outcome.action = "failed"
                 outcome.error = (
-                    f"pull request #{created.number} was opened but not labelled: {_error_text(exc)}"
+                    f"pull request #{created.number} was opened but not labelled: {exc.one_line()}"
                 )
         return outcome
 
@@ -475,7 +474,7 @@ class DriftPullRequests:
                 )
             except GitHubError as exc:
                 outcome = PrOutcome(
-                    slug, "failed", number=pr.number, branch=pr.head_ref, error=_error_text(exc)
+                    slug, "failed", number=pr.number, branch=pr.head_ref, error=exc.one_line()
                 )
             result.outcomes.append(outcome)
             self.progress(outcome.line())

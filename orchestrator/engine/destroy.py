@@ -21,7 +21,7 @@ def live_dependents(engine: Engine, ids: Sequence[str]) -> dict[str, int | str]:
 
     def count(sid: str) -> int | str | None:
         try:
-            return engine.state_resource_count(sid)
+            return engine.states.resource_count(sid)
         except OrchestratorError as exc:
             return f"its state cannot be read: {exc.message}"
 

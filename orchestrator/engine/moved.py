@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.discovery import STATE_DIR
+from orchestrator.layout import STATE_DIR
 
 STATES = Path(STATE_DIR) / "state"
 STATE_FILE = "terraform.tfstate"

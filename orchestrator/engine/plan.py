@@ -1,9 +1,14 @@
 """`orchestrate plan` as a function: plan stacks in dependency order into a plan set.
 
-Per stack: lock, resolve inputs from upstream outputs, init (when needed), ``plan -out``,
-``show -json``; write plan.tfplan, plan.json, plan.txt and log.txt (both redacted) into
-the plan set's temporary directory. Then policies are evaluated, the manifest is built and
-the plan set appears atomically (planset.write_plan_set).
+Per stack (``plan_step``): lock, resolve inputs from upstream outputs, init (when needed),
+``plan -out``, and ``show -json`` when something needs the plan JSON; write plan.tfplan,
+plan.json, plan.txt and log.txt (both redacted) into the plan set's temporary directory.
+Then policies are evaluated, the manifest is built and the plan set appears atomically
+(planset.write_plan_set).
+
+``show -json`` is skipped for a stack whose plan has no changes when no policy reads plan
+JSON and no stack planned in the same run reads its planned outputs: the manifest records
+it as ``no-changes`` without a plan JSON (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -12,35 +17,38 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrator import __version__
 from orchestrator.discovery import Stack
 from orchestrator.engine.context import Engine
 from orchestrator.engine.inputs import ResolvedInputs, UpstreamPlan, resolve_inputs
 from orchestrator.engine.moved import moved_from
-from orchestrator.engine.source import commit_info, source_digest, source_paths
+from orchestrator.engine.policies import evaluate_policies, policies_present
+from orchestrator.engine.run import run_work
+from orchestrator.engine.source import CommitInfo, commit_info, source_digest, source_paths
+from orchestrator.engine.work import Work, WorkItem, plan_work
 from orchestrator.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_POLICY,
-    Interrupted,
-    OrchestratorError,
     PlanSetError,
     TerraformError,
+    one_line,
 )
+from orchestrator.graph import StackGraph
+from orchestrator.layout import PLANS_DIR
 from orchestrator.planset import (
     LOG_FILE,
     PLAN_FILE,
     PLAN_JSON,
     PLAN_TEXT,
-    PLANS_DIR,
     POLICY_FILE,
     Counts,
     Manifest,
@@ -49,10 +57,12 @@ from orchestrator.planset import (
     write_plan_set,
 )
 from orchestrator.redact import Redactor, sensitive_values
-from orchestrator.scheduler import Outcome, Task, TaskResult
-from orchestrator.scheduler import run as run_dag
+from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
-from orchestrator.terraform.plan import PlanSummary, plan_state_identity, plan_text, summarize
+from orchestrator.terraform.plan import PlanSummary, StateIdentity, plan_state_identity, plan_text, summarize
+
+if TYPE_CHECKING:
+    from orchestrator.policy.report import PolicyReport
 
 Kind = Literal["plan", "destroy", "drift-remediation"]
 
@@ -92,7 +102,7 @@ class PlanRun:
     manifest: Manifest
     dir: Path
     results: dict[str, StackOutcome]
-    policy: Any | None = None  # orchestrator.policy PolicyReport when policies ran
+    policy: PolicyReport | None = None  # when policies ran
     interrupted: bool = False
     notices: list[str] = field(default_factory=list)
 
@@ -101,14 +111,14 @@ class PlanRun:
         return exit_code_for(self.manifest, self.policy, self.interrupted)
 
 
-def exit_code_for(manifest: Manifest, policy: Any | None, interrupted: bool = False) -> int:
+def exit_code_for(manifest: Manifest, policy: PolicyReport | None, interrupted: bool = False) -> int:
     """130 interrupted, 1 a stack failed, 3 a blocking policy denied, 2 changes, else 0."""
     if interrupted:
         return EXIT_INTERRUPTED
     statuses = {s.status for s in manifest.stacks}
     if "failed" in statuses:
         return EXIT_ERROR
-    if policy is not None and getattr(policy, "blocking", False):
+    if policy is not None and policy.blocking:
         return EXIT_POLICY
     if statuses & {"changes", "provisional"}:
         return EXIT_CHANGES
@@ -119,17 +129,41 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def base_stack_plan(engine: Engine, stack: Stack, status: str = "skipped", **extra: Any) -> StackPlan:
+def base_stack_plan(graph: StackGraph, stack: Stack, status: str = "skipped", **extra: Any) -> StackPlan:
     return StackPlan(
         stack=stack.id,
         slug=stack.slug,
         path=stack.path,
         cloud=stack.cloud,
         environment=stack.environment,
-        depends_on=engine.ws.graph.dependencies(stack.id),
+        depends_on=graph.dependencies(stack.id),
         status=status,
         **extra,
     )
+
+
+# ---------------------------------------------------------------- what needs a plan JSON
+
+
+def json_readers(graph: StackGraph, ids: Sequence[str]) -> frozenset[str]:
+    """Stacks of ``ids`` whose planned outputs or state another stack of ``ids`` reads (pure)."""
+    wanted = set(ids)
+    readers: set[str] = set()
+    for sid in ids:
+        for down in graph.dependents(sid):
+            if down in wanted and any(r.kind != "depends_on" for r in graph.reasons(sid, down)):
+                readers.add(sid)
+    return frozenset(readers)
+
+
+def needs_plan_json(has_changes: bool, *, policies: bool, read_in_run: bool, kind: str) -> bool:
+    """Whether ``show -json`` must run for a stack (pure): always for changes (the diff, the
+    comparison of re-plans), for policies and for drift remediation; for a plan without
+    changes only when a policy or a stack planned in the same run reads it."""
+    return has_changes or policies or read_in_run or kind == "drift-remediation"
+
+
+# ---------------------------------------------------------------- one stack
 
 
 def plan_one(
@@ -140,161 +174,280 @@ def plan_one(
     *,
     destroy: bool = False,
     operation: str = "plan",
+    json_wanted: bool = True,
 ) -> StackOutcome:
-    """Plan one stack into ``sdir``; the caller holds the stack lock. Raises on failure."""
+    """Plan one stack into ``sdir``; the caller holds the stack lock. Raises on failure.
+
+    ``json_wanted`` False: skip ``show -json`` when the plan has no changes (and is not
+    provisional: its re-plan is compared with the approved plan JSON)."""
     started = time.monotonic()
     sdir.mkdir(parents=True, exist_ok=True)
-    log = sdir / LOG_FILE
-    log.touch()
-    source = source_digest(engine.root, stack)
+    (sdir / LOG_FILE).touch()
     common: dict[str, Any] = {
         "inputs": inputs.shown(),
         "provisional_on": inputs.provisional_on,
         "unknown_inputs": sorted(inputs.unknown),
-        "source_sha256": source,
-        "config_sha256": engine.effective_config(stack),
+        "source_sha256": source_digest(engine.root, stack),
+        "config_sha256": engine.workdir.effective_config(stack),
     }
     if inputs.blocked is not None:
         # Its own state may exist (a later run): stacks reading it must know.
-        lineage, _ = engine.state_identity(stack.id)
-        return StackOutcome(
-            base_stack_plan(engine, stack, "provisional", reason=inputs.blocked, **common),
-            state_exists=lineage is not None,
-        )
-    secrets = {str(inputs.values[k]) for k in inputs.sensitive}
-    engine.add_secrets(secrets)
-    env = engine.stack_env(stack, inputs.values)
-    plan_file = sdir / PLAN_FILE
-    args = tf.plan_args(stack.dir, plan_file, var_files=stack.config.var_files, destroy=destroy)
-
-    def on_line(line: str) -> None:
-        engine.progress.line(stack.id, line)
-
-    engine.ensure_init(stack, env, log)
-    engine.progress.phase(stack.id, operation)
-    try:
-        result = engine.runner.run(
-            args,
-            env=env,
-            log=log,
-            ok_codes=(0, 2),
-            where=stack.id,
-            on_line=on_line,
-            unlock_hint=engine.unlock_hint(stack),
-        )
-    except tf.InitRequired:
-        engine.ensure_init(stack, env, log, force=True)
-        result = engine.runner.run(
-            args,
-            env=env,
-            log=log,
-            ok_codes=(0, 2),
-            where=stack.id,
-            on_line=on_line,
-            unlock_hint=engine.unlock_hint(stack),
-        )
-    engine.progress.phase(stack.id, "show")
-    json_path = sdir / PLAN_JSON
-    engine.runner.run(
-        tf.show_json_args(stack.dir, plan_file), env=env, log=log, stdout_path=json_path, where=stack.id
-    )
-    try:
-        plan_json: dict[str, Any] = json.loads(json_path.read_text())
-    except ValueError as exc:
-        raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
-    redactor = Redactor(engine.config.redact, [*sensitive_values(plan_json), *engine.redactor.secrets])
-    (sdir / PLAN_TEXT).write_text(redactor.text(plan_text(result.stdout)))
-    log.write_text(redactor.text(log.read_text(errors="replace")))
-    summary = summarize(plan_json)
-    identity = plan_state_identity(plan_file)
+        lineage, _ = engine.states.identity(stack.id)
+        plan = base_stack_plan(engine.ws.graph, stack, "provisional", reason=inputs.blocked, **common)
+        return StackOutcome(plan, state_exists=lineage is not None)
+    engine.redactor.add_secrets([str(inputs.values[k]) for k in inputs.sensitive])
+    env = engine.workdir.env(stack, inputs.values)
+    result = _terraform_plan(engine, stack, sdir, env, destroy=destroy, operation=operation)
     has_changes = result.returncode == 2
-    status = "changes" if has_changes else "no-changes"
-    if inputs.provisional_on:
-        status = "provisional"
-    elapsed = time.monotonic() - started
-    sp = base_stack_plan(
-        engine,
-        stack,
-        status,
-        counts=summary.counts if has_changes else Counts(),
-        resource_changes=summary.resource_changes,
-        output_changes=summary.output_changes,
-        plan_sha256=sha256_file(plan_file),
-        plan_json_sha256=sha256_file(json_path),
-        lineage=identity.lineage,
-        serial=identity.serial,
-        duration_s=round(elapsed, 2),
-        **common,
-    )
+    status = "provisional" if inputs.provisional_on else ("changes" if has_changes else "no-changes")
+    plan_json = None
+    if json_wanted or status != "no-changes":
+        plan_json = _show_json(engine, stack, sdir, env)
+    _write_texts(engine, sdir, result.stdout, plan_json)
+    identity = plan_state_identity(sdir / PLAN_FILE)
+    summary = summarize(plan_json) if plan_json is not None else None
+    common["duration_s"] = round(time.monotonic() - started, 2)
+    plan = _stack_plan(engine, stack, sdir, status, has_changes, summary, identity, common)
     warnings = []
-    if not identity.exists and not destroy:
+    if not identity.exists and not destroy and plan_json is not None:
         moved = moved_from(engine.root, stack.id, engine.ws.stacks, plan_json)
         if moved is not None:
             warnings.append(moved)
-    return StackOutcome(sp, summary, plan_json, state_exists=identity.exists, warnings=warnings)
+    return StackOutcome(plan, summary, plan_json, state_exists=identity.exists, warnings=warnings)
 
 
-def _dag_tasks(
-    engine: Engine, ids: Sequence[str], *, reverse: bool, op: str, independent: bool = False
-) -> list[Task]:
-    graph = engine.ws.graph
-    wanted = set(ids)
-    weights = {sid: engine.estimated_seconds(engine.stack(sid), op) for sid in ids}
-    sub = graph.subgraph(wanted)
-    if reverse:
-        sub.graph = sub.graph.reverse(copy=True)
-    priorities = sub.critical_path_lengths(weights)
-    limits = engine.pool_limits()
-    tasks = []
-    for sid in ids:
-        if independent:
-            related: set[str] = set()
-        else:
-            related = graph.downstream_of([sid]) if reverse else graph.upstream_of([sid])
-        cloud = engine.stack(sid).cloud
-        tasks.append(
-            Task(
-                sid,
-                frozenset(related & wanted),
-                pool=cloud if cloud in limits else None,
-                priority=priorities.get(sid, 1.0),
-            )
-        )
-    return tasks
+def _terraform_plan(
+    engine: Engine, stack: Stack, sdir: Path, env: Mapping[str, str], *, destroy: bool, operation: str
+) -> tf.Result:
+    args = tf.plan_args(stack.dir, sdir / PLAN_FILE, var_files=stack.config.var_files, destroy=destroy)
+    log = sdir / LOG_FILE
+    engine.workdir.ensure_init(stack, env, log)
+    engine.progress.phase(stack.id, operation)
+    return engine.workdir.run(
+        stack,
+        args,
+        env,
+        log,
+        ok_codes=(0, 2),
+        on_line=lambda line: engine.progress.line(stack.id, line),
+        unlock_hint=engine.workdir.unlock_hint(stack),
+    )
 
 
-def run_stacks(
-    engine: Engine,
-    ids: Sequence[str],
-    worker: Callable[[str], Outcome[Any]],
-    *,
-    reverse: bool = False,
-    op: str,
-    fail_fast: bool = False,
-    independent: bool = False,
-) -> dict[str, TaskResult[Any]]:
-    """Run ``worker`` over stacks in dependency order (reverse for destroy; no order when
-    ``independent``), under the scheduler, with SIGINT/SIGTERM forwarded to terraform."""
-    tasks = _dag_tasks(engine, ids, reverse=reverse, op=op, independent=independent)
-    restore = tf.install_signal_forwarding(engine.cancel)
+def _show_json(engine: Engine, stack: Stack, sdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    engine.progress.phase(stack.id, "show")
+    json_path = sdir / PLAN_JSON
+    args = tf.show_json_args(stack.dir, sdir / PLAN_FILE)
+    engine.runner.run(args, env=env, log=sdir / LOG_FILE, stdout_path=json_path, where=stack.id)
     try:
-        return run_dag(
-            tasks,
-            worker,
-            parallelism=engine.parallelism,
-            pool_limits=engine.pool_limits(),
-            fail_fast=fail_fast,
-            cancel=engine.cancel.interrupted,
-            on_skip=lambda sid, why: engine.progress.done(sid, "skipped", why),
+        data: dict[str, Any] = json.loads(json_path.read_bytes())
+    except ValueError as exc:
+        raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
+    return data
+
+
+def _write_texts(engine: Engine, sdir: Path, stdout: str, plan_json: dict[str, Any] | None) -> None:
+    """plan.txt and log.txt, redacted with the plan's own sensitive values too."""
+    secrets = [*(sensitive_values(plan_json) if plan_json is not None else ()), *engine.redactor.secrets]
+    redactor = Redactor(engine.config.redact, secrets)
+    (sdir / PLAN_TEXT).write_text(redactor.text(plan_text(stdout)))
+    log = sdir / LOG_FILE
+    log.write_text(redactor.text(log.read_text(errors="replace")))
+
+
+def _stack_plan(
+    engine: Engine,
+    stack: Stack,
+    sdir: Path,
+    status: str,
+    has_changes: bool,
+    summary: PlanSummary | None,
+    identity: StateIdentity,
+    common: dict[str, Any],
+) -> StackPlan:
+    json_path = sdir / PLAN_JSON
+    return base_stack_plan(
+        engine.ws.graph,
+        stack,
+        status,
+        counts=summary.counts if summary is not None and has_changes else Counts(),
+        resource_changes=summary.resource_changes if summary is not None else [],
+        output_changes=summary.output_changes if summary is not None else False,
+        plan_sha256=sha256_file(sdir / PLAN_FILE),
+        plan_json_sha256=sha256_file(json_path) if json_path.is_file() else None,
+        lineage=identity.lineage,
+        serial=identity.serial,
+        **common,
+    )
+
+
+# ---------------------------------------------------------------- the run's steps
+
+
+@dataclass
+class PlanSteps:
+    """The plan of each work item into the plan set's temporary directory ``tmp``."""
+
+    engine: Engine
+    options: PlanOptions
+    tmp: Path
+    json_for: frozenset[str]  # stacks whose plan JSON is needed even without changes
+    outcomes: dict[str, StackOutcome] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def destroy(self) -> bool:
+        return self.options.kind == "destroy"
+
+    def upstream_view(self) -> dict[str, UpstreamPlan]:
+        with self._lock:
+            return {sid: o.upstream for sid, o in self.outcomes.items() if o.plan.status != "failed"}
+
+    def error(self, exc: BaseException) -> str:
+        # The plan set is built under a temporary name: name where its files will be (--out),
+        # or say they are in the plan set (its id is derived from the finished manifest).
+        out = self.options.out
+        return one_line(exc).replace(str(self.tmp), str(out.resolve()) if out is not None else "<plan set>")
+
+    def run(self, item: WorkItem) -> StackOutcome:
+        return plan_step(self, item)
+
+    def failed(self, item: WorkItem, exc: BaseException) -> StackOutcome:
+        stack = self.engine.stack(item.stack)
+        return StackOutcome(base_stack_plan(self.engine.ws.graph, stack, "failed", error=self.error(exc)))
+
+    def skipped(self, item: WorkItem, reason: str) -> StackOutcome:
+        stack = self.engine.stack(item.stack)
+        shutil.rmtree(self.tmp / stack.slug, ignore_errors=True)
+        return StackOutcome(base_stack_plan(self.engine.ws.graph, stack, "skipped", reason=reason))
+
+    def finish(self, item: WorkItem, value: StackOutcome, elapsed: float) -> Outcome[StackOutcome]:
+        stack = self.engine.stack(item.stack)
+        sdir = self.tmp / stack.slug
+        ok = value.plan.status != "failed"
+        if ok:
+            self.engine.timings.record(stack.slug, item.action, elapsed)
+        else:
+            for name in (PLAN_FILE, PLAN_JSON, PLAN_TEXT):
+                (sdir / name).unlink(missing_ok=True)
+        with self._lock:
+            self.outcomes[item.stack] = value
+        log = sdir / LOG_FILE
+        shown = log if log.exists() else None
+        self.engine.progress.done(item.stack, value.plan.status, detail_for(value.plan), elapsed, shown)
+        return Outcome(ok, value)
+
+
+def plan_step(steps: PlanSteps, item: WorkItem) -> StackOutcome:
+    """Plan one work item under its stack lock."""
+    engine = steps.engine
+    stack = engine.stack(item.stack)
+    engine.progress.phase(stack.id, "inputs")
+    with engine.locks.hold(stack.id, stack.slug, item.action):
+        if steps.destroy:
+            # Upstreams are destroyed after their dependents: read their state as it is.
+            inputs = resolve_inputs(engine.ws.graph, stack.id, {}, engine.outputs.read, lenient=True)
+            inputs.provisional_on = []
+            inputs.blocked = None
+        else:
+            inputs = resolve_inputs(engine.ws.graph, stack.id, steps.upstream_view(), engine.outputs.read)
+        return plan_one(
+            engine,
+            stack,
+            steps.tmp / stack.slug,
+            inputs,
+            destroy=steps.destroy,
+            operation=item.action,
+            json_wanted=stack.id in steps.json_for,
         )
+
+
+# ---------------------------------------------------------------- the plan set
+
+
+@dataclass
+class PlanSetBuilder:
+    """``write_plan_set``'s populate step: plan every item into ``tmp``, check policies, build
+    the manifest."""
+
+    engine: Engine
+    options: PlanOptions
+    work: Work
+    commit: CommitInfo
+    steps: PlanSteps | None = None
+    policy: PolicyReport | None = None
+
+    def __call__(self, tmp: Path) -> Manifest:
+        engine, options = self.engine, self.options
+        policies = options.policies and policies_present(engine.ws)
+        readers = json_readers(engine.ws.graph, self.work.ids)
+        json_for = frozenset(
+            sid
+            for sid in self.work.ids
+            if needs_plan_json(False, policies=policies, read_in_run=sid in readers, kind=options.kind)
+        )
+        self.steps = PlanSteps(engine, options, tmp, json_for)
+        outcomes = run_work(engine, self.work, self.steps, fail_fast=options.fail_fast)
+        if options.policies:
+            self.policy = self._policies(tmp, [(engine.stack(o.plan.stack), o.plan_json) for o in outcomes])
+        return Manifest(
+            commit=self.commit.sha,
+            dirty=self.commit.dirty,
+            created_at=_now(),
+            kind=options.kind,
+            terraform_version=str(engine.binary.version),
+            terraform_binary=engine.binary.flavour,
+            orchestrate_version=__version__,
+            pr=options.pr,
+            stacks=[o.plan for o in outcomes],
+            policy=self.policy.summary() if self.policy is not None else None,
+        )
+
+    def _policies(self, tmp: Path, plans: list[tuple[Stack, dict[str, Any] | None]]) -> PolicyReport | None:
+        with_plans = [(s, p) for s, p in plans if p is not None]
+        if not with_plans:
+            return None
+        self.engine.progress.note("checking policies")
+        report = evaluate_policies(self.engine.ws, with_plans)
+        if report is not None:
+            (tmp / POLICY_FILE).write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        return report
+
+
+def check_out_dir(out: Path | None) -> Path | None:
+    out = out.resolve() if out is not None else None
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PlanSetError(
+            f"{out} already exists and is not empty",
+            hint="Choose another --out directory or remove it first.",
+        )
+    return out
+
+
+def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
+    """Plan the selected stacks and write a plan set. Never raises for a stack's failure:
+    it is recorded in the manifest (status failed) and its dependents are skipped."""
+    work = plan_work(engine.ws.graph, options.stacks, destroy=options.kind == "destroy")
+    out = check_out_dir(options.out)
+    info = commit_info(engine.root, [p for sid in work.ids for p in source_paths(engine.stack(sid))])
+    builder = PlanSetBuilder(engine, options, work, info)
+    engine.progress.start("destroy plan" if options.kind == "destroy" else "plan", work.ids)
+    try:
+        manifest, directory = write_plan_set(engine.root / PLANS_DIR, None, builder, final_dir=out)
     finally:
-        restore()
+        engine.progress.close()
+    outcomes = builder.steps.outcomes if builder.steps is not None else {}
+    return PlanRun(
+        manifest,
+        directory,
+        dict(outcomes),
+        policy=builder.policy,
+        interrupted=engine.cancel.interrupted.is_set(),
+        notices=[*engine.locks.notices, *(w for o in outcomes.values() for w in o.warnings)],
+    )
 
 
-def error_text(exc: BaseException) -> str:
-    if isinstance(exc, OrchestratorError):
-        return exc.message + (f" ({exc.hint})" if exc.hint else "")
-    return f"{type(exc).__name__}: {exc}"
+# ---------------------------------------------------------------- words for a stack's plan
 
 
 def note_for(sp: StackPlan) -> str:
@@ -324,139 +477,6 @@ def detail_for(sp: StackPlan) -> str:
         text = f"+{c.add} ~{c.change} -{c.destroy}" + (f" ±{c.replace}" if c.replace else "")
         return f"{text} ({note})" if note else text
     return note
-
-
-def evaluate_policies(engine: Engine, plans: list[tuple[Stack, dict[str, Any]]]) -> Any | None:
-    """Run the policy pack over plan JSONs; None when the policy module is not installed."""
-    try:
-        from orchestrator.policy import evaluate_plans
-    except ImportError:
-        return None
-    return evaluate_plans(engine.ws, plans)
-
-
-def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
-    """Plan the selected stacks and write a plan set. Never raises for a stack's failure:
-    it is recorded in the manifest (status failed) and its dependents are skipped."""
-    graph = engine.ws.graph
-    ids = graph.ordered(options.stacks)
-    destroy = options.kind == "destroy"
-    out = options.out.resolve() if options.out is not None else None
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise PlanSetError(
-            f"{out} already exists and is not empty",
-            hint="Choose another --out directory or remove it first.",
-        )
-    op = "destroy-plan" if destroy else "plan"
-    outcomes: dict[str, StackOutcome] = {}
-    lock = threading.Lock()
-    info = commit_info(engine.root, [p for sid in ids for p in source_paths(engine.stack(sid))])
-    policy_holder: dict[str, Any] = {}
-
-    def upstream_view() -> dict[str, UpstreamPlan]:
-        with lock:
-            return {sid: o.upstream for sid, o in outcomes.items() if o.plan.status != "failed"}
-
-    def read_state(sid: str) -> Any:
-        return engine.read_outputs(sid)
-
-    def populate(tmp: Path) -> Manifest:
-        def err(exc: BaseException) -> str:
-            # The plan set is built under a temporary name: name where its files will be (--out),
-            # or say they are in the plan set (its id is derived from the finished manifest).
-            return error_text(exc).replace(str(tmp), str(out) if out is not None else "<plan set>")
-
-        def worker(sid: str) -> Outcome[StackOutcome]:
-            stack = engine.stack(sid)
-            sdir = tmp / stack.slug
-            started = time.monotonic()
-            engine.progress.phase(sid, "inputs")
-            try:
-                with engine.locks.hold(sid, stack.slug, op):
-                    if destroy:
-                        # Upstreams are destroyed after their dependents: read their state as it is.
-                        inputs = resolve_inputs(graph, sid, {}, read_state, lenient=True)
-                        inputs.provisional_on = []
-                        inputs.blocked = None
-                    else:
-                        inputs = resolve_inputs(graph, sid, upstream_view(), read_state)
-                    outcome = plan_one(engine, stack, sdir, inputs, destroy=destroy, operation=op)
-            except Interrupted as exc:
-                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=err(exc)))
-            except OrchestratorError as exc:
-                outcome = StackOutcome(base_stack_plan(engine, stack, "failed", error=err(exc)))
-            except Exception as exc:  # a bug must not lose the other stacks' plans
-                outcome = StackOutcome(
-                    base_stack_plan(engine, stack, "failed", error=f"internal error: {err(exc)}")
-                )
-            elapsed = time.monotonic() - started
-            if outcome.plan.status != "failed":
-                engine.record_seconds(stack, op, elapsed)
-            if outcome.plan.status == "failed":
-                for name in (PLAN_FILE, PLAN_JSON, PLAN_TEXT):
-                    (sdir / name).unlink(missing_ok=True)
-            with lock:
-                outcomes[sid] = outcome
-            log = sdir / LOG_FILE
-            engine.progress.done(
-                sid, outcome.plan.status, detail_for(outcome.plan), elapsed, log if log.exists() else None
-            )
-            return Outcome(outcome.plan.status != "failed", outcome)
-
-        results = run_stacks(engine, ids, worker, reverse=destroy, op=op, fail_fast=options.fail_fast)
-        plans: list[StackPlan] = []
-        order = list(reversed(ids)) if destroy else ids
-        for sid in order:
-            res = results.get(sid)
-            if sid in outcomes:
-                plans.append(outcomes[sid].plan)
-            else:
-                reason = res.reason if res is not None else "not started"
-                if res is not None and res.error is not None:
-                    plans.append(base_stack_plan(engine, engine.stack(sid), "failed", error=err(res.error)))
-                else:
-                    plans.append(base_stack_plan(engine, engine.stack(sid), "skipped", reason=reason))
-                    shutil.rmtree(tmp / engine.stack(sid).slug, ignore_errors=True)
-        if options.policies:
-            with_plans = [
-                (engine.stack(sid), outcomes[sid].plan_json)
-                for sid in order
-                if sid in outcomes and outcomes[sid].plan_json is not None
-            ]
-            if with_plans:
-                engine.progress.note("checking policies")
-                report = evaluate_policies(engine, [(s, p) for s, p in with_plans if p is not None])
-                if report is not None:
-                    policy_holder["report"] = report
-                    (tmp / POLICY_FILE).write_text(json.dumps(report.to_json(), indent=2) + "\n")
-        report = policy_holder.get("report")
-        return Manifest(
-            commit=info.sha,
-            dirty=info.dirty,
-            created_at=_now(),
-            kind=options.kind,
-            terraform_version=str(engine.binary.version),
-            terraform_binary=engine.binary.flavour,
-            orchestrate_version=__version__,
-            pr=options.pr,
-            stacks=plans,
-            policy=report.summary() if report is not None else None,
-        )
-
-    engine.progress.start(f"{'destroy plan' if destroy else 'plan'}", ids)
-    try:
-        manifest, directory = write_plan_set(engine.root / PLANS_DIR, None, populate, final_dir=out)
-    finally:
-        engine.progress.close()
-    run = PlanRun(
-        manifest,
-        directory,
-        outcomes,
-        policy=policy_holder.get("report"),
-        interrupted=engine.cancel.interrupted.is_set(),
-        notices=[*engine.locks.notices, *(w for o in outcomes.values() for w in o.warnings)],
-    )
-    return run
 
 
 def stack_plans_by_id(manifest: Manifest) -> Mapping[str, StackPlan]:

@@ -29,14 +29,14 @@ _CONFIG_SUFFIXES = (".tf", ".tf.json")
 
 def derive_plan_json(engine: Engine, stack: Stack, plan_file: Path) -> dict[str, Any]:
     """``terraform show -json`` of a saved plan (kept only in memory: it holds secrets)."""
-    work = engine.work(stack).dir
+    work = engine.workdir.of(stack).dir
     work.mkdir(parents=True, exist_ok=True)
     out, log = work / "verify-plan.json", work / "verify.log"
     log.write_text("")
-    env = engine.stack_env(stack)
+    env = engine.workdir.env(stack)
     try:
-        engine.run_initialised(
-            stack, lambda: tf.show_json_args(stack.dir, plan_file), env, log, stdout_path=out, report=False
+        engine.workdir.run(
+            stack, tf.show_json_args(stack.dir, plan_file), env, log, stdout_path=out, report=False
         )
         data = json.loads(out.read_text())
     except ValueError as exc:

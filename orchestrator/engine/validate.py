@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator.engine.context import Engine, read_json
-from orchestrator.engine.plan import error_text, run_stacks
-from orchestrator.errors import OrchestratorError
+from orchestrator.discovery import Stack
+from orchestrator.engine.context import Engine
+from orchestrator.engine.run import run_work
+from orchestrator.engine.work import WorkItem, validate_work
+from orchestrator.engine.workdir import init_fingerprint, read_json
+from orchestrator.errors import one_line
 from orchestrator.fileio import write_if_changed
+from orchestrator.layout import StackWork
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import BackendSetup
@@ -81,60 +86,66 @@ def parse_validate_json(text: str, stack_dir: Path, root: Path, sid: str) -> tup
     return bool(data.get("valid")), out
 
 
+def _init_for_validate(
+    engine: Engine, stack: Stack, work: StackWork, env: Mapping[str, str], log: Path
+) -> None:
+    """``init -backend=false`` in the validate data dir, unless nothing it depends on changed."""
+    setup = BackendSetup("none", {}, False, "validate")
+    fingerprint = init_fingerprint(engine.binary, stack, setup, env)
+    if read_json(work.init_record).get("fingerprint") == fingerprint and work.data_dir.is_dir():
+        return
+    work.init_record.unlink(missing_ok=True)
+    engine.runner.run(tf.init_args(stack.dir, backend=False), env=env, log=log, where=stack.id)
+    fingerprint = init_fingerprint(engine.binary, stack, setup, env)
+    write_if_changed(work.init_record, json.dumps({"fingerprint": fingerprint}) + "\n")
+
+
+def validate_one(engine: Engine, sid: str) -> StackValidation:
+    stack = engine.stack(sid)
+    work = engine.workdir.of(stack).sub("validate")
+    work.dir.mkdir(parents=True, exist_ok=True)
+    log = work.dir / "validate.log"
+    log.write_text("")
+    env = engine.workdir.env(stack)
+    env["TF_DATA_DIR"] = str(work.data_dir)
+    engine.progress.phase(sid, "init")
+    try:
+        _init_for_validate(engine, stack, work, env, log)
+        engine.progress.phase(sid, "validate")
+        args = tf.validate_json_args(stack.dir)
+        result = engine.runner.run(args, env=env, log=log, where=sid, ok_codes=(0, 1), log_stdout=False)
+        valid, diags = parse_validate_json(result.stdout, stack.dir, engine.root, sid)
+    except tf.InitUnreachable as exc:
+        return StackValidation(sid, "unchecked", error=exc.message)
+    except ValueError as exc:
+        return StackValidation(sid, "failed", error=f"terraform validate printed invalid JSON: {exc}")
+    return StackValidation(sid, "valid" if valid else "invalid", diags)
+
+
+@dataclass
+class ValidateSteps:
+    engine: Engine
+
+    def run(self, item: WorkItem) -> StackValidation:
+        return validate_one(self.engine, item.stack)
+
+    def failed(self, item: WorkItem, exc: BaseException) -> StackValidation:
+        return StackValidation(item.stack, "failed", error=one_line(exc))
+
+    def skipped(self, item: WorkItem, reason: str) -> StackValidation:
+        return StackValidation(item.stack, "skipped", error=reason)
+
+    def finish(self, item: WorkItem, value: StackValidation, elapsed: float) -> Outcome[StackValidation]:
+        errors = sum(1 for d in value.diagnostics if d.severity == "error")
+        detail = value.error or (f"{errors} error{'s' if errors != 1 else ''}" if errors else "")
+        log = self.engine.workdir.of(self.engine.stack(item.stack)).sub("validate").dir / "validate.log"
+        self.engine.progress.done(item.stack, value.status, detail, log=log)
+        return Outcome(True, value)
+
+
 def validate_stacks(engine: Engine, ids: list[str]) -> list[StackValidation]:
-    results: dict[str, StackValidation] = {}
-
-    def worker(sid: str) -> Outcome[StackValidation]:
-        stack = engine.stack(sid)
-        work = engine.work(stack).dir / "validate"
-        work.mkdir(parents=True, exist_ok=True)
-        log = work / "validate.log"
-        log.write_text("")
-        env = engine.stack_env(stack)
-        env["TF_DATA_DIR"] = str(work / ".terraform")
-        engine.progress.phase(sid, "init")
-        try:
-            fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
-            record = work / "init.json"
-            if read_json(record).get("fingerprint") != fingerprint or not (work / ".terraform").is_dir():
-                record.unlink(missing_ok=True)
-                engine.runner.run(tf.init_args(stack.dir, backend=False), env=env, log=log, where=sid)
-                fingerprint = engine.init_fingerprint(stack, BackendSetup("none", {}, False, "validate"), env)
-                write_if_changed(record, json.dumps({"fingerprint": fingerprint}) + "\n")
-            engine.progress.phase(sid, "validate")
-            result = engine.runner.run(
-                tf.validate_json_args(stack.dir),
-                env=env,
-                log=log,
-                where=sid,
-                ok_codes=(0, 1),
-                log_stdout=False,
-            )
-            valid, diags = parse_validate_json(result.stdout, stack.dir, engine.root, sid)
-            res = StackValidation(sid, "valid" if valid else "invalid", diags)
-        except tf.InitUnreachable as exc:
-            res = StackValidation(sid, "unchecked", error=exc.message)
-        except OrchestratorError as exc:
-            res = StackValidation(sid, "failed", error=error_text(exc))
-        except ValueError as exc:
-            res = StackValidation(sid, "failed", error=f"terraform validate printed invalid JSON: {exc}")
-        results[sid] = res
-        errors = sum(1 for d in res.diagnostics if d.severity == "error")
-        detail = res.error or (f"{errors} error{'s' if errors != 1 else ''}" if errors else "")
-        engine.progress.done(sid, res.status, detail, log=log)
-        return Outcome(True, res)
-
     engine.progress.start("terraform validate", ids)
     try:
-        # Validation of one stack does not depend on another: no dependency edges.
-        tasks = run_stacks(engine, ids, worker, op="validate", independent=True)
+        return run_work(engine, validate_work(ids), ValidateSteps(engine))
     finally:
         engine.progress.close()
-    out = []
-    for sid in ids:
-        if sid in results:
-            out.append(results[sid])
-        else:
-            tr = tasks.get(sid)
-            out.append(StackValidation(sid, "skipped", error=tr.reason if tr else "not started"))
-    return out

@@ -1,7 +1,8 @@
 """Checks a plan set must pass before anything of it is applied (SPEC §6).
 
 Every check runs before the first terraform apply, so a refusal applies nothing:
-the manifest's content id, the approval, the commit and each stack's source files, each
+the approval (bound to the manifest read at the command's boundary: its id and sha256), the
+manifest on disk still being that one, the commit and each stack's source files, each
 plan file's (and plan JSON's) sha256, the terraform version, the state each plan was made
 against, and the policies.
 """
@@ -12,14 +13,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.approval import Approval
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plantruth import check_plan_file
+from orchestrator.engine.policies import evaluate_policies
 from orchestrator.engine.source import commit_info, source_digest, source_paths, uncommitted_changes
 from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
-from orchestrator.planset import PLAN_FILE, PLAN_JSON, Manifest, StackPlan, read_manifest, sha256_file
+from orchestrator.planset import PLAN_FILE, PLAN_JSON, LoadedPlanSet, Manifest, StackPlan, sha256_file
+
+if TYPE_CHECKING:
+    from orchestrator.policy.report import PolicyReport
 
 APPLICABLE = ("changes", "provisional")
 
@@ -30,7 +35,7 @@ class VerifiedPlanSet:
     dir: Path
     to_apply: list[StackPlan]  # in the manifest's order
     warnings: list[str] = field(default_factory=list)
-    policy: Any | None = None
+    policy: PolicyReport | None = None
 
     def digests(self) -> dict[str, str | None]:
         return {s.stack: s.plan_sha256 for s in self.to_apply}
@@ -63,18 +68,90 @@ def check_files(plan_set: Path, sp: StackPlan) -> None:
             )
 
 
+def check_approval(loaded: LoadedPlanSet, approval: Approval | None, needing: list[str]) -> None:
+    """An approval covers exactly the manifest read at the command's boundary (pure apart from
+    hashing manifest.json once more to see it was not swapped since)."""
+    if needing and approval is None:
+        raise ApprovalRefused(
+            f"apply refused: no approval for {', '.join(needing)}",
+            hint="Confirm in a terminal, pass --approved-by NAME --reason TEXT, or approve the pull "
+            "request and use --pr N. Nothing was applied.",
+        )
+    if approval is not None and not approval.covers(loaded):
+        approved = approval.manifest_id or "no plan set"
+        raise ApprovalRefused(
+            f"apply refused: the approval is for {approved}, not for plan set {loaded.manifest.id} "
+            f"(manifest sha256 {loaded.sha256[:12]})",
+            where=str(loaded.dir),
+            hint="Approve this plan set. Nothing was applied.",
+        )
+    if not loaded.manifest_unchanged():
+        raise ApprovalRefused(
+            f"apply refused: manifest.json of {loaded.manifest.id} changed after it was read and approved",
+            where=str(loaded.dir),
+            hint="Never edit a plan set; plan again and get the new plan approved. Nothing was applied.",
+        )
+
+
+def check_source(
+    engine: Engine, manifest: Manifest, to_apply: list[StackPlan], merged_commit: str | None = None
+) -> None:
+    """The commit, then each stack's files, are the ones planned."""
+    paths = [p for s in to_apply for p in source_paths(engine.stack(s.stack))]
+    info = commit_info(engine.root, paths)
+    # apply --merged: the work tree is at the merge of the approved commit, which the caller
+    # checked holds the same files for every stack applied; the digests below check it again.
+    if manifest.commit is not None and info.sha != manifest.commit and info.sha != merged_commit:
+        now = info.sha[:12] if info.sha else "no commit"
+        raise ApprovalRefused(
+            f"apply refused: the work tree is at {now} but the plan set was made at commit "
+            f"{manifest.commit[:12]}",
+            hint=f"Check out {manifest.commit[:12]} to apply this plan set, or plan again on this commit. "
+            "Nothing was applied.",
+        )
+    for sp in to_apply:
+        if sp.source_sha256 is None:
+            continue
+        if source_digest(engine.root, engine.stack(sp.stack)) != sp.source_sha256:
+            raise ApprovalRefused(
+                f"apply refused: the files of '{sp.stack}' (or its modules) changed since it was planned",
+                where=engine.stack(sp.stack).path,
+                hint="Commit or revert the changes and plan again. Nothing was applied.",
+            )
+
+
+def check_policies(
+    engine: Engine, plan_set: Path, to_apply: list[StackPlan], derived: dict[str, dict[str, Any]]
+) -> PolicyReport | None:
+    """Policies, re-evaluated on the plan JSON derived from each plan file."""
+    with_plans = [s for s in to_apply if s.stack in derived]
+    if not with_plans:
+        return None
+    plans = [(engine.stack(s.stack), derived[s.stack]) for s in with_plans]
+    policy = evaluate_policies(engine.ws, plans)
+    if policy is not None and policy.blocking:
+        denied = [r.stack for r in policy.stacks if r.counts().get("denied") or r.counts().get("errors")]
+        raise PolicyBlocked(
+            f"apply refused: policies deny this plan set ({', '.join(denied) or 'see policy.json'})",
+            where=str(plan_set),
+            hint="Fix the code or the policy and plan again; `orchestrate policy --plan-set DIR` "
+            "lists the findings. Nothing was applied.",
+        )
+    return policy
+
+
 def verify_plan_set(
     engine: Engine,
-    plan_set: Path,
+    loaded: LoadedPlanSet,
     approval: Approval | None,
     *,
     state_identity: Callable[[str], tuple[str | None, int | None]] | None = None,
-    check_policies: bool = True,
+    check_policy: bool = True,
     confirm_destroy: bool = False,
     merged_commit: str | None = None,
 ) -> VerifiedPlanSet:
     """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply."""
-    manifest = read_manifest(plan_set)
+    manifest, plan_set = loaded.manifest, loaded.dir
     if manifest.kind == "destroy" and not confirm_destroy:
         doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
         raise ApprovalRefused(
@@ -98,76 +175,24 @@ def verify_plan_set(
         for s in manifest.stacks
         if s.status in ("failed", "skipped")
     ]
-
-    # 1. Approval.
-    needing = approval_needed(engine, to_apply)
-    if needing and approval is None:
-        raise ApprovalRefused(
-            f"apply refused: no approval for {', '.join(needing)}",
-            hint="Confirm in a terminal, pass --approved-by NAME --reason TEXT, or approve the pull "
-            "request and use --pr N. Nothing was applied.",
-        )
-
-    # 2. The code: the commit, then each stack's files.
-    paths = [p for s in to_apply for p in source_paths(engine.stack(s.stack))]
-    info = commit_info(engine.root, paths)
-    # apply --merged: the work tree is at the merge of the approved commit, which the caller
-    # checked holds the same files for every stack applied; the digests below check it again.
-    if manifest.commit is not None and info.sha != manifest.commit and info.sha != merged_commit:
-        now = info.sha[:12] if info.sha else "no commit"
-        raise ApprovalRefused(
-            f"apply refused: the work tree is at {now} but the plan set was made at commit "
-            f"{manifest.commit[:12]}",
-            hint=f"Check out {manifest.commit[:12]} to apply this plan set, or plan again on this commit. "
-            "Nothing was applied.",
-        )
-    for sp in to_apply:
-        if sp.source_sha256 is None:
-            continue
-        now_digest = source_digest(engine.root, engine.stack(sp.stack))
-        if now_digest != sp.source_sha256:
-            raise ApprovalRefused(
-                f"apply refused: the files of '{sp.stack}' (or its modules) changed since it was planned",
-                where=engine.stack(sp.stack).path,
-                hint="Commit or revert the changes and plan again. Nothing was applied.",
-            )
+    check_approval(loaded, approval, approval_needed(engine, to_apply))
+    check_source(engine, manifest, to_apply, merged_commit)
     _check_effective_config(engine, to_apply)
     _check_work_tree(engine, manifest, plan_set)
-
-    # 3. The plan files.
     for sp in to_apply:
         check_files(plan_set, sp)
-
-    # 4. The terraform version: a saved plan applies only with the version that made it.
+    # A saved plan applies only with the terraform version that made it.
     if manifest.terraform_version and manifest.terraform_version != str(engine.binary.version):
         raise ApprovalRefused(
             f"apply refused: the plan set was made with terraform {manifest.terraform_version} but "
             f"{engine.binary.describe()} would apply it",
             hint="Use the same terraform version (terraform.binary), or plan again. Nothing was applied.",
         )
-
-    # 5. The plan file is the truth: its configuration snapshot and resource changes are the
+    # The plan file is the truth: its configuration snapshot and resource changes are the
     # approved ones, and the policies are evaluated on the plan JSON derived from it.
     derived = {s.stack: check_plan_file(engine, plan_set, s) for s in to_apply if s.plan_sha256 is not None}
-
-    # 6. Policies, re-evaluated on the plan JSON derived from each plan file.
-    policy = None
-    with_plans = [s for s in to_apply if s.stack in derived]
-    if check_policies and with_plans:
-        from orchestrator.engine.plan import evaluate_policies
-
-        plans = [(engine.stack(s.stack), derived[s.stack]) for s in with_plans]
-        policy = evaluate_policies(engine, plans)
-        if policy is not None and policy.blocking:
-            denied = [r.stack for r in policy.stacks if r.counts().get("denied") or r.counts().get("errors")]
-            raise PolicyBlocked(
-                f"apply refused: policies deny this plan set ({', '.join(denied) or 'see policy.json'})",
-                where=str(plan_set),
-                hint="Fix the code or the policy and plan again; `orchestrate policy --plan-set DIR` "
-                "lists the findings. Nothing was applied.",
-            )
-
-    # 7. The state each plan was made against has not moved.
+    policy = check_policies(engine, plan_set, to_apply, derived) if check_policy else None
+    # The state each plan was made against has not moved.
     if state_identity is not None:
         stale = _stale_states(to_apply, state_identity, engine.parallelism)
         if stale:
@@ -179,6 +204,25 @@ def verify_plan_set(
     return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy)
 
 
+def _stale_states(
+    plans: list[StackPlan], identity: Callable[[str], tuple[str | None, int | None]], parallelism: int
+) -> list[str]:
+    checked = [p for p in plans if p.plan_sha256 is not None]
+    if not checked:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(checked)))) as pool:
+        found = list(pool.map(lambda p: identity(p.stack), checked))
+    out = []
+    for sp, (lineage, serial) in zip(checked, found, strict=True):
+        if (sp.lineage or None) != (lineage or None) or (sp.lineage and sp.serial != serial):
+            before = f"serial {sp.serial}" if sp.lineage else "no state"
+            after = f"serial {serial}" if lineage else "no state"
+            if sp.lineage and lineage and sp.lineage != lineage:
+                after = "another lineage"
+            out.append(f"{sp.stack} ({before} -> {after})")
+    return out
+
+
 def _check_effective_config(engine: Engine, plans: list[StackPlan]) -> None:
     """Where and how each stack applies is what was planned (engine.effective)."""
     from orchestrator.engine.effective import differing_parts
@@ -187,7 +231,7 @@ def _check_effective_config(engine: Engine, plans: list[StackPlan]) -> None:
         if not sp.config_sha256:
             continue
         stack = engine.stack(sp.stack)
-        changed = differing_parts(sp.config_sha256, engine.effective_config(stack))
+        changed = differing_parts(sp.config_sha256, engine.workdir.effective_config(stack))
         if changed:
             raise ApprovalRefused(
                 f"apply refused: the effective configuration of '{sp.stack}' changed since it was "
@@ -215,22 +259,3 @@ def _check_work_tree(engine: Engine, manifest: Manifest, plan_set: Path) -> None
             )
             + " (git status lists them). Nothing was applied.",
         )
-
-
-def _stale_states(
-    plans: list[StackPlan], identity: Callable[[str], tuple[str | None, int | None]], parallelism: int
-) -> list[str]:
-    checked = [p for p in plans if p.plan_sha256 is not None]
-    if not checked:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(checked)))) as pool:
-        found = list(pool.map(lambda p: identity(p.stack), checked))
-    out = []
-    for sp, (lineage, serial) in zip(checked, found, strict=True):
-        if (sp.lineage or None) != (lineage or None) or (sp.lineage and sp.serial != serial):
-            before = f"serial {sp.serial}" if sp.lineage else "no state"
-            after = f"serial {serial}" if lineage else "no state"
-            if sp.lineage and lineage and sp.lineage != lineage:
-                after = "another lineage"
-            out.append(f"{sp.stack} ({before} -> {after})")
-    return out

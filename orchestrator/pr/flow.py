@@ -12,13 +12,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator.approval import Approval
 from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, OrchestratorError
 from orchestrator.git import Repo
-from orchestrator.github import GitHub, GitHubSettings
-from orchestrator.planset import PLAN_JSON, Manifest, read_manifest, read_plan_json
+from orchestrator.github import GitHub, GitHubSettings, PullRequest
+from orchestrator.planset import PLAN_JSON, LoadedPlanSet, Manifest, load_plan_set, read_plan_json
 from orchestrator.pr.approvers import PrContext, context_for
 from orchestrator.pr.event import PrEvent
 from orchestrator.pr.forks import ForkDecision, decide, scrub_credentials
@@ -45,6 +45,11 @@ from orchestrator.rules import (
 )
 from orchestrator.ui import info, warn
 from orchestrator.workspace import Workspace
+
+if TYPE_CHECKING:
+    from orchestrator.engine.apply import ApplyRun
+    from orchestrator.engine.context import Engine
+    from orchestrator.engine.plan import PlanRun
 
 
 @dataclass
@@ -121,7 +126,7 @@ def pr_settings(ws: Workspace, env: Mapping[str, str] | None = None) -> GitHubSe
 
 
 def adopt_plan_rules(
-    ws: Workspace, number: int, event: PrEvent | None, pull: Any, env: Mapping[str, str]
+    ws: Workspace, number: int, event: PrEvent | None, pull: PullRequest | None, env: Mapping[str, str]
 ) -> BaseRules:
     """Judge the plan of PR ``number`` by its base's rules (policies, redact, allow_forks...)."""
     repo = Repo.find(ws.root)
@@ -142,7 +147,7 @@ def adopt_plan_rules(
     return rules
 
 
-def finish_plan(ws: Workspace, run: Any, flow: PlanFlow, *, no_color: bool = False) -> None:
+def finish_plan(ws: Workspace, run: PlanRun, flow: PlanFlow, *, no_color: bool = False) -> None:
     """Job summary, then (with --comment) the sticky comment and commit statuses."""
     data, redactor = comment_data(
         ws,
@@ -207,10 +212,10 @@ def plan_set_redactor(
     return build_redactor(ws, plans, extra)
 
 
-def plan_set_shown_on(ws: Workspace, gh: GitHub, pr: Any) -> Path | None:
+def plan_set_shown_on(ws: Workspace, gh: GitHub, pr: PullRequest) -> Path | None:
     """The local plan set a PR shows (orchestrate's sticky comment, else the body of a drift PR
     it opened), when it is here."""
-    from orchestrator.planset import PLANS_DIR
+    from orchestrator.layout import PLANS_DIR
     from orchestrator.pr.gate import shown_plan_set
 
     ref = shown_plan_set(gh, pr, comment_key(ws.root))
@@ -222,8 +227,12 @@ def plan_set_shown_on(ws: Workspace, gh: GitHub, pr: Any) -> Path | None:
 
 @dataclass
 class PreparedApply:
-    directory: Path
+    loaded: LoadedPlanSet  # read once: approval, verification and apply use this value
     context: PrContext
+
+    @property
+    def directory(self) -> Path:
+        return self.loaded.dir
 
 
 def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> PreparedApply:
@@ -235,7 +244,8 @@ def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> Prepared
     gh = GitHub(settings)  # reads only: nothing is posted with it
     pr = gh.pull(number)
     directory = plan_set or plan_set_shown_on(ws, gh, pr) or latest_plan_set(ws.root)
-    manifest = read_manifest(directory)
+    loaded = load_plan_set(directory)
+    manifest = loaded.manifest
     if manifest.commit is None:
         raise ApprovalRefused(
             "apply refused: the plan set was not made from a git commit, so it cannot match the pull request",
@@ -248,19 +258,20 @@ def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> Prepared
     rules = read_base_rules(repo, ws.config_file, ws.config, base, manifest.commit)
     ws.judge_by(rules)
     context = context_for(repo, ws.config_file, pr, rules, pr.base_sha, manifest.commit, ws.stacks)
-    return PreparedApply(directory, context)
+    return PreparedApply(loaded, context)
 
 
 def approve_apply(
-    ws: Workspace, prepared: PreparedApply, number: int, engine: Any
+    ws: Workspace, prepared: PreparedApply, number: int, engine: Engine
 ) -> tuple[Approval, ApplyFlow]:
-    """The GitHub approval for applying ``plan_set``; a refusal is audited, posted, raised."""
+    """The GitHub approval for applying the prepared plan set (bound to it); a refusal is
+    audited, posted, raised."""
     from orchestrator import audit
     from orchestrator.engine.apply import audit_record
     from orchestrator.pr.gate import github_approval
 
-    plan_set = prepared.directory
-    manifest = read_manifest(plan_set)
+    loaded = prepared.loaded
+    plan_set, manifest = loaded.dir, loaded.manifest
     settings = GitHubSettings.from_env(ws.config.github)  # the base's github: section
     redactor = plan_set_redactor(ws, plan_set, manifest, sorted(engine.redactor.secrets))
     gh = GitHub(settings, redactor=redactor)
@@ -285,7 +296,7 @@ def approve_apply(
         )
         post_refusal(flow, exc)
         raise
-    return approval, flow
+    return approval.for_plan_set(loaded), flow
 
 
 def post_refusal(flow: ApplyFlow, exc: OrchestratorError) -> None:
@@ -298,7 +309,7 @@ def post_refusal(flow: ApplyFlow, exc: OrchestratorError) -> None:
         warn(f"could not post the refusal on pull request #{flow.number}: {post_exc.message}")
 
 
-def finish_apply(flow: ApplyFlow, run: Any, *, merge: bool, method: str = "merge") -> str | None:
+def finish_apply(flow: ApplyFlow, run: ApplyRun, *, merge: bool, method: str = "merge") -> str | None:
     """Post the result on the PR; with ``merge``, merge it after a fully successful apply."""
     result = run.to_json()
     statuses = {s["status"] for s in result["stacks"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PlanSetError
 from orchestrator.planset import LOG_FILE, PLAN_JSON, POLICY_FILE, Manifest, read_plan_json
@@ -25,10 +25,13 @@ from orchestrator.render.comment import (
 from orchestrator.render.plandiff import placeholder_upstreams, render_plan_diff
 from orchestrator.workspace import Workspace
 
+if TYPE_CHECKING:
+    from orchestrator.policy.report import PolicyReport
+
 LOG_TAIL_LINES = 40
 
 
-def read_policy_report(plan_set: Path) -> Any | None:
+def read_policy_report(plan_set: Path) -> PolicyReport | None:
     """policy.json as an orchestrator.policy PolicyReport, or None when policies did not run."""
     path = plan_set / POLICY_FILE
     if not path.is_file():
@@ -77,7 +80,7 @@ def comment_data(
     *,
     reasons: Mapping[str, Sequence[str]] | None = None,
     deleted: Sequence[str] = (),
-    policy: Any | None = None,
+    policy: PolicyReport | None = None,
     run_url: str | None = None,
     pr: int | None = None,
     warnings: Sequence[str] = (),

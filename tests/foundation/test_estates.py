@@ -228,12 +228,10 @@ def test_non_utf8_names_get_a_clear_error(make_repo: MakeRepo, cli: Cli) -> None
 
 
 def test_bug12_a_plan_error_names_its_log_without_nested_parentheses() -> None:
-    from orchestrator.engine.plan import error_text
+    from orchestrator.errors import one_line
     from orchestrator.terraform.runner import classify_failure
 
     exc = classify_failure(
         "plan", "Error: Failed to read variables file\n", where="a", log=Path("<plan set>/a/log.txt")
     )
-    assert (
-        error_text(exc) == "terraform plan failed: Failed to read variables file (log: <plan set>/a/log.txt)"
-    )
+    assert one_line(exc) == "terraform plan failed: Failed to read variables file (log: <plan set>/a/log.txt)"

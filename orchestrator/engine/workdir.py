@@ -1,0 +1,246 @@
+"""A stack's terraform working setup: its environment, backend override and ``init``.
+
+Per stack, terraform's working data lives under ``.orchestrate/work/<slug>/`` (TF_DATA_DIR),
+never in the stack directory. ``init`` is skipped when a fingerprint of what it depends on
+(terraform version, backend settings, required providers, module sources, the dependency
+lock file, the CLI configuration) equals the one recorded after the last successful init.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.backends import effective_backend, state_base, state_key
+from orchestrator.clouds import EmulateState, s3_state_endpoint, stack_terraform_env
+from orchestrator.config import RootConfig
+from orchestrator.discovery import Stack
+from orchestrator.errors import ConfigError, TerraformError
+from orchestrator.fileio import write_if_changed
+from orchestrator.layout import PLUGIN_CACHE, StackWork
+from orchestrator.progress import Progress
+from orchestrator.terraform import runner as tf
+from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override
+from orchestrator.terraform.binary import TerraformBinary
+
+LOCK_FILE_NAME = ".terraform.lock.hcl"
+# Variables that would silently change what terraform does under orchestrate's feet.
+_DROPPED_ENV_PREFIXES = ("TF_CLI_ARGS",)
+_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR"}
+
+
+def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS* and data dirs."""
+    return {
+        k: v for k, v in base.items() if k not in _DROPPED_ENV and not k.startswith(_DROPPED_ENV_PREFIXES)
+    }
+
+
+def tf_var_value(value: Any) -> str:
+    """A TF_VAR_ value: strings as they are, anything else as JSON (which HCL reads)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "-"
+
+
+def init_fingerprint(
+    binary: TerraformBinary, stack: Stack, setup: BackendSetup, env: Mapping[str, str]
+) -> str:
+    """What a successful init depends on; equal fingerprints mean init may be skipped."""
+    providers: set[str] = set()
+    modules: set[tuple[str, str]] = set()
+    for info in [stack.tf, *(m.tf for m in stack.modules)]:
+        providers.update(f"{k}={v}" for k, v in info.required_providers.items())
+        providers.update(
+            d.type.split("_", 1)[0] for d in info.declarations if d.kind in ("resource", "data") and d.type
+        )
+        modules.update((m.name, m.source or "") for m in info.modules)
+    cli_config = env.get("TF_CLI_CONFIG_FILE", "")
+    doc = {
+        "binary": [binary.path, str(binary.version)],
+        "backend": [setup.type, setup.config_text(), setup.override],
+        "providers": sorted(providers),
+        "modules": sorted(modules),
+        "lock_file": file_digest(stack.dir / LOCK_FILE_NAME),
+        "cli_config": [cli_config, file_digest(Path(cli_config)) if cli_config else "-"],
+        "plugin_cache": env.get("TF_PLUGIN_CACHE_DIR", ""),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _show_key(key: list[Any]) -> str:
+    return ":".join(str(p) for p in key)
+
+
+@dataclass
+class Workdir:
+    """Per command: where each stack's terraform works, what environment it gets, and init."""
+
+    root: Path
+    config: RootConfig
+    binary: TerraformBinary
+    runner: tf.Runner
+    progress: Progress
+    emulate: EmulateState | None
+    base_env: Mapping[str, str]  # already cleaned (clean_base_env)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, stack: Stack) -> StackWork:
+        return StackWork.of(self.root, stack.slug)
+
+    def env(self, stack: Stack, variables: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """A fresh environment for terraform in this stack (os.environ is never changed)."""
+        layers: list[Mapping[str, str]] = [stack_terraform_env(self.config, stack.cloud, self.emulate)]
+        own = {"TF_DATA_DIR": str(self.of(stack).data_dir)}
+        if stack.workspace:
+            # every terraform command of the stack (init, plan, apply, state pull) uses its workspace
+            own["TF_WORKSPACE"] = stack.workspace
+        if self.config.terraform.plugin_cache:
+            cache = self.root / PLUGIN_CACHE
+            cache.mkdir(parents=True, exist_ok=True)
+            own["TF_PLUGIN_CACHE_DIR"] = str(cache)
+        for name, value in (variables or {}).items():
+            own[f"TF_VAR_{name}"] = tf_var_value(value)
+        layers.append(own)
+        return tf.compose_env(self.base_env, *layers)
+
+    def effective_config(self, stack: Stack) -> dict[str, str]:
+        """Digests of what decides where and how the stack applies (engine.effective)."""
+        from orchestrator.engine.effective import effective_parts
+
+        return effective_parts(self.config, stack, self.emulate, self.base_env)
+
+    def backend(self, stack: Stack) -> BackendSetup:
+        eb = effective_backend(stack, self.config)
+        endpoint = s3_state_endpoint(self.config, stack.cloud, self.emulate) if eb.type == "s3" else None
+        return backend_setup(
+            eb,
+            root=self.root,
+            s3_endpoint=endpoint,
+            new_style_s3=self.binary.s3_endpoints_block,
+            declared_in_code=stack.tf.backend is not None,
+        )
+
+    def state_location(self, stack: Stack) -> list[Any] | None:
+        eb = effective_backend(stack, self.config)
+        key = state_key(eb.type, eb.config, state_base(eb, self.root, stack.dir))
+        return list(key) if key is not None else None
+
+    def _lock(self, slug: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(slug, threading.Lock())
+
+    def ensure_init(
+        self,
+        stack: Stack,
+        env: Mapping[str, str],
+        log: Path | None,
+        *,
+        force: bool = False,
+        report: bool = True,
+    ) -> bool:
+        """Run ``terraform init`` unless nothing it depends on changed. Returns True when it ran."""
+        work = self.of(stack)
+        with self._lock(stack.slug):
+            setup = self.backend(stack)
+            sync_override(stack.dir, setup)
+            work.dir.mkdir(parents=True, exist_ok=True)
+            write_if_changed(work.backend_file, setup.config_text())
+            record = read_json(work.init_record)
+            location = self.state_location(stack)
+            fingerprint = init_fingerprint(self.binary, stack, setup, env)
+            if not force and record.get("fingerprint") == fingerprint and work.data_dir.is_dir():
+                return False
+            self._guard_state_move(stack, work, record.get("state"), location)
+            if report:
+                self.progress.phase(stack.id, "init")
+            # A failed or interrupted init leaves the data dir half-done: drop the fingerprint
+            # first (keeping the state location, which guards against silent state moves).
+            write_if_changed(work.init_record, json.dumps({"state": location}, indent=2) + "\n")
+            # -reconfigure: backend settings such as an emulated endpoint's port may change
+            # between runs; the state location itself is guarded above.
+            # init runs in the default workspace: terraform refuses to init into a workspace
+            # the backend does not have yet; the stack's own is created or selected after.
+            init_env = {k: v for k, v in env.items() if k != "TF_WORKSPACE"}
+            self.runner.run(
+                tf.init_args(stack.dir, backend_config=work.backend_file, reconfigure=True),
+                env=init_env,
+                log=log,
+                where=stack.id,
+                on_line=lambda line: self.progress.line(stack.id, line),
+            )
+            if stack.workspace and stack.workspace != "default":
+                self._select_workspace(stack, stack.workspace, init_env, log)
+            # The lock file may have been written by init: fingerprint what init left behind.
+            record = {"fingerprint": init_fingerprint(self.binary, stack, setup, env), "state": location}
+            write_if_changed(work.init_record, json.dumps(record, indent=2) + "\n")
+            return True
+
+    def _select_workspace(self, stack: Stack, name: str, env: Mapping[str, str], log: Path | None) -> None:
+        """Select the stack's workspace, creating it when the backend has none of that name."""
+        chdir = tf.chdir(stack.dir)
+        try:
+            self.runner.run([chdir, "workspace", "select", name], env=env, log=log, where=stack.id)
+        except TerraformError:
+            self.runner.run([chdir, "workspace", "new", name], env=env, log=log, where=stack.id)
+
+    def _guard_state_move(
+        self, stack: Stack, work: StackWork, previous: Any, location: list[Any] | None
+    ) -> None:
+        if previous is None or location is None or previous == location:
+            return
+        raise ConfigError(
+            f"the stack's state location changed since the last init ({_show_key(previous)} -> "
+            f"{_show_key(location)}); orchestrate does not move state by itself",
+            where=stack.id,
+            hint=f"Move the state with `{self.command_hint(stack, 'init -migrate-state')}`, "
+            f"or delete {work.init_record} if the new location is meant to start empty.",
+        )
+
+    def run(
+        self,
+        stack: Stack,
+        args: list[str],
+        env: Mapping[str, str],
+        log: Path | None,
+        report: bool = True,
+        **kwargs: Any,
+    ) -> tf.Result:
+        """Run a command after ensure_init; when terraform says init is needed, init once more and retry."""
+        self.ensure_init(stack, env, log, report=report)
+        try:
+            return self.runner.run(args, env=env, log=log, where=stack.id, **kwargs)
+        except tf.InitRequired:
+            self.ensure_init(stack, env, log, force=True, report=report)
+            return self.runner.run(args, env=env, log=log, where=stack.id, **kwargs)
+
+    def command_hint(self, stack: Stack, command: str) -> str:
+        """The shell command a user runs to do ``command`` by hand in this stack's setup."""
+        rel_data = os.path.relpath(self.of(stack).data_dir, self.root)
+        rel_dir = os.path.relpath(stack.dir, self.root)
+        return f"TF_DATA_DIR={rel_data} terraform -chdir={rel_dir} {command}"
+
+    def unlock_hint(self, stack: Stack) -> str:
+        return self.command_hint(stack, "force-unlock -force {id}")
