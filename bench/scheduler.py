@@ -122,6 +122,13 @@ def make_estate(root: Path, n: int = 20) -> None:
     )
 
 
+def commit_all(root: Path) -> None:
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "config"], cwd=root, check=True
+    )
+
+
 def loop_script(tf: str) -> str:
     return (
         "set -e\nfor d in stacks/*/; do\n"
@@ -219,6 +226,7 @@ def part_b(n: int = 20) -> None:
         make_estate(loop_repo, n)
         make_estate(orch_repo, n)
         (orch_repo / "orchestrate.yaml").write_text(f"terraform:\n  binary: {tf}\n")
+        commit_all(orch_repo)  # apply refuses uncommitted changes
         script = loop_script(tf)
         orch = [sys.executable, "-m", "orchestrator", "--repo", str(orch_repo), "plan"]
         cold = (timed(["bash", "-c", script], loop_repo, env)[0], timed(orch, orch_repo, env, ok=(2,))[0])
