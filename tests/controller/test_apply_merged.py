@@ -59,7 +59,13 @@ class Merged:
         return [c["body"] for c in self.gh.issue_comments(1)]
 
 
-def setup(pr_repo: Callable[..., Repo], gh: FakeGitHub, tmp_path: Path, config: str = ON_MERGE) -> Merged:
+def setup(
+    pr_repo: Callable[..., Repo],
+    gh: FakeGitHub,
+    tmp_path: Path,
+    config: str = ON_MERGE,
+    pr_config: str | None = None,
+) -> Merged:
     repo = pr_repo(FILES, config)
     bare = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
@@ -68,6 +74,9 @@ def setup(pr_repo: Callable[..., Repo], gh: FakeGitHub, tmp_path: Path, config: 
     base = git(repo.root, "rev-parse", "HEAD")
     git(repo.root, "checkout", "-q", "-b", "feature")
     (repo.root / "stacks/app/main.tf").write_text(NULL_STACK.replace('v = "1"', 'v = "2"'))
+    if pr_config is not None:  # the PR also edits orchestrate.yaml
+        with (repo.root / "orchestrate.yaml").open("a") as fh:
+            fh.write(pr_config)
     repo.commit("change app")
     git(repo.root, "push", "-q", "origin", "feature")
     head = git(repo.root, "rev-parse", "HEAD")
@@ -149,3 +158,14 @@ def test_a_commit_not_merged_through_a_pr_is_refused(
     m.main_commit("stacks/app/terraform.tfvars", "# pushed directly\n")
     code, out = m.apply()
     assert code == 1 and "no pull request into main was merged as commit" in out, out
+
+
+def test_a_pr_switching_itself_to_on_merge_is_judged_by_the_base_rules(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path, config="", pr_config=ON_MERGE)
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.merge()
+    code, out = m.apply()
+    assert code == 1 and "approval.mode: on-merge" in out, out
+    assert m.repo.state("app") is None
