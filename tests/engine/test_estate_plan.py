@@ -1,5 +1,5 @@
 """Done-when of issue 14: the 200-root synthetic estate (no stack.yaml) plans with the targets
-its rules give. Lists and graphs all 200 in tests/foundation/test_stack_rules.py; plans a few
+its rules give. Lists and graphs all 200 in tests/test_stack_rules.py; plans a few
 here with real terraform (the null provider from the offline mirror)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.planset import read_manifest
 from tests.engine.conftest import Repo
-from tests.estates.synthetic import estate, plannable
+from tests.fakes.estates import estate, plannable
 
 pytestmark = pytest.mark.integration
 

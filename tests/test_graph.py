@@ -166,7 +166,7 @@ def test_every_edge_records_all_its_reasons(make_repo: MakeRepo) -> None:
 
 
 def test_example_estate_has_all_three_edge_kinds_across_clouds() -> None:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     g = Workspace.load(root).graph
     assert len(g.order) >= 8
     kinds_cross_cloud = set()
@@ -230,7 +230,7 @@ def test_schema_command_prints_json_schemas(cli: Cli) -> None:
 
 
 def test_committed_schemas_are_current(cli: Cli) -> None:
-    docs = Path(__file__).resolve().parents[2] / "docs" / "schema"
+    docs = Path(__file__).resolve().parents[1] / "docs" / "schema"
     for kind in ("orchestrate", "stack"):
         committed = json.loads((docs / f"{kind}.schema.json").read_text())
         assert committed == json.loads(cli("schema", kind).stdout), (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import Result
 
-from tests.estates.synthetic import estate
+from tests.fakes.estates import estate
 
 Cli = Callable[..., Result]
 MakeRepo = Callable[..., Path]

@@ -103,6 +103,6 @@ def test_hcl_reader_reads_files_that_start_with_a_comment() -> None:
 
 
 def test_example_estate_modules_are_followed() -> None:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     ws = Workspace.load(root, use_cache=False)
     assert ws.stacks["aws/prod/storage"].module_paths == ("modules/aws-bucket", "modules/labels")

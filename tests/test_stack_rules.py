@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import Result
 
 from orchestrator.workspace import Workspace
-from tests.estates.synthetic import estate, expected_ids
+from tests.fakes.estates import estate, expected_ids
 
 Cli = Callable[..., Result]
 MakeRepo = Callable[..., Path]
