@@ -320,7 +320,7 @@ def apply_merged(
     app: App, plan_set: Path | None, commit: str | None, fail_fast: bool, skip_reason: str | None
 ) -> int:
     """apply --merged: see orchestrator/controller/merged.py."""
-    from orchestrator.controller.merged import prepare_merged, report_refusal
+    from orchestrator.controller.merged import prepare_merged, refused
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import ApplyFlow, finish_apply, plan_set_redactor
 
@@ -339,9 +339,10 @@ def apply_merged(
             merged_commit=merged.commit,
         )
     except OrchestratorError as exc:
-        for w in report_refusal(merged.pr, merged.gh, merged.commit, exc.message):
-            warn(w, no_color=app.no_color)
-        raise
+        error = refused(merged, exc)  # on needs approval: planned again at the merged commit
+        if error is exc:
+            raise
+        raise error from exc
     redactor = plan_set_redactor(ws, merged.directory, merged.manifest, sorted(engine.redactor.secrets))
     flow = ApplyFlow(merged.pr.number, merged.gh, redactor, merged.manifest, merged.gh.settings)
     finish_apply(flow, run, merge=False)

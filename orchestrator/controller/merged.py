@@ -11,8 +11,9 @@ plan set shown by orchestrate, digest for digest) holds; every stack the merge c
 plan set; and for every stack in it, its files and modules are the same at the merged commit as
 at the approved head, and the base did not move on anything it depends on (undiverged). The
 engine then checks the source digests, the effective configuration, policies and that the state
-has not moved since planning. A mismatch is a NeedsApproval (exit 2): the reason is posted on
-the PR and the commit status ``orchestrate/apply`` on the merged commit fails.
+has not moved since planning. A mismatch is a NeedsApproval (exit 2): the affected stacks are
+planned again at the merged commit (controller/replan.py), the reason and that plan are posted on
+the PR, and the commit status ``orchestrate/apply`` on the merged commit fails.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from pathlib import Path
 
 from orchestrator.approval import Approval
 from orchestrator.changes import stacks_for_files
-from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, NeedsApproval
+from orchestrator.controller.replan import MergedCommit, Replan, replan_merged
+from orchestrator.errors import (
+    ApprovalRefused,
+    ConfigError,
+    GitError,
+    GitHubError,
+    NeedsApproval,
+    OrchestratorError,
+)
 from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
 from orchestrator.planset import LoadedPlanSet, Manifest, load_plan_set
@@ -40,6 +49,7 @@ class MergedApply:
     pr: PullRequest
     loaded: LoadedPlanSet  # read once: approval, verification and apply use this value
     gh: GitHub
+    merge: MergedCommit
     approval: Approval | None = None
 
     @property
@@ -73,6 +83,7 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
     from orchestrator.pr.flow import plan_set_shown_on
 
     repo = Repo.open(ws.root, hint="apply --merged compares commits: run it in a clone.")
+    head_config = ws.config  # as checked out, before the PR's base rules are adopted
     head = repo.head()
     sha = repo.must_rev(commit) if commit else head
     if sha is None or head != sha:
@@ -114,19 +125,42 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             "apply --merged needs approval.mode: on-merge in orchestrate.yaml (it is before-merge)",
             hint="With before-merge, PRs are applied by apply --pr N before they merge. Nothing was applied.",
         )
-    merged = MergedApply(sha, pr, loaded, gh)
+    merged = MergedApply(
+        sha, pr, loaded, gh, MergedCommit(ws.root, ws.config_file, head_config, sha, parents[0])
+    )
     try:
         _check_content(repo, ws, merged, parents[0])
         context = context_for(repo, ws.config_file, pr, rules, parents[0], manifest.commit, ws.stacks)
         approval = _approve(merged, ws, context)
         merged.approval = approval.for_plan_set(loaded) if approval is not None else None
     except ApprovalRefused as exc:
-        from orchestrator.ui import warn
-
-        for w in report_refusal(pr, gh, sha, exc.message):
-            warn(w)
-        raise
+        error = refused(merged, exc)
+        if error is exc:
+            raise
+        raise error from exc
     return merged
+
+
+def refused(merged: MergedApply, exc: OrchestratorError) -> OrchestratorError:
+    """Report a refusal on the merged PR and its commit; on "needs approval", plan the affected
+    stacks again at the merged commit first and show that plan. Returns the error to raise."""
+    from orchestrator.ui import warn
+
+    replan: Replan | None = None
+    if isinstance(exc, NeedsApproval):
+        replan = replan_merged(merged.merge, merged.manifest)
+    for w in report_refusal(merged.pr, merged.gh, merged.commit, exc.message, replan):
+        warn(w)
+    if replan is None or replan.run is None:
+        return exc
+    pid = replan.run.manifest.id
+    return NeedsApproval(
+        exc.message,
+        where=exc.where,
+        hint=f"Nothing was applied. The affected stacks were planned again at {merged.commit[:12]} "
+        f"(plan set {pid}, shown on pull request #{merged.pr.number}); it applies only with a new "
+        "approval (docs/controller.md).",
+    )
 
 
 def _check_content(repo: Repo, ws: Workspace, merged: MergedApply, parent: str) -> None:
@@ -185,16 +219,17 @@ def _approve(merged: MergedApply, ws: Workspace, context: object) -> Approval:
         raise
 
 
-def report_refusal(merged_pr: PullRequest, gh: GitHub, commit: str, message: str) -> list[str]:
-    """The reason on the merged PR and a failing ``orchestrate/apply`` status on the commit."""
-    from orchestrator.render.escape import md_text
+def report_refusal(
+    merged_pr: PullRequest, gh: GitHub, commit: str, message: str, replan: Replan | None = None
+) -> list[str]:
+    """The reason (and the plan made again, if any) on the merged PR and a failing
+    ``orchestrate/apply`` status on the commit."""
+    from orchestrator.render.summary import render_merged_refusal
 
     warnings: list[str] = []
     try:
         gh.create_comment(
-            merged_pr.number,
-            f"### ⛔ orchestrate apply --merged: nothing applied\n\n{md_text(message)}\n\n"
-            "Plan the default branch (`orchestrate plan`) and get the new plan approved.\n",
+            merged_pr.number, render_merged_refusal(message, replan.markdown if replan is not None else None)
         )
         gh.set_status(commit, context="orchestrate/apply", state="failure", description=message)
     except GitHubError as exc:

@@ -102,3 +102,66 @@ def render_refusal(message: str, redactor: Redactor | None = None, *, run_url: s
     redact = (redactor or Redactor()).text
     link = f" · [workflow run]({run_url})" if run_url else ""
     return redact(f"### 🛑 orchestrate apply refused\n\n{_cell(message)}\n\nNothing was applied.{link}\n")
+
+
+def render_merged_refusal(
+    message: str,
+    replan: str | None,
+    redactor: Redactor | None = None,
+) -> str:
+    """`apply --merged` stopped with needs approval (or refused): the reason, the plan of the merged
+    commit when one was made (``replan``, from render_replan), and how it gets applied."""
+    redact = (redactor or Redactor()).text
+    parts = [f"### ⛔ orchestrate apply --merged: nothing applied\n\n{_cell(message)}\n"]
+    if replan is not None:
+        parts.append(replan)
+    else:
+        parts.append("Plan the default branch (`orchestrate plan`) and get the new plan approved.\n")
+    return redact("\n".join(parts))
+
+
+def render_replan(
+    commit: str,
+    manifest: Mapping[str, Any] | None,
+    *,
+    error: str | None = None,
+    allow_manual: bool = True,
+) -> str:
+    """The plan made again at the merged commit (a manifest as JSON data), or why it failed."""
+    if manifest is None:
+        return (
+            f"#### Planned again at `{commit[:12]}`: failed\n\n{_cell(error or 'unknown error')}\n\n"
+            "Plan the default branch (`orchestrate plan`) and get the new plan approved.\n"
+        )
+    pid = str(manifest.get("id", ""))
+    lines = [
+        f"#### Planned again at `{commit[:12]}`: plan set {md_code(pid)}",
+        "",
+        "| stack | status | add | change | destroy | replace |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for s in manifest.get("stacks", []):
+        c = s.get("counts") or {}
+        lines.append(
+            f"| {md_code(str(s.get('stack', '')))} | {_cell(str(s.get('status', '')))} | {c.get('add', 0)} "
+            f"| {c.get('change', 0)} | {c.get('destroy', 0)} | {c.get('replace', 0)} |"
+        )
+    policy = manifest.get("policy") or {}
+    if policy:
+        lines += [
+            "",
+            f"Policies (rules of the default branch before this merge): {policy.get('denied', 0)} denied, "
+            f"{policy.get('warned', 0)} warned, {policy.get('errors', 0)} errors.",
+        ]
+    lines += ["", "**Nothing is applied until a person allowed to approve approves this plan**, either:", ""]
+    if allow_manual:
+        lines.append(
+            f"- on a checkout of `{commit[:12]}` with this plan set (the job's plan-set artifact): "
+            f"`orchestrate apply --plan-set .orchestrate/plans/{pid} --approved-by LOGIN --reason TEXT` "
+            "(manual approval, recorded; every check of an apply runs again), or"
+        )
+    lines.append(
+        "- a follow-up pull request that changes these stacks, approved and merged as usual "
+        "(`apply --merged` applies its own plan set)."
+    )
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.envs.store import NOTES_REF
+from orchestrator.planset import read_manifest
 from tests.conftest import git
 from tests.engine.conftest import NULL_STACK, Repo
 from tests.fakes.github import FakeGitHub
@@ -114,6 +115,62 @@ def test_a_merge_that_brought_other_changes_to_the_stack_is_not_applied(
     assert m.repo.state("app") is None
     assert any("nothing applied" in c and "differs from the approved commit" in c for c in m.comments())
     assert fake_github.latest_statuses(sha)["orchestrate/apply"]["state"] == "failure"
+
+
+def test_a_refused_merge_is_planned_again_at_the_merged_commit_and_applied_only_when_approved(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.main_commit("stacks/app/terraform.tfvars", "# someone else's change\n")
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 2, out
+    # A normal plan set of the affected stack, at the merged commit; nothing applied.
+    replans = [
+        read_manifest(d)
+        for d in (m.repo.root / ".orchestrate/plans").iterdir()
+        if (d / "manifest.json").is_file() and read_manifest(d).commit == sha
+    ]
+    assert len(replans) == 1, out
+    replan = replans[0]
+    assert [s.stack for s in replan.stacks] == ["app"] and replan.stacks[0].status == "changes"
+    assert replan.pr is None and replan.kind == "plan"
+    assert f"planned again at {sha[:12]}" in out and replan.id in out
+    assert m.repo.state("app") is None
+    body = m.comments()[-1]
+    assert "nothing applied" in body and f"Planned again at `{sha[:12]}`" in body and replan.id in body
+    assert "| `app` | changes | 1 |" in body and "--approved-by" in body and "follow-up pull request" in body
+    assert fake_github.latest_statuses(sha)["orchestrate/apply"]["state"] == "failure"
+    # apply --merged never applies the re-plan: it stays refused.
+    code, out = m.apply()
+    assert code == 2 and m.repo.state("app") is None, out
+    # The documented way: a person allowed to approve approves that plan set.
+    res = m.repo.orchestrate(
+        "apply",
+        "--plan-set",
+        str(m.repo.root / ".orchestrate/plans" / replan.id),
+        "--approved-by",
+        "bob",
+        "--reason",
+        "reviewed the re-plan of #1",
+    )
+    assert res.exit_code == 0, res.output
+    assert m.repo.state("app") is not None
+
+
+def test_a_refused_merge_without_manual_approval_names_only_the_follow_up_pr(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path, config=ON_MERGE + "  allow_manual: false\n")
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.main_commit("stacks/app/terraform.tfvars", "# someone else's change\n")
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 2, out
+    body = m.comments()[-1]
+    assert f"Planned again at `{sha[:12]}`" in body and "--approved-by" not in body
+    assert "follow-up pull request" in body and m.repo.state("app") is None
 
 
 def test_a_change_to_another_stack_on_main_does_not_block(
