@@ -117,3 +117,9 @@ def build(
     cli_config = directory / "terraformrc"
     write_if_changed(cli_config, cli_config_text(root, extra_mirrors))
     return Mirror(root=root, cli_config=cli_config, cache=cache)
+
+
+def plugin(directory: Path) -> dict[str, str]:
+    """The stand-in providers as orchestrate's ``plugin:emulate`` provider mirror: their schemas
+    need no running emulator, so `orchestrate validate` checks the example estate offline."""
+    return build(directory).env()

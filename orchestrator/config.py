@@ -71,6 +71,13 @@ class TerraformSettings(_Model):
     parallelism: int | None = Field(None, ge=1, le=256, description="stacks run at once [CPUs]")
     plugin_cache: bool = Field(True, description="one shared TF_PLUGIN_CACHE_DIR")
     timeout: str | int | None = Field(None, description="per terraform command, e.g. 30m [none]")
+    provider_mirror: str | None = Field(
+        None,
+        description=(
+            "where `validate` installs providers when no registry is reachable: a directory of the "
+            "repository in filesystem-mirror layout, or plugin:NAME (plugin:emulate = the stand-ins) [none]"
+        ),
+    )
 
     @field_validator("timeout")
     @classmethod

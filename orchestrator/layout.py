@@ -7,6 +7,7 @@ modules join them to the root they were given. Nothing here touches the disk.
         audit.jsonl              one JSON line per apply or destroy (audit.py)
         cache/                   parsed HCL and validated YAML by content hash (discovery.py)
         emulate/state.json       what `orchestrate emulate up` started (clouds.py)
+        mirrors/<name>/          provider mirror CLI configs for validate (terraform/mirrors.py)
         locks/<slug>.lock        one plan or apply per stack at a time (locks.py)
         plans/<plan set id>/     plan sets (planset.py)
         plugin-cache/            terraform's shared provider cache (engine/workdir.py)
@@ -26,6 +27,7 @@ CACHE_DIR = Path(STATE_DIR) / "cache"
 EMULATE_DIR = Path(STATE_DIR) / "emulate"
 EMULATE_STATE = EMULATE_DIR / "state.json"
 LOCKS_DIR = Path(STATE_DIR) / "locks"
+MIRRORS_DIR = Path(STATE_DIR) / "mirrors"
 PLANS_DIR = Path(STATE_DIR) / "plans"
 PLUGIN_CACHE = Path(STATE_DIR) / "plugin-cache"
 RUNS_DIR = Path(STATE_DIR) / "runs"

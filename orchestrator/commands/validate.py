@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -10,7 +11,19 @@ from orchestrator.app import get_app
 from orchestrator.checks import config_findings
 from orchestrator.errors import EXIT_ERROR, EXIT_OK
 from orchestrator.render.graphs import to_json_text
+from orchestrator.terraform.mirrors import mirror_env
 from orchestrator.ui import emit, info, stdout_terminal, warn
+from orchestrator.workspace import Workspace
+
+
+def _validate_env(ws: Workspace) -> dict[str, str]:
+    """The process environment, plus the configured provider mirror while the emulated clouds
+    (which bring their own) are not up."""
+    spec = ws.config.terraform.provider_mirror
+    env = dict(os.environ)
+    if spec and ws.emulate is None:
+        env.update(mirror_env(ws.root, spec))
+    return env
 
 
 @click.command("validate")
@@ -33,7 +46,7 @@ def command(skip_terraform: bool, strict: bool) -> int:
         from orchestrator.engine.validate import validate_stacks
         from orchestrator.progress import make_progress
 
-        engine = Engine.create(ws, progress=make_progress(app.no_color))
+        engine = Engine.create(ws, progress=make_progress(app.no_color), base_env=_validate_env(ws))
         tf_results = validate_stacks(engine, [s for s in graph.order if ws.stacks[s].error is None])
         unchecked = [f"{r.stack} ({r.error})" for r in tf_results if r.status == "unchecked"]
         for r in tf_results:
