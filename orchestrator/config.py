@@ -78,11 +78,23 @@ class TerraformSettings(_Model):
             "repository in filesystem-mirror layout, or plugin:NAME (plugin:emulate = the stand-ins) [none]"
         ),
     )
+    lock_timeout: str | int | None = Field(
+        "5m",
+        description="how long plan, apply and refresh scans wait for a terraform state lock held by "
+        "another run (terraform's -lock-timeout), e.g. 10m; 0 fails at once [5m]",
+    )
 
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, v: str | int | None) -> str | int | None:
         if v is not None:
+            parse_duration(v)
+        return v
+
+    @field_validator("lock_timeout")
+    @classmethod
+    def _check_lock_timeout(cls, v: str | int | None) -> str | int | None:
+        if v is not None and v not in (0, "0", "0s"):
             parse_duration(v)
         return v
 
@@ -98,6 +110,13 @@ class TerraformSettings(_Model):
     @property
     def timeout_seconds(self) -> float | None:
         return None if self.timeout is None else parse_duration(self.timeout)
+
+    @property
+    def lock_timeout_arg(self) -> str | None:
+        """The value of terraform's -lock-timeout (seconds), or None to leave terraform's default (0s)."""
+        if self.lock_timeout is None or self.lock_timeout in (0, "0", "0s"):
+            return None
+        return f"{int(parse_duration(self.lock_timeout))}s"
 
     @property
     def effective_parallelism(self) -> int:

@@ -204,7 +204,12 @@ def terraform_refresh(engine: Engine) -> Callable[[Stack, Sequence[str]], Refres
         log, plan_file, plan_json = work / "log.txt", work / "refresh.tfplan", work / "refresh.json"
         log.write_text("")
         args = tf.plan_args(
-            stack.dir, plan_file, var_files=stack.config.var_files, refresh_only=True, targets=targets
+            stack.dir,
+            plan_file,
+            var_files=stack.config.var_files,
+            refresh_only=True,
+            targets=targets,
+            lock_timeout=engine.config.terraform.lock_timeout_arg,
         )
         engine.workdir.run(stack, args, env, log, report=False, ok_codes=(0, 2))
         engine.runner.run(

@@ -182,7 +182,7 @@ def apply_file(engine: Engine, sid: str, plan_file: Path, log: Path, *, destroy:
     try:
         engine.workdir.run(
             stack,
-            tf.apply_args(stack.dir, plan_file),
+            tf.apply_args(stack.dir, plan_file, lock_timeout=engine.config.terraform.lock_timeout_arg),
             env,
             log,
             on_line=lambda line: engine.progress.line(sid, line),

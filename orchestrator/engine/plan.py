@@ -219,7 +219,13 @@ def plan_one(
 def _terraform_plan(
     engine: Engine, stack: Stack, sdir: Path, env: Mapping[str, str], *, destroy: bool, operation: str
 ) -> tf.Result:
-    args = tf.plan_args(stack.dir, sdir / PLAN_FILE, var_files=stack.config.var_files, destroy=destroy)
+    args = tf.plan_args(
+        stack.dir,
+        sdir / PLAN_FILE,
+        var_files=stack.config.var_files,
+        destroy=destroy,
+        lock_timeout=engine.config.terraform.lock_timeout_arg,
+    )
     log = sdir / LOG_FILE
     engine.workdir.ensure_init(stack, env, log)
     engine.progress.phase(stack.id, operation)
