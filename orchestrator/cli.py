@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("destroy", "Destroy stacks in reverse dependency order (approval required)."),
     "drift": ("drift", "Scan for drift between state and the live clouds."),
     "policy": ("policy", "Evaluate policies on a plan set."),
+    "planset": ("planset", "Work with plan sets: merge the parts of a fanned-out plan (plan --shard)."),
     "matrix": ("matrix", "A GitHub Actions matrix (JSON) for fanning stacks out over jobs."),
     "schema": ("schema", "The JSON Schema of orchestrate.yaml or stack.yaml."),
     "emulate": ("emulate", "Local emulated clouds for trying the tool and for tests."),

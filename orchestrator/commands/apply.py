@@ -110,6 +110,7 @@ def run_apply(
     skip_promotion: str | None = None,
     confirm_destroy: bool = False,
     merged_commit: str | None = None,
+    only: frozenset[str] | None = None,
 ) -> ApplyRun:
     run = apply_plan_set(
         engine,
@@ -118,6 +119,7 @@ def run_apply(
         fail_fast=fail_fast,
         confirm_destroy=confirm_destroy,
         merged_commit=merged_commit,
+        only=only,
     )
     for w in run.verified.warnings:
         warn(w, no_color=app.no_color)
@@ -186,6 +188,43 @@ def record(
         warn(w, no_color=app.no_color)
 
 
+def wave_stacks(
+    app: App, engine: Engine, plan_set: LoadedPlanSet, wave: int | None, *, merge: bool
+) -> frozenset[str] | None:
+    """The stacks of ``wave`` in the plan set (None: every stack)."""
+    if wave is None:
+        return None
+    from orchestrator.shard import waves
+
+    manifest = plan_set.manifest
+    known = [s.stack for s in manifest.stacks if s.status in APPLICABLE and s.stack in engine.ws.stacks]
+    by_wave = waves(engine.ws.graph, known)
+    last = max(by_wave.values(), default=0)
+    if merge and wave != last:
+        raise click.UsageError(f"--merge with --wave: only the last wave ({last}) may merge the pull request")
+    chosen = frozenset(sid for sid, w in by_wave.items() if w == wave)
+    # Waves run in order: every planned stack of an earlier wave must have been applied (its
+    # state moved on from the one it was planned against) before this wave may start.
+    waiting = [
+        s.stack
+        for s in manifest.stacks
+        if by_wave.get(s.stack, wave) < wave
+        and s.plan_sha256 is not None
+        and engine.states.identity(s.stack) == (s.lineage, s.serial)
+    ]
+    if waiting:
+        raise ApprovalRefused(
+            f"apply refused: wave {wave} needs the earlier waves applied first; not applied yet: "
+            + ", ".join(waiting),
+            hint=f"Apply the earlier waves first (apply --wave 0 ... --wave {wave - 1}). Nothing was applied.",
+        )
+    if not chosen:
+        warn(
+            f"wave {wave} of plan set {manifest.id} is empty (its waves are 0..{last})", no_color=app.no_color
+        )
+    return chosen
+
+
 @click.command("apply")
 @click.option(
     "--plan-set",
@@ -213,6 +252,13 @@ def record(
 )
 @click.option(
     "--merge", is_flag=True, help="With --pr: merge the pull request after a fully successful apply."
+)
+@click.option(
+    "--wave",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Apply only wave K of the plan set (K=0 first): the stacks with changes whose changed "
+    "upstreams are all in earlier waves. Run wave K+1 after wave K succeeded.",
 )
 @click.option(
     "--merge-method",
@@ -249,6 +295,7 @@ def command(
     skip_promotion: bool,
     merged: bool,
     merged_sha: str | None,
+    wave: int | None,
 ) -> int:
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
@@ -276,6 +323,7 @@ def command(
         # Read once: the approval, the verification and the apply all work from this value.
         loaded = load_plan_set(directory)
         confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
+        only = wave_stacks(app, engine, loaded, wave, merge=merge)
         approval = resolve_approval(app, engine, loaded, approved_by, reason)
         promotion_gate(engine, loaded, approval, skip_reason)
         return run_apply(
@@ -286,6 +334,7 @@ def command(
             fail_fast=fail_fast,
             skip_promotion=skip_reason,
             confirm_destroy=confirm_destroy,
+            only=only,
         ).exit_code
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply
@@ -297,6 +346,7 @@ def command(
     loaded = prepared.loaded
     confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
+    only = wave_stacks(app, engine, loaded, wave, merge=merge)
     approval, flow = approve_apply(ws, prepared, pr_number, engine)
     try:
         promotion_gate(engine, loaded, approval, skip_reason)
@@ -308,6 +358,7 @@ def command(
             fail_fast=fail_fast,
             skip_promotion=skip_reason,
             confirm_destroy=confirm_destroy,
+            only=only,
         )
     except OrchestratorError as exc:  # refused by the engine's checks (digests, commit, policy, state)
         post_refusal(flow, exc)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,9 +141,11 @@ def apply_plan_set(
     fail_fast: bool = False,
     confirm_destroy: bool = False,
     merged_commit: str | None = None,
+    only: Collection[str] | None = None,
 ) -> ApplyRun:
     """Verify and apply a loaded plan set. Raises (and audits) a refusal before applying anything.
-    A destroy plan set needs ``confirm_destroy``."""
+    A destroy plan set needs ``confirm_destroy``; ``only`` (apply --wave) applies just those of
+    the plan set's stacks."""
     try:
         verified = verify_plan_set(
             engine,
@@ -151,6 +154,7 @@ def apply_plan_set(
             state_identity=engine.states.identity,
             confirm_destroy=confirm_destroy,
             merged_commit=merged_commit,
+            only=only,
         )
     except OrchestratorError as exc:
         record = audit_record(

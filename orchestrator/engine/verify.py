@@ -9,7 +9,7 @@ against, and the policies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +149,11 @@ def verify_plan_set(
     check_policy: bool = True,
     confirm_destroy: bool = False,
     merged_commit: str | None = None,
+    only: Collection[str] | None = None,
 ) -> VerifiedPlanSet:
-    """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply."""
+    """Raise ApprovalRefused, PlanSetError, PolicyBlocked or StalePlanError, or return what to apply.
+
+    ``only`` (apply --wave) verifies and returns just those of the plan set's stacks."""
     manifest, plan_set = loaded.manifest, loaded.dir
     if manifest.kind == "destroy" and not confirm_destroy:
         doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
@@ -168,7 +171,7 @@ def verify_plan_set(
             where=str(plan_set),
             hint="Plan again on the current code.",
         )
-    to_apply = [s for s in manifest.stacks if s.status in APPLICABLE]
+    to_apply = [s for s in manifest.stacks if s.status in APPLICABLE and (only is None or s.stack in only)]
     warnings = [
         f"'{s.stack}' is {s.status} in this plan set and will not be applied"
         + (f" ({s.error or s.reason})" if (s.error or s.reason) else "")

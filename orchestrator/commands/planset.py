@@ -1,0 +1,54 @@
+"""orchestrate planset merge: one plan set from the partial plan sets of `plan --shard I/N`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from orchestrator.app import get_app
+from orchestrator.engine.plan import PlanRun
+from orchestrator.planset_merge import default_plans_root, merge
+from orchestrator.pr.flow import finish_plan, prepare_plan
+from orchestrator.render.graphs import to_json_text
+from orchestrator.render.runs import plan_run_json, plan_summary
+from orchestrator.ui import emit, stderr_terminal, stdout_terminal, write_err
+
+
+@click.group("planset")
+def command() -> None:
+    """Work with plan sets (merge the parts of a fanned-out plan)."""
+
+
+@command.command("merge")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the merged plan set here [.orchestrate/plans/<id>].",
+)
+@click.option(
+    "--comment", is_flag=True, help="Post or update the pull request's plan comment and commit statuses."
+)
+@click.option("--pr", "pr_number", type=int, default=None, help="The pull request [from $GITHUB_EVENT_PATH].")
+def merge_command(dirs: tuple[Path, ...], out: Path | None, comment: bool, pr_number: int | None) -> int:
+    """Merge the partial plan sets DIRS (one per shard, same commit) into one plan set equal to
+    a single runner's; exit codes as `orchestrate plan`'s."""
+    app = get_app()
+    ws = app.workspace()
+    flow = prepare_plan(ws, comment=comment, pr=pr_number)
+    merged = merge(
+        [d.resolve() for d in dirs],
+        plans_root=default_plans_root(ws.root),
+        out=out.resolve() if out is not None else None,
+    )
+    run = PlanRun(merged.manifest, merged.dir, {}, policy=merged.policy)
+    write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))
+    if app.json_output:
+        emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
+    if flow is not None:
+        flow.reasons = merged.record.reasons
+        flow.deleted = merged.record.deleted
+        finish_plan(ws, run, flow, no_color=app.no_color)
+    return run.exit_code
