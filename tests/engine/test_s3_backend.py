@@ -17,7 +17,7 @@ BUCKET = "acme-tfstate"
 TABLE = "tf-locks"
 
 
-def s3_repo(tf_repo: Callable[..., Repo], moto: MotoServer) -> Repo:
+def s3_repo(tf_repo: Callable[..., Repo], moto: MotoServer, *, lock_timeout: str | None = None) -> Repo:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
@@ -29,7 +29,7 @@ def s3_repo(tf_repo: Callable[..., Repo], moto: MotoServer) -> Repo:
         BillingMode="PAY_PER_REQUEST",
     )
     extra = (
-        "backend:\n  type: s3\n  config:\n"
+        (f"  lock_timeout: {lock_timeout}\n" if lock_timeout else "") + "backend:\n  type: s3\n  config:\n"
         f"    bucket: {BUCKET}\n    key: '{{stack}}/terraform.tfstate'\n    region: us-east-1\n"
         f"    dynamodb_table: {TABLE}\n"
         f"clouds:\n  aws-test: {{provider: aws, region: us-east-1, endpoint: '{moto.endpoint}'}}\n"
@@ -62,7 +62,8 @@ def test_plan_and_apply_keep_state_in_s3(tf_repo: Callable[..., Repo], moto: Mot
 def test_a_held_state_lock_is_an_error_naming_its_holder(
     tf_repo: Callable[..., Repo], moto: MotoServer
 ) -> None:
-    repo = s3_repo(tf_repo, moto)
+    # A lock nobody releases: after terraform.lock_timeout the error still names its holder.
+    repo = s3_repo(tf_repo, moto, lock_timeout="2s")
     info = {
         "ID": "11111111-2222-3333-4444-555555555555",
         "Operation": "OperationTypeApply",
