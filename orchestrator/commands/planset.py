@@ -52,3 +52,33 @@ def merge_command(dirs: tuple[Path, ...], out: Path | None, comment: bool, pr_nu
         flow.deleted = merged.record.deleted
         finish_plan(ws, run, flow, no_color=app.no_color)
     return run.exit_code
+
+
+@command.command("waves")
+@click.argument("plan_set", type=click.Path(file_okay=False, path_type=Path))
+def waves_command(plan_set: Path) -> int:
+    """The apply waves of PLAN_SET as JSON: {"stacks": N, "waves": [[stack, ...], ...]}, wave 0
+    first (what `apply --wave K` applies), for a workflow to fan apply out over jobs."""
+    import json
+
+    from orchestrator.engine.verify import APPLICABLE
+    from orchestrator.planset import read_manifest
+    from orchestrator.shard import waves
+
+    ws = get_app().workspace()
+    manifest = read_manifest(plan_set.resolve())
+    unknown = [s.stack for s in manifest.stacks if s.stack not in ws.stacks]
+    if unknown:
+        from orchestrator.errors import PlanSetError
+
+        raise PlanSetError(
+            f"the plan set names stacks this repository does not have: {', '.join(unknown)}",
+            where=str(plan_set),
+            hint="Check out the commit the plan set was made at.",
+        )
+    by_wave = waves(ws.graph, [s.stack for s in manifest.stacks if s.status in APPLICABLE])
+    grouped: list[list[str]] = [[] for _ in range(max(by_wave.values(), default=-1) + 1)]
+    for sid in ws.graph.ordered(by_wave):
+        grouped[by_wave[sid]].append(sid)
+    emit(json.dumps({"plan_set": manifest.id, "stacks": len(by_wave), "waves": grouped}))
+    return 0
