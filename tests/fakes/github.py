@@ -127,6 +127,9 @@ class FakeGitHub:
         self.labels: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.merges: list[dict[str, Any]] = []
+        # GitHub Actions job tokens: token -> the job's `permissions` (scope -> read|write|none).
+        self.job_tokens: dict[str, dict[str, str]] = {}
+        self.artifacts: list[dict[str, Any]] = []  # workflow artifacts, newest last
         self.deployments: dict[int, dict[str, Any]] = {}
         self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         # login -> role on the repository: admin | maintain | write | triage | read. Anyone
@@ -593,10 +596,13 @@ class FakeGitHub:
             if fault is not None and not fault.effect:
                 raise _HttpError(fault.status, fault.body, fault.headers)
             auth = h.headers.get("Authorization", "")
-            if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+            token = auth.split(" ", 1)[1] if " " in auth else ""
+            if token != self.token and token not in self.job_tokens:
                 raise _HttpError(
                     401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
                 )
+            if token in self.job_tokens:
+                self._check_job_permission(self.job_tokens[token], h.command, path)
             with self._lock:
                 status, data, headers = self._route(h.command, path, query, body)
             if fault is not None:
@@ -618,6 +624,42 @@ class FakeGitHub:
         h.end_headers()
         if payload:
             h.wfile.write(payload)
+
+    def add_job_token(self, token: str, permissions: dict[str, str]) -> None:
+        """A GITHUB_TOKEN as a workflow job gets it: limited to the job's ``permissions``."""
+        with self._lock:
+            self.job_tokens[token] = dict(permissions)
+
+    @staticmethod
+    def _check_job_permission(granted: dict[str, str], method: str, path: str) -> None:
+        """Refuse what a job token's permissions do not allow (GitHub answers 403)."""
+        rest = path.split("/", 4)[4] if path.count("/") >= 4 else ""
+        needed: tuple[tuple[str, ...], str] | None = None
+        if rest.startswith("actions/"):
+            needed = (("actions",), "read")
+        elif method != "GET":
+            if rest.startswith("statuses/"):
+                needed = (("statuses",), "write")
+            elif rest.startswith("pulls/") and rest.endswith("/merge"):
+                needed = (("contents",), "write")
+            elif rest.startswith(("issues", "labels")):
+                needed = (("issues", "pull-requests"), "write")
+            elif rest.startswith("pulls"):
+                needed = (("pull-requests",), "write")
+        if needed is None:
+            return
+        scopes, level = needed
+        ok = any(granted.get(s) == "write" or (level == "read" and granted.get(s) == "read") for s in scopes)
+        if not ok:
+            raise _HttpError(
+                403,
+                {
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest",
+                    "status": "403",
+                    "needed": f"{' or '.join(scopes)}: {level}",
+                },
+            )
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         with self._lock:
@@ -830,6 +872,12 @@ class FakeGitHub:
             if number not in self.pulls:
                 raise _not_found()
             return self._page(path, query, [self._public(r) for r in self.reviews.get(number, [])])
+
+        if rest == "/actions/artifacts" and method == "GET":
+            name = (query.get("name") or [None])[0]
+            items = [a for a in reversed(self.artifacts) if name is None or a["name"] == name]
+            status, page, headers = self._page(path, query, items)
+            return status, {"total_count": len(items), "artifacts": page}, headers
 
         m = re.fullmatch(r"/pulls/(\d+)/merge", rest)
         if m and method == "PUT":

@@ -1,0 +1,139 @@
+"""The shipped workflows, step by step, on the example estate and the emulated clouds (issue 15,
+Done-when): plan -> approve -> apply -> out-of-band change -> drift -> drift PR -> apply.
+
+Nothing but GitHub is faked: every `run:` line of the workflows and of action.yml runs as written,
+orchestrate runs from the tool checkout the workflow made, terraform 1.11.4 from the setup step,
+state lives in the emulated S3 bucket with a DynamoDB lock table, and the jobs reach the clouds
+only after an OIDC login whose role trusts the job's subject claim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TERRAFORM_BINARIES
+from tests.workflows.conftest import APPLY_SECRETS, SECRETS, Estate
+
+pytestmark = pytest.mark.integration
+
+STACK = "stacks/aws/dev/storage/main.tf"
+
+
+def _bucket_tags(estate: Estate) -> tuple[dict[str, str], str]:
+    s3 = estate.boto("s3")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("acme-dev-assets")]
+    assert buckets, s3.list_buckets()["Buckets"]
+    return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=buckets[0])["TagSet"]}, buckets[0]
+
+
+def bootstrap(estate: Estate) -> None:
+    """main's estate applied before the story starts (state in the emulated S3 bucket)."""
+    newest = {b.version: b.path for b in TERRAFORM_BINARIES}["1.11.4"]
+    env = {**estate.env, "PATH": f"{Path(newest).parent}{os.pathsep}{os.environ['PATH']}"}
+    for _ in range(3):
+        res = estate.cli("--repo", str(estate.account), "plan", env=env)
+        assert res.exit_code in (0, 2), res.output
+        if res.exit_code == 0:
+            return
+        res = estate.cli(
+            "--repo", str(estate.account), "apply", "--approved-by", "ops", "--reason", "bootstrap", env=env
+        )
+        assert res.exit_code in (0, 2), res.output
+    pytest.fail("the example estate did not converge")
+
+
+def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(estate: Estate) -> None:
+    bootstrap(estate)
+    gh = estate.github
+    world = estate.world
+    text = (estate.clone / STACK).read_text()
+    assert "message_retention_seconds = 345600" in text
+    tags, bucket = _bucket_tags(estate)
+
+    # 1. A pull request changes one stack; the plan workflow runs on pull_request.
+    head = estate.push(
+        "feature",
+        {STACK: text.replace("message_retention_seconds = 345600", "message_retention_seconds = 604800")},
+        "dev storage: keep jobs for a week",
+    )
+    gh.add_pull(12, head_ref="feature", track_branch=True, author="alice")
+    payload, sha = estate.pull_request_event(12)
+    plan = estate.run("plan", "pull_request", payload, sha=sha, ref="refs/pull/12/merge")
+    assert plan.ok, plan.explain()
+    assert sha == head
+    comments = gh.issue_comments(12)
+    assert len(comments) == 1 and "aws/dev/storage" in comments[0]["body"], comments
+    assert gh.latest_statuses(head)["orchestrate/plan"]["state"] in ("success", "pending"), (
+        gh.latest_statuses(head)
+    )
+    artifact = world.artifact(f"plan-set-12-{head}")
+    assert artifact is not None and (artifact.files / "manifest.json").is_file()
+    manifest = json.loads((artifact.files / "manifest.json").read_text())
+    assert [s["stack"] for s in manifest["stacks"]] == ["aws/dev/storage"] and manifest["commit"] == head
+    plan_job = plan.job("plan")
+    assert {(p, r) for p, r, _ in plan_job.logins} == {
+        ("aws", SECRETS["AWS_PLAN_ROLE_ARN"]),
+        ("gcp", SECRETS["GCP_PLAN_SERVICE_ACCOUNT"]),
+        ("azure", SECRETS["AZURE_PLAN_CLIENT_ID"]),
+    }
+    assert {s for _, _, s in plan_job.logins} == {"repo:acme/infra:pull_request"}
+
+    # A re-run replaces the plan set instead of failing on the artifact name.
+    again = estate.run("plan", "workflow_dispatch", {"inputs": {"pr": "12"}})
+    assert again.ok, again.explain()
+
+    # 2. Someone other than the author approves; `/orchestrate apply` runs the default branch's workflow.
+    gh.add_review(12, "bob", "APPROVED")
+    noise = estate.run("apply", "issue_comment", estate.comment_event(12, "LGTM, thanks!"))
+    assert noise.ok and all(r.result == "skipped" for rs in noise.jobs.values() for r in rs)
+    assert noise.concurrency is None  # an unrelated comment joins no concurrency group
+    apply = estate.run("apply", "issue_comment", estate.comment_event(12, "/orchestrate apply"))
+    assert apply.ok, apply.explain()
+    job = apply.job("apply")
+    assert job.environment == "production" and job.concurrency == "orchestrate-apply-12-all"
+    assert {r for _, r, _ in job.logins} == set(APPLY_SECRETS.values())
+    sqs = estate.boto("sqs")
+    url = sqs.get_queue_url(QueueName="acme-dev-jobs")["QueueUrl"]
+    retention = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])
+    assert retention["Attributes"]["MessageRetentionPeriod"] == "604800"
+    results = [c["body"] for c in gh.issue_comments(12) if "applied" in c["body"].lower()]
+    assert results, [c["body"][:200] for c in gh.issue_comments(12)]
+    audit = world.artifact(f"orchestrate-audit-12-{head}-all")
+    assert audit is not None, [a.name for a in world.artifacts]
+    records = [json.loads(line) for line in (audit.files / "audit.jsonl").read_text().splitlines()]
+    assert records[-1]["result"] == "applied" and records[-1]["approval"]["approver"] == "bob"
+    estate.merge("feature")
+
+    # 3. Out of band, through the SDK: the owner tag changes behind terraform's back.
+    s3 = estate.boto("s3")
+    s3.put_bucket_tagging(
+        Bucket=bucket,
+        Tagging={"TagSet": [{"Key": k, "Value": "intruder" if k == "owner" else v} for k, v in tags.items()]},
+    )
+
+    # 4. The scheduled drift scan opens a drift pull request and plans it itself.
+    drift = estate.run("drift", "schedule", {"schedule": "17 5 * * *"})
+    assert drift.ok, drift.explain()
+    assert world.artifact(f"drift-report-{drift.run_id}-1") is not None
+    drift_prs = [p for p in gh.pulls.values() if str(p["_head_ref"]).startswith("orchestrate/drift/")]
+    assert [p["_head_ref"] for p in drift_prs] == ["orchestrate/drift/aws-dev-storage"], drift_prs
+    number = drift_prs[0]["_number"]
+    drift_head = gh._pull_json(number)["head"]["sha"]
+    assert gh.latest_statuses(drift_head)["orchestrate/plan"]["state"] in ("success", "pending")
+    assert any("aws/dev/storage" in c["body"] for c in gh.issue_comments(number))
+    assert world.artifact(f"plan-set-{number}-{drift_head}") is not None
+
+    # 5. Approval and apply of the drift pull request: the declared value is back.
+    gh.add_review(number, "bob", "APPROVED")
+    fix = estate.run("apply", "issue_comment", estate.comment_event(number, "/orchestrate apply"))
+    assert fix.ok, fix.explain()
+    assert _bucket_tags(estate)[0] == tags
+
+    # 6. A scan by hand of that stack only is clean again.
+    clean = estate.run("drift", "workflow_dispatch", {"inputs": {"stacks": "aws/dev/storage", "mode": "api"}})
+    assert clean.ok, clean.explain()
+    assert clean.job("drift").outputs.get("prs_count") in ("0", "")
