@@ -85,7 +85,7 @@ def make_estate(
     cli: Callable[..., Result],
 ) -> Iterator[Callable[[str], Estate]]:
     pytest.importorskip("moto")
-    from orchestrator.emulate.manager import Emulation
+    from orchestrate_emulate.manager import Emulation
 
     made: list[Path] = []
 

@@ -176,7 +176,7 @@ def estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
     terraform = {b.version: b.path for b in TERRAFORM_BINARIES}
     if "1.11.4" not in terraform:
         pytest.skip("the action pins terraform 1.11.4, which is not on this machine")
-    from orchestrator.emulate.manager import Emulation
+    from orchestrate_emulate.manager import Emulation
 
     seed = tmp_path / "seed"
     build_repository(seed)

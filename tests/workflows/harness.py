@@ -120,7 +120,11 @@ def lint(path: Path) -> list[str]:
             problems.append(f"{path.name}: write permissions for the whole workflow")
         triggers = set(_on(doc))
         for job_id, job in doc["jobs"].items():
-            if "permissions" not in job and "uses" not in job:
+            if (
+                "permissions" not in job
+                and "uses" not in job
+                and not (isinstance(top, dict) and "write" not in top.values())
+            ):
                 problems.append(f"{path.name}: job {job_id} has no permissions of its own")
             if job.get("environment") and not triggers <= TRUSTED_DEFINITION:
                 problems.append(
@@ -231,13 +235,8 @@ class World:
             (bin_dir / name).chmod(0o755)
 
     def new_artifact(self, name: str, run: WorkflowRun) -> Artifact:
-        artifact = Artifact(
-            next(self.ids),
-            name,
-            run.run_id,
-            self.tmp / "artifacts" / str(len(self.artifacts) + 1),
-            next(self.clock),
-        )
+        aid = next(self.ids)
+        artifact = Artifact(aid, name, run.run_id, self.tmp / "artifacts" / str(aid), next(self.clock))
         artifact.files.mkdir(parents=True)
         self.artifacts.append(artifact)
         self.github.artifacts.append(
@@ -271,15 +270,33 @@ class World:
                 shutil.copy2(self.cloud_state, target)
 
     def run(
-        self, workflow: Path, event: str, payload: dict[str, Any], *, sha: str, ref: str = "refs/heads/main"
+        self,
+        workflow: Path,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        sha: str,
+        ref: str = "refs/heads/main",
+        checks: bool = True,
     ) -> RunResult:
-        return WorkflowRun(self, workflow, event, payload, sha=sha, ref=ref).execute()
+        """Run ``workflow`` for one event. ``checks=False`` skips the static rules (to show what a
+        workflow that breaks them does when it runs anyway)."""
+        return WorkflowRun(self, workflow, event, payload, sha=sha, ref=ref, checks=checks).execute()
 
 
 class WorkflowRun:
     def __init__(
-        self, world: World, path: Path, event: str, payload: dict[str, Any], *, sha: str, ref: str
+        self,
+        world: World,
+        path: Path,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        sha: str,
+        ref: str,
+        checks: bool = True,
     ) -> None:
+        self.checks = checks
         self.world = world
         self.path = path
         self.doc = yaml.safe_load(path.read_text())
@@ -315,7 +332,7 @@ class WorkflowRun:
         }
 
     def execute(self) -> RunResult:
-        violations = lint(self.path)
+        violations = lint(self.path) if self.checks else []
         jobs: dict[str, list[JobResult]] = {}
         if self.event not in _on(self.doc):
             return RunResult(self.path.name, self.run_id, self.event, jobs, None, violations)
@@ -686,6 +703,20 @@ class JobRun:
         return {
             k: to_string(interpolate(v.get("value"), inner)) for k, v in (action.get("outputs") or {}).items()
         }
+
+
+def drops_waiting(waiting: RunResult, newer: RunResult) -> list[str]:
+    """The concurrency groups in which ``newer`` would replace ``waiting``'s job that waits for an
+    environment's approval (GitHub keeps one pending run or job per group and cancels the older)."""
+    held = {waiting.concurrency} if waiting.concurrency else set()
+    held |= {r.concurrency for rs in waiting.jobs.values() for r in rs if r.environment and r.concurrency}
+    if not any(r.environment for rs in waiting.jobs.values() for r in rs):
+        return []
+    taken = {newer.concurrency} if newer.concurrency else set()
+    taken |= {
+        r.concurrency for rs in newer.jobs.values() for r in rs if r.result != "skipped" and r.concurrency
+    }
+    return sorted(g for g in held & taken if g)
 
 
 def _parse_kv(text: str) -> dict[str, str]:

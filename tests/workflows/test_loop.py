@@ -20,7 +20,7 @@ from tests.workflows.conftest import APPLY_SECRETS, SECRETS, Estate
 
 pytestmark = pytest.mark.integration
 
-STACK = "stacks/aws/dev/storage/main.tf"
+STACK = "stacks/aws/dev/storage/terraform.tfvars"
 
 
 def _bucket_tags(estate: Estate) -> tuple[dict[str, str], str]:
@@ -46,12 +46,13 @@ def bootstrap(estate: Estate) -> None:
     pytest.fail("the example estate did not converge")
 
 
+@pytest.mark.timeout(1200)
 def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(estate: Estate) -> None:
     bootstrap(estate)
     gh = estate.github
     world = estate.world
     text = (estate.clone / STACK).read_text()
-    assert "message_retention_seconds = 345600" in text
+    assert "message_retention_seconds = 345600" in text, text
     tags, bucket = _bucket_tags(estate)
 
     # 1. A pull request changes one stack; the plan workflow runs on pull_request.
