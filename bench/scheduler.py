@@ -6,10 +6,10 @@ a. Random DAGs of 200 stacks with simulated durations at parallelism 4: makespan
    execution_order_group does) on the same DAGs.
 b. Twenty stacks planned with `orchestrate plan` against a shell loop of
    `terraform init && terraform plan` per stack, side by side in one run: the ratio of wall
-   times (target <= 0.6 warm, <= 0.9 cold), cold (first run) and warm (median of five
-   alternating runs), first with every stack changed (never applied), then after applying
-   every stack (plans without changes), with the hashicorp/null provider from a local
-   filesystem mirror (the registry is unreachable here).
+   times (target <= 0.6 warm, <= 0.9 cold) at orchestrate's default parallelism, cold (first
+   run) and warm (median of five alternating runs), first with every stack changed (never
+   applied), then after applying every stack (plans without changes), with the hashicorp/null
+   provider from a local filesystem mirror (the registry is unreachable here).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from orchestrator.config import default_parallelism  # noqa: E402
 from orchestrator.scheduler import Task, level_barrier_makespan, lower_bound, simulate  # noqa: E402
 
 # ---------------------------------------------------------------- a. simulated DAGs
@@ -228,6 +229,7 @@ def part_b(n: int = 20) -> None:
         (orch_repo / "orchestrate.yaml").write_text(f"terraform:\n  binary: {tf}\n")
         commit_all(orch_repo)  # apply refuses uncommitted changes
         script = loop_script(tf)
+        load_before = os.getloadavg()[0]
         orch = [sys.executable, "-m", "orchestrator", "--repo", str(orch_repo), "plan"]
         cold = (timed(["bash", "-c", script], loop_repo, env)[0], timed(orch, orch_repo, env, ok=(2,))[0])
         changes = warm_pair(script, orch, loop_repo, orch_repo, env, (2,))
@@ -235,7 +237,9 @@ def part_b(n: int = 20) -> None:
         applied = warm_pair(script, orch, loop_repo, orch_repo, env, (0,))
         print(
             f"b. {n} stacks (hashicorp/null from a mirror), {os.cpu_count() or 1} CPUs, terraform at {tf}, "
-            f"load {os.getloadavg()[0]:.1f}; shell loop of init+plan vs `orchestrate plan` (target <= 0.6 warm, <= 0.9 cold)"
+            f"load {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; orchestrate's default parallelism "
+            f"{default_parallelism(os.cpu_count())}; shell loop of init+plan vs `orchestrate plan` "
+            "(target <= 0.6 warm, <= 0.9 cold)"
         )
         print_pair("every stack has changes (never applied)", cold, changes)
         print_pair("every stack applied (plans without changes)", None, applied)

@@ -65,10 +65,18 @@ def parse_duration(value: str | int | float) -> float:
     return float(total)
 
 
+def default_parallelism(cpus: int | None) -> int:
+    """Two stacks per CPU, 2 to 16 (pure): a terraform run waits on its provider processes,
+    on the network and on state locks for much of its time, so one per CPU leaves the CPUs
+    idle; more than 16 at once mostly queues on cloud API rate limits and memory (a large
+    provider is hundreds of MB per run). See docs/benchmarks.md."""
+    return max(2, min(16, 2 * (cpus or 1)))
+
+
 class TerraformSettings(_Model):
     binary: str | None = Field(None, description="terraform, tofu, or an absolute path [terraform on PATH]")
     version: str | None = Field(None, description="version constraint such as '>=1.0, <2'")
-    parallelism: int | None = Field(None, ge=1, le=256, description="stacks run at once [CPUs]")
+    parallelism: int | None = Field(None, ge=1, le=256, description="stacks run at once [2 per CPU, 2-16]")
     plugin_cache: bool = Field(True, description="one shared TF_PLUGIN_CACHE_DIR")
     timeout: str | int | None = Field(None, description="per terraform command, e.g. 30m [none]")
     provider_mirror: str | None = Field(
@@ -120,7 +128,7 @@ class TerraformSettings(_Model):
 
     @property
     def effective_parallelism(self) -> int:
-        return self.parallelism or os.cpu_count() or 2
+        return self.parallelism or default_parallelism(os.cpu_count())
 
 
 BackendType = Literal["local", "s3", "gcs", "azurerm"]
