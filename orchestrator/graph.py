@@ -103,10 +103,6 @@ class StackGraph:
         sub.graph = self.graph.subgraph(keep).copy()
         return sub
 
-    def reversed_order(self, ids: Iterable[str]) -> list[str]:
-        """Destroy order: dependents first."""
-        return list(reversed(self.ordered(ids)))
-
     def edges(self) -> list[tuple[str, str, list[EdgeReason]]]:
         return sorted((u, v, list(d["reasons"])) for u, v, d in self.graph.edges(data=True))
 

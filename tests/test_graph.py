@@ -56,7 +56,6 @@ def test_levels_and_dependents(make_repo: MakeRepo) -> None:
     assert g.dependents("a") == ["b", "d"]
     assert g.downstream_of(["a"]) == {"b", "c", "d"}
     assert g.upstream_of(["c"]) == {"a", "b"}
-    assert g.reversed_order(["a", "b", "c"]) == ["c", "b", "a"]
 
 
 def test_critical_path_lengths(make_repo: MakeRepo) -> None:

@@ -320,18 +320,6 @@ ASSET_TYPES: dict[str, AssetType] = {
 BY_ASSET_TYPE = {spec.asset_type: rtype for rtype, spec in ASSET_TYPES.items()}
 
 
-def project_of(resource: Resource) -> str | None:
-    return _project_of(resource)
-
-
-def asset_project(data: Mapping[str, Any], parent: str) -> str:
-    """The project id or number an asset belongs to (``projectId``/``project``, else its parent)."""
-    for key in ("projectId", "project"):
-        if isinstance(data.get(key), str) and data[key]:
-            return str(data[key])
-    return last_segment(parent)
-
-
 def iam_state_key(resource: Resource) -> str | None:
     """``P/role`` for a binding, ``P/role/member`` for a member (the provider's ids)."""
     attrs = resource.attributes

@@ -483,7 +483,3 @@ def detail_for(sp: StackPlan) -> str:
         text = f"+{c.add} ~{c.change} -{c.destroy}" + (f" ±{c.replace}" if c.replace else "")
         return f"{text} ({note})" if note else text
     return note
-
-
-def stack_plans_by_id(manifest: Manifest) -> Mapping[str, StackPlan]:
-    return {s.stack: s for s in manifest.stacks}

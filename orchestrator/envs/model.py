@@ -81,9 +81,6 @@ class EnvModel:
             if env in fam:
                 return env, fam[env]
 
-    def stacks_in(self, env: str) -> list[str]:
-        return sorted(sid for sid, e in self.env_of.items() if e == env)
-
     def check_env(self, env: str) -> None:
         if self.environments and env not in self.environments:
             raise ConfigError(
