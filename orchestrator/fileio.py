@@ -10,9 +10,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.jsontypes import JSONData
 
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
@@ -30,7 +30,7 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         raise
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: JSONData) -> None:
     write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import re2  # type: ignore[import-untyped]
+
+from orchestrator.jsontypes import JSONData, JSONValue
 
 MASK = "(sensitive)"
 # Short values such as "1" or "true" would mask half a plan when masked inside text;
@@ -97,14 +99,14 @@ class Redactor:
             value = pattern.sub(MASK, value)
         return value
 
-    def data(self, value: Any) -> Any:
+    def data(self, value: JSONData) -> JSONValue:
         """A deep copy of JSON-like data with every string redacted (keys included), and every
         number that is a secret replaced by the mask."""
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, Mapping):
+            return {self.text(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, Sequence):
             return [self.data(v) for v in value]
         text = _scalar_text(value)
         if text is not None and text in self._exact:
@@ -112,7 +114,7 @@ class Redactor:
         return value
 
 
-def leaves(value: Any) -> Iterable[str]:
+def leaves(value: JSONData) -> Iterable[str]:
     """Every scalar in JSON-like data, as text (the candidates for masking)."""
     if isinstance(value, dict):
         for v in value.values():

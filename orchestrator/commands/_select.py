@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -13,7 +13,7 @@ from orchestrator.discovery import NoTerraformError
 from orchestrator.errors import OrchestratorError
 from orchestrator.workspace import Workspace
 
-F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -44,22 +44,26 @@ class Selected:
     deleted: list[str] = field(default_factory=list)  # stacks removed in the diff
 
 
-_OPTION_NAMES = ("changed", "base", "no_dependents", "environments", "clouds")
-
-
-def selection_options(func: F) -> F:
+def selection_options(func: Callable[..., R]) -> Callable[..., R]:
     """--changed, --base, --no-dependents, --env/--environment, --cloud, passed to the command as
     one ``selection: Selection`` argument."""
 
     @functools.wraps(func)
-    def with_selection(*args: Any, **kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name) for name in _OPTION_NAMES}
+    def with_selection(
+        *args: object,
+        changed: bool,
+        base: str | None,
+        no_dependents: bool,
+        environments: Iterable[str],
+        clouds: Iterable[str],
+        **kwargs: object,
+    ) -> R:
         selection = Selection(
-            changed=bool(given["changed"]),
-            base=given["base"],
-            no_dependents=bool(given["no_dependents"]),
-            environments=tuple(given["environments"]),
-            clouds=tuple(given["clouds"]),
+            changed=changed,
+            base=base,
+            no_dependents=no_dependents,
+            environments=tuple(environments),
+            clouds=tuple(clouds),
         )
         return func(*args, selection=selection, **kwargs)
 
@@ -82,10 +86,10 @@ def selection_options(func: F) -> F:
         ),
         click.option("--cloud", "clouds", multiple=True, help="Only stacks on this cloud target."),
     ]
-    wrapped: Any = with_selection
+    wrapped: Callable[..., R] = with_selection
     for opt in reversed(options):
         wrapped = opt(wrapped)
-    return wrapped  # type: ignore[no-any-return]
+    return wrapped
 
 
 def _check_known(ws: Workspace, ids: Iterable[str]) -> None:

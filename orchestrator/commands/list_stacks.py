@@ -6,6 +6,7 @@ import click
 
 from orchestrator.app import get_app, json_flag_or
 from orchestrator.commands._select import Selection, select_stacks, selection_options
+from orchestrator.jsontypes import JSONData
 from orchestrator.render.graphs import stack_rows, to_json_text
 from orchestrator.render.tables import stacks_table
 from orchestrator.ui import emit, stdout_terminal
@@ -31,7 +32,7 @@ def command(fmt: str | None, selection: Selection) -> int:
         if sel.reasons:
             row["included_because"] = sel.reasons.get(row["id"], [])
     if json_flag_or(fmt, "table") == "json":
-        data: dict[str, object] = {"stacks": rows}
+        data: dict[str, JSONData] = {"stacks": rows}
         if sel.deleted:
             data["deleted"] = sel.deleted
         emit(to_json_text(data, pretty=stdout_terminal().tty))

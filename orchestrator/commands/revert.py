@@ -9,6 +9,7 @@ from orchestrator.envs.gitops import Repo
 from orchestrator.envs.revert import RevertPlan, find_record, revert_commit, revert_to_record
 from orchestrator.errors import GitError
 from orchestrator.github import GitHub
+from orchestrator.jsontypes import JSONData
 from orchestrator.render.envs import to_json_text
 from orchestrator.ui import emit, info
 
@@ -56,7 +57,7 @@ def command(commit: str | None, deployment: str | None, open_pr: bool, base: str
     else:
         assert commit is not None
         plan = revert_commit(ws, repo, commit, base_sha)
-    out: dict[str, object] = plan.to_json()
+    out: dict[str, JSONData] = plan.to_json()
     if plan.sha is None:
         info(f"nothing to undo: {base or 'HEAD'} already has it undone", no_color=app.no_color)
     elif gh is None:
@@ -75,7 +76,7 @@ def command(commit: str | None, deployment: str | None, open_pr: bool, base: str
     return 0
 
 
-def _publish(repo: Repo, gh: GitHub, plan: RevertPlan, base: str) -> dict[str, object]:
+def _publish(repo: Repo, gh: GitHub, plan: RevertPlan, base: str) -> dict[str, JSONData]:
     from orchestrator.envs.branch_pr import publish
 
     assert plan.sha is not None

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from orchestrator import __version__
 from orchestrator.discovery import Stack
@@ -52,7 +52,9 @@ from orchestrator.planset import (
     POLICY_FILE,
     Counts,
     Manifest,
+    ResourceChange,
     StackPlan,
+    StackStatus,
     sha256_file,
     write_plan_set,
 )
@@ -129,7 +131,29 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def base_stack_plan(graph: StackGraph, stack: Stack, status: str = "skipped", **extra: Any) -> StackPlan:
+class PlanFields(TypedDict, total=False):
+    """What a stack's plan records beyond its identity (StackPlan's optional fields)."""
+
+    counts: Counts
+    resource_changes: list[ResourceChange]
+    output_changes: bool
+    plan_sha256: str | None
+    plan_json_sha256: str | None
+    lineage: str | None
+    serial: int | None
+    inputs: dict[str, Any]
+    provisional_on: list[str]
+    unknown_inputs: list[str]
+    reason: str | None
+    source_sha256: str | None
+    config_sha256: dict[str, str]
+    error: str | None
+    duration_s: float | None
+
+
+def base_stack_plan(
+    graph: StackGraph, stack: Stack, status: StackStatus = "skipped", **extra: Unpack[PlanFields]
+) -> StackPlan:
     return StackPlan(
         stack=stack.id,
         slug=stack.slug,
@@ -183,7 +207,7 @@ def plan_one(
     started = time.monotonic()
     sdir.mkdir(parents=True, exist_ok=True)
     (sdir / LOG_FILE).touch()
-    common: dict[str, Any] = {
+    common: PlanFields = {
         "inputs": inputs.shown(),
         "provisional_on": inputs.provisional_on,
         "unknown_inputs": sorted(inputs.unknown),
@@ -193,13 +217,16 @@ def plan_one(
     if inputs.blocked is not None:
         # Its own state may exist (a later run): stacks reading it must know.
         lineage, _ = engine.states.identity(stack.id)
-        plan = base_stack_plan(engine.ws.graph, stack, "provisional", reason=inputs.blocked, **common)
+        common["reason"] = inputs.blocked
+        plan = base_stack_plan(engine.ws.graph, stack, "provisional", **common)
         return StackOutcome(plan, state_exists=lineage is not None)
     engine.redactor.add_secrets([str(inputs.values[k]) for k in inputs.sensitive])
     env = engine.workdir.env(stack, inputs.values)
     result = _terraform_plan(engine, stack, sdir, env, destroy=destroy, operation=operation)
     has_changes = result.returncode == 2
-    status = "provisional" if inputs.provisional_on else ("changes" if has_changes else "no-changes")
+    status: StackStatus = (
+        "provisional" if inputs.provisional_on else ("changes" if has_changes else "no-changes")
+    )
     plan_json = None
     if json_wanted or status != "no-changes":
         plan_json = _show_json(engine, stack, sdir, env)
@@ -265,26 +292,24 @@ def _stack_plan(
     engine: Engine,
     stack: Stack,
     sdir: Path,
-    status: str,
+    status: StackStatus,
     has_changes: bool,
     summary: PlanSummary | None,
     identity: StateIdentity,
-    common: dict[str, Any],
+    common: PlanFields,
 ) -> StackPlan:
     json_path = sdir / PLAN_JSON
-    return base_stack_plan(
-        engine.ws.graph,
-        stack,
-        status,
-        counts=summary.counts if summary is not None and has_changes else Counts(),
-        resource_changes=summary.resource_changes if summary is not None else [],
-        output_changes=summary.output_changes if summary is not None else False,
-        plan_sha256=sha256_file(sdir / PLAN_FILE),
-        plan_json_sha256=sha256_file(json_path) if json_path.is_file() else None,
-        lineage=identity.lineage,
-        serial=identity.serial,
+    fields: PlanFields = {
         **common,
-    )
+        "counts": summary.counts if summary is not None and has_changes else Counts(),
+        "resource_changes": summary.resource_changes if summary is not None else [],
+        "output_changes": summary.output_changes if summary is not None else False,
+        "plan_sha256": sha256_file(sdir / PLAN_FILE),
+        "plan_json_sha256": sha256_file(json_path) if json_path.is_file() else None,
+        "lineage": identity.lineage,
+        "serial": identity.serial,
+    }
+    return base_stack_plan(engine.ws.graph, stack, status, **fields)
 
 
 # ---------------------------------------------------------------- the run's steps

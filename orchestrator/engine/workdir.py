@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from orchestrator.config import RootConfig
 from orchestrator.discovery import Stack
 from orchestrator.errors import ConfigError, TerraformError
 from orchestrator.fileio import write_if_changed
+from orchestrator.jsontypes import JSONData
 from orchestrator.layout import PLUGIN_CACHE, StackWork
 from orchestrator.progress import Progress
 from orchestrator.terraform import runner as tf
@@ -42,7 +43,7 @@ def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def tf_var_value(value: Any) -> str:
+def tf_var_value(value: JSONData) -> str:
     """A TF_VAR_ value: strings as they are, anything else as JSON (which HCL reads)."""
     if isinstance(value, str):
         return value
@@ -89,7 +90,7 @@ def init_fingerprint(
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def _show_key(key: list[Any]) -> str:
+def _show_key(key: Sequence[JSONData]) -> str:
     return ":".join(str(p) for p in key)
 
 
@@ -110,7 +111,7 @@ class Workdir:
     def of(self, stack: Stack) -> StackWork:
         return StackWork.of(self.root, stack.slug)
 
-    def env(self, stack: Stack, variables: Mapping[str, Any] | None = None) -> dict[str, str]:
+    def env(self, stack: Stack, variables: Mapping[str, JSONData] | None = None) -> dict[str, str]:
         """A fresh environment for terraform in this stack (os.environ is never changed)."""
         layers: list[Mapping[str, str]] = [stack_terraform_env(self.config, stack.cloud, self.emulate)]
         own = {"TF_DATA_DIR": str(self.of(stack).data_dir)}
@@ -143,7 +144,7 @@ class Workdir:
             declared_in_code=stack.tf.backend is not None,
         )
 
-    def state_location(self, stack: Stack) -> list[Any] | None:
+    def state_location(self, stack: Stack) -> list[str] | None:
         eb = effective_backend(stack, self.config)
         key = state_key(eb.type, eb.config, state_base(eb, self.root, stack.dir))
         return list(key) if key is not None else None
@@ -207,7 +208,7 @@ class Workdir:
             self.runner.run([chdir, "workspace", "new", name], env=env, log=log, where=stack.id)
 
     def _guard_state_move(
-        self, stack: Stack, work: StackWork, previous: Any, location: list[Any] | None
+        self, stack: Stack, work: StackWork, previous: Sequence[JSONData] | None, location: list[str] | None
     ) -> None:
         if previous is None or location is None or previous == location:
             return
@@ -226,15 +227,38 @@ class Workdir:
         env: Mapping[str, str],
         log: Path | None,
         report: bool = True,
-        **kwargs: Any,
+        *,
+        ok_codes: Iterable[int] = (0,),
+        on_line: Callable[[str], None] | None = None,
+        unlock_hint: str | None = None,
+        log_stdout: bool = True,
+        stdout_path: Path | None = None,
+        output_file: Path | None = None,
+        on_start: Callable[[int], None] | None = None,
     ) -> tf.Result:
         """Run a command after ensure_init; when terraform says init is needed, init once more and retry."""
         self.ensure_init(stack, env, log, report=report)
+
+        def once() -> tf.Result:
+            return self.runner.run(
+                args,
+                env=env,
+                log=log,
+                where=stack.id,
+                ok_codes=ok_codes,
+                on_line=on_line,
+                unlock_hint=unlock_hint,
+                log_stdout=log_stdout,
+                stdout_path=stdout_path,
+                output_file=output_file,
+                on_start=on_start,
+            )
+
         try:
-            return self.runner.run(args, env=env, log=log, where=stack.id, **kwargs)
+            return once()
         except tf.InitRequired:
             self.ensure_init(stack, env, log, force=True, report=report)
-            return self.runner.run(args, env=env, log=log, where=stack.id, **kwargs)
+            return once()
 
     def command_hint(self, stack: Stack, command: str) -> str:
         """The shell command a user runs to do ``command`` by hand in this stack's setup."""

@@ -150,14 +150,14 @@ def _finding(rule: RuleRef, level: Level, item: Any, redactor: Redactor) -> Find
         resource = next((item[k] for k in _RESOURCE_KEYS if isinstance(item.get(k), str)), None)
         used = {"msg", *(k for k in _ID_KEYS if k in item and item[k] == policy)}
         used |= {k for k in _RESOURCE_KEYS if k in item and item[k] == resource}
-        metadata = {k: v for k, v in item.items() if k not in used}
+        metadata = redactor.data({k: v for k, v in item.items() if k not in used})
         return Finding(
             level,
             rule.id,
             _clip(redactor.text(msg)),
             redactor.text(policy) if policy else None,
             redactor.text(resource) if resource else None,
-            redactor.data(metadata),
+            metadata if isinstance(metadata, dict) else {},
         )
     return Finding(level, rule.id, _clip(redactor.text(json.dumps(item, sort_keys=True))))
 

@@ -19,11 +19,14 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.redact import Redactor
 from orchestrator.render.escape import md_code, md_text
+
+if TYPE_CHECKING:
+    from orchestrator.policy.report import PolicyReport
 
 COMMENT_LIMIT = 65536
 # Room for the sticky marker github.py puts first, and a margin: the limit is never approached.
@@ -601,8 +604,8 @@ def overall_status(data: CommentData) -> tuple[str, str]:
     return state, sentence
 
 
-def policy_from_report(report: Any, stack: str) -> StackPolicy | None:
-    """StackPolicy from orchestrator.policy.PolicyReport (duck-typed to keep this module pure)."""
+def policy_from_report(report: PolicyReport | None, stack: str) -> StackPolicy | None:
+    """StackPolicy from a policy report (imported for types only: this module stays pure)."""
     if report is None:
         return None
     result = report.for_stack(stack)
@@ -610,7 +613,7 @@ def policy_from_report(report: Any, stack: str) -> StackPolicy | None:
         return None
     findings = []
     for f in result.findings:
-        loc = f"{f.location.file}:{f.location.line}" if getattr(f, "location", None) else None
+        loc = f"{f.location.file}:{f.location.line}" if f.location is not None else None
         findings.append(PolicyFinding(f.level, f.rule_id, f.msg, f.resource, loc))
     return StackPolicy(result.status, tuple(findings))
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.jsontypes import JSONData
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -54,7 +56,7 @@ def history_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return columns(header, body)
 
 
-def to_json_text(data: Any) -> str:
+def to_json_text(data: JSONData) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from orchestrator.graph import StackGraph
+from orchestrator.jsontypes import JSONData
 
 # Mermaid classDefs for stacks in a pull request (used by the PR comment too).
 MERMAID_STYLES = {
@@ -108,6 +109,6 @@ def dot(graph: StackGraph, ids: Iterable[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_json_text(data: Any, *, pretty: bool) -> str:
+def to_json_text(data: JSONData, *, pretty: bool) -> str:
     """JSON for stdout: indented on a terminal (``pretty``), compact (and C-fast) when piped."""
     return json.dumps(data, indent=2 if pretty else None) + "\n"

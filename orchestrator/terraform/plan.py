@@ -27,7 +27,7 @@ def placeholder(variable: str) -> str:
     return f"{PLACEHOLDER_MARK}{safe}-{hashlib.sha256(variable.encode()).hexdigest()[:6]}"
 
 
-def is_placeholder(value: Any) -> bool:
+def is_placeholder(value: object) -> bool:
     return isinstance(value, str) and PLACEHOLDER_MARK in value
 
 
