@@ -144,6 +144,12 @@ class BackendConfig(_Model):
 class _CloudBase(_Model):
     endpoint: str | None = Field(None, description="API endpoint (LocalStack, sovereign clouds, tests)")
     max_parallel: int | None = Field(None, ge=1, description="terraform runs at once on this target")
+    backend: BackendConfig | None = Field(
+        None,
+        description="where stacks rebuilt on this target by `plan --target-cloud` keep their state "
+        "(disaster recovery; {stack}, {environment} and {cloud} are replaced) [local state under "
+        ".orchestrate/recovery/<target>/]",
+    )
 
 
 class AwsTarget(_CloudBase):

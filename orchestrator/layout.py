@@ -10,6 +10,8 @@ modules join them to the root they were given. Nothing here touches the disk.
         mirrors/<name>/          provider mirror CLI configs for validate (terraform/mirrors.py)
         locks/<slug>.lock        one plan or apply per stack at a time (locks.py)
         plans/<plan set id>/     plan sets (planset.py)
+        recovery/<target>/       a disaster recovery's own work/, locks/, plans/, runs/ and
+                                 (local backend) state/ (recovery.py)
         plugin-cache/            terraform's shared provider cache (engine/workdir.py)
         runs/<stamp>-<id>/       what each apply did: logs, re-plans, result.json (engine/apply.py)
         state/<stack>/           the default local backend's state (backends.py)
@@ -32,6 +34,13 @@ PLANS_DIR = Path(STATE_DIR) / "plans"
 PLUGIN_CACHE = Path(STATE_DIR) / "plugin-cache"
 RUNS_DIR = Path(STATE_DIR) / "runs"
 WORK_DIR = Path(STATE_DIR) / "work"
+RECOVERY_DIR = Path(STATE_DIR) / "recovery"
+
+
+def recovery_dir(target: str) -> Path:
+    """Everything a recovery onto ``target`` (a cloud target name, or several joined by '+')
+    writes, relative to the repository root: never beside the originals' data."""
+    return RECOVERY_DIR / target
 
 
 def local_state_path(stack_id: str) -> str:

@@ -171,8 +171,10 @@ def is_stale(record: LockRecord, *, now: float, host: str, max_age: float) -> st
 class StackLocks:
     """Locks of one repository. ``hold(stack, op)`` is a context manager."""
 
-    def __init__(self, root: Path, *, owner: str | None = None, max_age: float = STALE_AFTER) -> None:
-        self.dir = root / LOCKS_DIR
+    def __init__(
+        self, root: Path, *, owner: str | None = None, max_age: float = STALE_AFTER, base: Path | None = None
+    ) -> None:
+        self.dir = root / (base if base is not None else LOCKS_DIR)
         self.owner = owner or current_owner()
         self.host = socket.gethostname()
         self.max_age = max_age

@@ -92,6 +92,16 @@ class StackPlan(_Model):
         return self.plan_sha256 is not None
 
 
+class RecoveryInfo(_Model):
+    """A disaster-recovery plan set (orchestrator/recovery.py): it rebuilds ``environment`` on other
+    cloud targets, with its own state, and applies only on those (part of the manifest's id)."""
+
+    environment: str
+    target: str  # the recovery target names, sorted and joined by '+'
+    clouds: dict[str, str]  # original cloud target -> recovery target
+    stacks: list[str]  # the stacks rebuilt (the environment's and the upstreams they need)
+
+
 class Manifest(_Model):
     format: int = 1
     id: str = ""
@@ -105,15 +115,26 @@ class Manifest(_Model):
     pr: int | None = None
     stacks: list[StackPlan]
     policy: dict[str, Any] | None = None  # summary: {"enforcement", "denied", "warned", "errors"}
+    recovery: RecoveryInfo | None = None  # set only for a disaster-recovery plan set
 
     def stack(self, stack_id: str) -> StackPlan | None:
         return next((s for s in self.stacks if s.stack == stack_id), None)
 
     def content_id(self) -> str:
         """The id derived from everything else in the manifest."""
-        body = self.model_dump(mode="json", exclude={"id"})
+        body = self.canonical()
+        del body["id"]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return f"ps-{digest[:16]}"
+
+    def canonical(self) -> dict[str, Any]:
+        """The manifest as JSON data; ``recovery`` only when set, so plan sets made before it
+        existed keep their ids and digests."""
+        return self.model_dump(mode="json", exclude=None if self.recovery else {"recovery"})
+
+    def to_json(self) -> str:
+        """manifest.json's text (``recovery`` only when set, as before it existed)."""
+        return self.model_dump_json(indent=2, exclude=None if self.recovery else {"recovery"})
 
     def with_id(self) -> Manifest:
         return self.model_copy(update={"id": self.content_id()})
@@ -163,7 +184,7 @@ def write_plan_set(
         if manifest is None:
             raise PlanSetError("internal: a plan set needs a manifest")
         manifest = manifest.with_id()
-        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        (tmp / MANIFEST).write_text(manifest.to_json() + "\n")
         dest = final_dir if final_dir is not None else parent / manifest.id
         if dest.exists():
             if final_dir is not None and not any(dest.iterdir()):
@@ -251,21 +272,21 @@ def manifest_kind(plan_set: Path) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def latest_plan_set(root: Path, kinds: tuple[str, ...] = APPLY_BY_DEFAULT) -> Path:
+def latest_plan_set(root: Path, kinds: tuple[str, ...] = APPLY_BY_DEFAULT, *, base: Path = PLANS_DIR) -> Path:
     """The most recently written plan set under .orchestrate/plans/ of one of ``kinds``.
 
     A destroy plan set is never the default: it is applied only when named (--plan-set DIR)
     and confirmed (--confirm-destroy)."""
-    base = root / PLANS_DIR
+    where = root / base
     candidates = []
-    if base.is_dir():
-        for d in base.iterdir():
+    if where.is_dir():
+        for d in where.iterdir():
             readable = d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).is_file()
             if readable and manifest_kind(d) in kinds:
                 candidates.append(d)
     if not candidates:
         raise PlanSetError(
-            "no plan set found under .orchestrate/plans"
+            f"no plan set found under {base}"
             + (" (destroy plan sets are applied only by name)" if "destroy" not in kinds else ""),
             hint="Run `orchestrate plan` first, or pass --plan-set DIR.",
         )

@@ -11,6 +11,7 @@ from orchestrator.clouds import EmulateState, read_emulate_state
 from orchestrator.config import RootConfig
 from orchestrator.discovery import Discovery, Stack, discover, find_repo_root, load_config
 from orchestrator.graph import StackGraph, build_graph
+from orchestrator.planset import RecoveryInfo
 
 if TYPE_CHECKING:
     from orchestrator.rules import BaseRules
@@ -23,6 +24,7 @@ class Workspace:
     config_file: str | None
     use_cache: bool = True
     rules: BaseRules | None = None  # set in a pull request: the rules come from its base commit
+    recovery: RecoveryInfo | None = None  # a disaster recovery's view (recovery.recovery_workspace)
 
     def judge_by(self, rules: BaseRules) -> None:
         """From now on approval, policies, redact, drift and github come from ``rules`` (the

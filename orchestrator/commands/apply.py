@@ -10,6 +10,7 @@ import click
 from orchestrator import audit
 from orchestrator.app import App, get_app
 from orchestrator.approval import Approval, resolve_local_approval
+from orchestrator.commands._recovery import latest_recovery_plan_set, recovering, target_cloud_option
 from orchestrator.engine.apply import ApplyRun, apply_plan_set, audit_record
 from orchestrator.engine.context import Engine
 from orchestrator.engine.verify import APPLICABLE, approval_needed
@@ -20,6 +21,7 @@ from orchestrator.progress import make_progress
 from orchestrator.render.graphs import to_json_text
 from orchestrator.render.runs import apply_summary, manifest_preview
 from orchestrator.ui import emit, err_console, stderr_terminal, stdout_terminal, warn, write_err
+from orchestrator.workspace import Workspace
 
 
 def interactive() -> bool:
@@ -126,7 +128,8 @@ def run_apply(
     for notice in engine.locks.notices:
         warn(notice, no_color=app.no_color)
     write_err(apply_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))
-    record(app, engine, run, skip_promotion, commit=merged_commit)
+    if engine.ws.recovery is None:  # a recovery is not the originals' history (docs/disaster-recovery.md)
+        record(app, engine, run, skip_promotion, commit=merged_commit)
     if app.json_output:
         emit(to_json_text(run.to_json(), pretty=stdout_terminal().tty))
     return run
@@ -137,7 +140,7 @@ def promotion_gate(
 ) -> None:
     """approval.promotion: refuse (audited) stacks whose content has not passed the previous
     environment, unless --skip-promotion --reason."""
-    if not engine.config.approval.promotion:
+    if not engine.config.approval.promotion or engine.ws.recovery is not None:
         return
     from orchestrator.envs.promotion import check
 
@@ -283,6 +286,7 @@ def wave_stacks(
     is_flag=True,
     help="Apply although the content has not passed the previous environment (needs --reason; recorded).",
 )
+@target_cloud_option
 def command(
     plan_set: Path | None,
     approved_by: str | None,
@@ -296,6 +300,7 @@ def command(
     merged: bool,
     merged_sha: str | None,
     wave: int | None,
+    target_clouds: tuple[str, ...],
 ) -> int:
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
@@ -311,6 +316,8 @@ def command(
         raise click.UsageError("--merge needs --pr N")
     if merged_sha is not None and not merged:
         raise click.UsageError("--commit needs --merged")
+    if target_clouds and (merged or pr_number is not None):
+        raise click.UsageError("--target-cloud applies a recovery plan set; not with --pr/--merged")
     if merged:
         if pr_number is not None or approved_by is not None or merge:
             raise click.UsageError(
@@ -318,10 +325,19 @@ def command(
             )
         return apply_merged(app, plan_set, merged_sha, fail_fast, skip_reason)
     if pr_number is None:
-        directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
-        engine = Engine.create(ws, progress=make_progress(app.no_color))
+        if target_clouds:
+            directory = (
+                plan_set.resolve()
+                if plan_set is not None
+                else latest_recovery_plan_set(ws.root, target_clouds)
+            )
+        else:
+            directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
         # Read once: the approval, the verification and the apply all work from this value.
         loaded = load_plan_set(directory)
+        if target_clouds:
+            ws = recovery_for(app, ws, loaded, target_clouds)
+        engine = Engine.create(ws, progress=make_progress(app.no_color))
         confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
         only = wave_stacks(app, engine, loaded, wave, merge=merge)
         approval = resolve_approval(app, engine, loaded, approved_by, reason)
@@ -365,6 +381,20 @@ def command(
         raise
     finish_apply(flow, run, merge=merge, method=merge_method)
     return run.exit_code
+
+
+def recovery_for(app: App, ws: Workspace, loaded: LoadedPlanSet, target_clouds: tuple[str, ...]) -> Workspace:
+    """The recovery workspace a recovery plan set is applied in (the engine checks it is the one
+    it was planned for: environment, targets, stacks)."""
+    planned = loaded.manifest.recovery
+    if planned is None:
+        raise ApprovalRefused(
+            f"apply refused: plan set {loaded.manifest.id} is not a recovery plan set",
+            where=str(loaded.dir),
+            hint="Apply it without --target-cloud, or plan the recovery with "
+            "`orchestrate plan --env ENV --target-cloud NAME`. Nothing was applied.",
+        )
+    return recovering(ws, planned.environment, target_clouds, no_color=app.no_color)
 
 
 def apply_merged(

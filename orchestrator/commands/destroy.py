@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from orchestrator.app import get_app
+from orchestrator.commands._recovery import recovering, target_cloud_option
 from orchestrator.commands._select import Selection, select_stacks
 from orchestrator.commands.apply import resolve_approval, run_apply
 from orchestrator.engine.context import Engine
@@ -20,7 +21,7 @@ from orchestrator.ui import emit, info, stderr_terminal, stdout_terminal, write_
 
 
 @click.command("destroy")
-@click.argument("stacks", nargs=-1, required=True)
+@click.argument("stacks", nargs=-1)
 @click.option(
     "--approved-by", default=None, metavar="NAME", help="Who approved (needs approval.allow_manual)."
 )
@@ -34,6 +35,8 @@ from orchestrator.ui import emit, info, stderr_terminal, stdout_terminal, write_
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Plan set directory."
 )
 @click.option("--fail-fast", is_flag=True, help="Stop starting stacks after the first failure.")
+@click.option("--env", "environment", default=None, help="With --target-cloud: the recovered environment.")
+@target_cloud_option
 def command(
     stacks: tuple[str, ...],
     approved_by: str | None,
@@ -41,6 +44,8 @@ def command(
     plan_only: bool,
     out: Path | None,
     fail_fast: bool,
+    environment: str | None,
+    target_clouds: tuple[str, ...],
 ) -> int:
     """Destroy STACKS, dependents first. Refused while a stack not named still depends on one.
 
@@ -49,6 +54,15 @@ def command(
     """
     app = get_app()
     ws = app.workspace()
+    if target_clouds:  # tear a disaster recovery down (failback): every stack it rebuilt
+        if stacks or environment is None:
+            raise click.UsageError("--target-cloud destroys a recovered environment: --env ENV, no STACKS")
+        ws = recovering(ws, environment, target_clouds, no_color=app.no_color)
+        stacks = tuple(ws.stacks)
+    elif environment is not None:
+        raise click.UsageError("--env needs --target-cloud (destroy names its STACKS)")
+    elif not stacks:
+        raise click.UsageError("Missing argument 'STACKS...'.")
     ids = select_stacks(ws, Selection(stacks=stacks)).ids
     engine = Engine.create(ws, progress=make_progress(app.no_color))
     run = plan_destroy(engine, ids, out=out, fail_fast=fail_fast)
@@ -65,7 +79,8 @@ def command(
             emit(to_json_text(plan_run_json(run), pretty=stdout_terminal().tty))
         info(
             f"destroy plan set written; to apply it: orchestrate apply --plan-set {run.dir} "
-            "--confirm-destroy --approved-by NAME --reason TEXT",
+            + "".join(f"--target-cloud {t} " for t in target_clouds)
+            + "--confirm-destroy --approved-by NAME --reason TEXT",
             no_color=app.no_color,
         )
         return code

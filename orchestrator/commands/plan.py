@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.app import App, get_app
+from orchestrator.commands._recovery import recovering, recovery_selection, require_committed, target_cloud_option
 from orchestrator.commands._select import Selected, Selection, select_stacks, selection_options
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
@@ -29,9 +30,15 @@ def run_plan(
     flow: PlanFlow | None = None,
     selection: Selection | None = None,
     shard: Shard | None = None,
+    target_clouds: tuple[str, ...] = (),
 ) -> PlanRun:
     """Select, plan and report; returns the run (the PR flow builds on this)."""
     ws = app.workspace()
+    if target_clouds:  # disaster recovery: the environment's stacks, moved (orchestrator/recovery.py)
+        environment = recovery_selection(stacks, selection or Selection())
+        require_committed(ws)
+        ws = recovering(ws, environment, target_clouds, no_color=app.no_color)
+        stacks, selection = tuple(ws.stacks), Selection()
     sel = select_stacks(ws, (selection or Selection()).naming(stacks).for_terraform())
     if flow is not None:
         flow.reasons, flow.deleted = sel.reasons, sel.deleted
@@ -121,6 +128,7 @@ def plan_shard(
     help="Plan the I-th of N shares of the selected stacks into a partial plan set, for fanning out "
     "over CI jobs; `orchestrate planset merge` makes one plan set of the N parts.",
 )
+@target_cloud_option
 def command(
     stacks: tuple[str, ...],
     out: Path | None,
@@ -129,6 +137,7 @@ def command(
     pr_number: int | None,
     shard_text: str | None,
     selection: Selection,
+    target_clouds: tuple[str, ...],
 ) -> int:
     """Plan STACKS (default: all, or --changed) in dependency order and write a plan set."""
     app = get_app()
@@ -138,8 +147,10 @@ def command(
             "--comment cannot be used with --shard: the comment is posted once, after "
             "`orchestrate planset merge DIR... --comment`"
         )
+    if target_clouds and (comment or pr_number is not None or shard is not None):
+        raise click.UsageError("--target-cloud plans a recovery, never a pull request (no --comment/--pr/--shard)")
     flow = prepare_plan(app.workspace(), comment=comment, pr=pr_number)
-    run = run_plan(app, stacks, out, fail_fast, flow, selection, shard=shard)
+    run = run_plan(app, stacks, out, fail_fast, flow, selection, shard=shard, target_clouds=target_clouds)
     for notice in run.notices:
         warn(notice, no_color=app.no_color)
     write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))

@@ -38,7 +38,6 @@ from orchestrator.errors import (
     PolicyBlocked,
     one_line,
 )
-from orchestrator.layout import RUNS_DIR
 from orchestrator.locks import current_owner
 from orchestrator.planset import PLAN_FILE, LoadedPlanSet, StackPlan, read_plan_json
 from orchestrator.redact import sensitive_values
@@ -314,7 +313,7 @@ def apply_verified(
     for sp in verified.to_apply:
         if sp.plan_json_sha256 is not None:
             engine.redactor.add_secrets(sensitive_values(read_plan_json(verified.dir, sp.slug), min_length=1))
-    run_dir = engine.root / RUNS_DIR / f"{_stamp()}-{manifest.id}"
+    run_dir = engine.runs_dir / f"{_stamp()}-{manifest.id}"
     run_dir.mkdir(parents=True, exist_ok=True)
     engine.progress.start(f"{'destroy' if destroy else 'apply'} {manifest.id}", work.ids)
     try:

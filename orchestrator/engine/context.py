@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestrator.discovery import Stack
 from orchestrator.engine.state import Outputs, States
 from orchestrator.engine.timings import Timings
 from orchestrator.engine.workdir import Workdir, clean_base_env
-from orchestrator.layout import PLUGIN_CACHE
+from orchestrator.layout import PLANS_DIR, PLUGIN_CACHE, RUNS_DIR, recovery_dir
 from orchestrator.locks import StackLocks
 from orchestrator.progress import Progress, QuietProgress
 from orchestrator.redact import Redactor
@@ -52,14 +53,25 @@ class Engine:
             timeout=self.config.terraform.timeout_seconds,
             guard=cache_lock.for_command if cache_lock is not None else None,
         )
-        self.locks = StackLocks(self.root, owner=self.owner)
+        # A disaster recovery (ws.recovery) keeps its work, locks, plan sets and runs apart.
+        self.data = recovery_dir(self.ws.recovery.target) if self.ws.recovery is not None else None
+        self.locks = StackLocks(
+            self.root, owner=self.owner, base=self.data / "locks" if self.data is not None else None
+        )
         base = clean_base_env(os.environ if self.base_env is None else self.base_env)
         self.workdir = Workdir(
-            self.root, self.config, self.binary, self.runner, self.progress, self.ws.emulate, base
+            self.root,
+            self.config,
+            self.binary,
+            self.runner,
+            self.progress,
+            self.ws.emulate,
+            base,
+            work_base=self.data / "work" if self.data is not None else None,
         )
         self.states = States(self.ws, self.workdir)
         self.outputs = Outputs(self.ws, self.workdir, self.redactor)
-        self.timings = Timings(self.root)
+        self.timings = Timings(self.root, self.workdir.work_base)
 
     @classmethod
     def create(
@@ -75,6 +87,15 @@ class Engine:
 
     def pool_limits(self) -> dict[str, int]:
         return {name: t.max_parallel for name, t in self.config.clouds.items() if t.max_parallel}
+
+    @property
+    def plans_dir(self) -> Path:
+        """Where this command's plan sets go: a recovery's never beside the originals'."""
+        return self.root / (self.data / "plans" if self.data is not None else PLANS_DIR)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / (self.data / "runs" if self.data is not None else RUNS_DIR)
 
     def stack(self, sid: str) -> Stack:
         return self.ws.stacks[sid]

@@ -43,7 +43,6 @@ from orchestrator.errors import (
     one_line,
 )
 from orchestrator.graph import StackGraph
-from orchestrator.layout import PLANS_DIR
 from orchestrator.planset import (
     LOG_FILE,
     PLAN_FILE,
@@ -432,6 +431,7 @@ class PlanSetBuilder:
             pr=options.pr,
             stacks=[o.plan for o in outcomes],
             policy=self.policy.summary() if self.policy is not None else None,
+            recovery=engine.ws.recovery,
         )
 
     def _policies(self, tmp: Path, plans: list[tuple[Stack, dict[str, Any] | None]]) -> PolicyReport | None:
@@ -464,7 +464,7 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
     builder = PlanSetBuilder(engine, options, work, info)
     engine.progress.start("destroy plan" if options.kind == "destroy" else "plan", work.ids)
     try:
-        manifest, directory = write_plan_set(engine.root / PLANS_DIR, None, builder, final_dir=out)
+        manifest, directory = write_plan_set(engine.plans_dir, None, builder, final_dir=out)
     finally:
         engine.progress.close()
     outcomes = builder.steps.outcomes if builder.steps is not None else {}

@@ -21,13 +21,19 @@ def moving_average(old: object, seconds: float) -> float:
 @dataclass(frozen=True)
 class Timings:
     root: Path
+    work_base: Path | None = None  # [.orchestrate/work]; a recovery's own
+
+    def _work(self, slug: str) -> StackWork:
+        if self.work_base is not None:
+            return StackWork(self.root / self.work_base / slug)
+        return StackWork.of(self.root, slug)
 
     def estimated(self, slug: str, op: str) -> float:
-        value = read_json(StackWork.of(self.root, slug).timings).get(op)
+        value = read_json(self._work(slug).timings).get(op)
         return float(value) if isinstance(value, int | float) and value > 0 else 1.0
 
     def record(self, slug: str, op: str, seconds: float) -> None:
-        path = StackWork.of(self.root, slug).timings
+        path = self._work(slug).timings
         data = read_json(path)
         data[op] = moving_average(data.get(op), seconds)
         with contextlib.suppress(OSError):

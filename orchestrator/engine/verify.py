@@ -9,7 +9,7 @@ against, and the policies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +140,40 @@ def check_policies(
     return policy
 
 
+def check_recovery(engine: Engine, manifest: Manifest, plan_set: Path) -> None:
+    """A disaster-recovery plan set applies only to the recovery it was planned for, and an
+    ordinary plan set never in a recovery (orchestrator/recovery.py)."""
+    planned, here = manifest.recovery, engine.ws.recovery
+    if planned == here:
+        return
+    if planned is None:
+        assert here is not None
+        raise ApprovalRefused(
+            f"apply refused: plan set {manifest.id} is not a recovery plan set; it cannot be applied "
+            f"onto {here.target}",
+            where=str(plan_set),
+            hint="Plan the recovery with `orchestrate plan --env ENV --target-cloud NAME`. Nothing was applied.",
+        )
+    if here is None:
+        raise ApprovalRefused(
+            f"apply refused: plan set {manifest.id} rebuilds environment '{planned.environment}' on "
+            f"{planned.target}; it applies only there",
+            where=str(plan_set),
+            hint=f"Apply it with --target-cloud {' --target-cloud '.join(planned.target.split('+'))}. "
+            "Nothing was applied.",
+        )
+    raise ApprovalRefused(
+        f"apply refused: plan set {manifest.id} rebuilds '{planned.environment}' with "
+        f"{_mapping(planned.clouds)}, not '{here.environment}' with {_mapping(here.clouds)}",
+        where=str(plan_set),
+        hint="Apply it with the --target-cloud it was planned with, or plan again. Nothing was applied.",
+    )
+
+
+def _mapping(clouds: Mapping[str, str]) -> str:
+    return ", ".join(f"{k} -> {v}" for k, v in sorted(clouds.items()))
+
+
 def verify_plan_set(
     engine: Engine,
     loaded: LoadedPlanSet,
@@ -155,6 +189,7 @@ def verify_plan_set(
 
     ``only`` (apply --wave) verifies and returns just those of the plan set's stacks."""
     manifest, plan_set = loaded.manifest, loaded.dir
+    check_recovery(engine, manifest, plan_set)
     if manifest.kind == "destroy" and not confirm_destroy:
         doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
         raise ApprovalRefused(

@@ -105,10 +105,13 @@ class Workdir:
     progress: Progress
     emulate: EmulateState | None
     base_env: Mapping[str, str]  # already cleaned (clean_base_env)
+    work_base: Path | None = None  # [.orchestrate/work]; a recovery's own under .orchestrate/recovery/
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def of(self, stack: Stack) -> StackWork:
+        if self.work_base is not None:
+            return StackWork(self.root / self.work_base / stack.slug)
         return StackWork.of(self.root, stack.slug)
 
     def env(self, stack: Stack, variables: Mapping[str, JSONData] | None = None) -> dict[str, str]:

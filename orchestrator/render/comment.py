@@ -118,7 +118,7 @@ class PlanSetRef:
 
 def manifest_digest(manifest: Manifest) -> str:
     """sha256 of the manifest's canonical JSON (the id is a short form of the same thing)."""
-    body = manifest.model_dump(mode="json")
+    body = manifest.canonical()
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

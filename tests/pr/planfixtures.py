@@ -113,7 +113,7 @@ def write_plan_set(
         stacks=plans,
         policy=summary,
     ).with_id()
-    (directory / MANIFEST).write_text(manifest.model_dump_json(indent=2))
+    (directory / MANIFEST).write_text(manifest.to_json())
     return manifest
 
 
