@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from orchestrator.app import App, get_app
-from orchestrator.commands._recovery import recovering, recovery_selection, require_committed, target_cloud_option
+from orchestrator.commands._recovery import (
+    recovering,
+    recovery_selection,
+    require_committed,
+    target_cloud_option,
+)
 from orchestrator.commands._select import Selected, Selection, select_stacks, selection_options
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, PlanRun, plan_stacks
@@ -148,7 +153,9 @@ def command(
             "`orchestrate planset merge DIR... --comment`"
         )
     if target_clouds and (comment or pr_number is not None or shard is not None):
-        raise click.UsageError("--target-cloud plans a recovery, never a pull request (no --comment/--pr/--shard)")
+        raise click.UsageError(
+            "--target-cloud plans a recovery, never a pull request (no --comment/--pr/--shard)"
+        )
     flow = prepare_plan(app.workspace(), comment=comment, pr=pr_number)
     run = run_plan(app, stacks, out, fail_fast, flow, selection, shard=shard, target_clouds=target_clouds)
     for notice in run.notices:

@@ -49,7 +49,12 @@ def effective_parts(
     env.update({k: v for k, v in base_env.items() if k.startswith("TF_VAR_")})
     return {
         "target": _digest(
-            {"name": stack.cloud, "target": target.model_dump(mode="json") if target is not None else None}
+            # a recovery target's backend: is in the "backend" part (and left out here so that
+            # targets digest as they did before it existed)
+            {
+                "name": stack.cloud,
+                "target": target.model_dump(mode="json", exclude={"backend"}) if target else None,
+            }
         ),
         "backend": _digest({"type": backend.type, "config": backend.config, "source": backend.source}),
         "var_files": _digest([[f, _file_digest(stack.dir / f)] for f in stack.config.var_files]),
