@@ -17,7 +17,9 @@ from orchestrator.config import ApprovalSettings
 from orchestrator.errors import ApprovalRefused
 from orchestrator.planset import LoadedPlanSet
 
-ApprovalSource = Literal["manual", "tty", "github"]
+# reconcile: the owners' standing approval, `reconcile: auto` on the default branch, for a drift
+# remediation that passed every check of orchestrator.drift_pr.reconcile (docs/controller.md).
+ApprovalSource = Literal["manual", "tty", "github", "reconcile"]
 
 
 def _now() -> str:
@@ -48,7 +50,12 @@ class Approval:
         return self.manifest_id == plan_set.manifest.id and self.manifest_sha256 == plan_set.sha256
 
     def describe(self) -> str:
-        how = {"manual": "--approved-by", "tty": "interactive confirmation", "github": f"PR #{self.pr}"}
+        how = {
+            "manual": "--approved-by",
+            "tty": "interactive confirmation",
+            "github": f"PR #{self.pr}",
+            "reconcile": "reconcile: auto on the default branch",
+        }
         return f"{self.approver} ({how[self.source]})"
 
 

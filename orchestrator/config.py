@@ -254,6 +254,35 @@ class DriftSettings(_Model):
     base_branch: str | None = Field(None, description="branch drift PRs target [the default branch]")
 
 
+ReconcileMode = Literal["pr", "auto"]
+
+
+class ReconcileSettings(_Model):
+    """What a drift scan (``drift --open-pr``) does with a drifted stack: open a pull request
+    (``pr``) or apply the remediation itself when it is safe (``auto``): docs/controller.md.
+    Read from the default branch only; a PR changing it needs ``approval.policy_owners``."""
+
+    mode: ReconcileMode = Field("pr", description="the default for every stack: pr | auto [pr]")
+    window: str = Field(
+        "24h",
+        description="a stack reconciled automatically that drifts again within this window gets a pull "
+        "request instead (a fight with another controller never loops) [24h]",
+    )
+    environments: dict[str, ReconcileMode] = Field(
+        default_factory=dict, description="per environment: pr | auto (a stack's own setting wins)"
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _check_window(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window)
+
+
 class GitHubSettings(_Model):
     repository: str | None = None
     api_url: str | None = None
@@ -292,6 +321,7 @@ class TargetRule(_Model):
     )
     environment: str | None = Field(None, description="[the {environment} capture, if any]")
     tags: list[str] = Field(default_factory=list)
+    reconcile: ReconcileMode | None = Field(None, description="pr | auto for the stacks matched")
 
     @field_validator("match")
     @classmethod
@@ -319,6 +349,7 @@ class ProjectEntry(_Model):
     watch: list[str] = Field(default_factory=list, description="globs, relative to dir")
     var_files: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    reconcile: ReconcileMode | None = Field(None, description="pr | auto")
 
     @field_validator("dir")
     @classmethod
@@ -368,11 +399,20 @@ class RootConfig(_Model):
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     github: GitHubSettings = Field(default_factory=GitHubSettings)
+    reconcile: ReconcileSettings = Field(
+        default_factory=ReconcileSettings,
+        description="pr (default) | auto, or {mode, window, environments}: automatic reconciliation of drift",
+    )
     redact: list[str] = Field(default_factory=list, description="regexes masked in every text output")
     environments: list[str] = Field(
         default_factory=list,
         description="the promotion path, first to last, e.g. [dev, staging, prod] (docs/environments.md)",
     )
+
+    @field_validator("reconcile", mode="before")
+    @classmethod
+    def _reconcile_shorthand(cls, v: Any) -> Any:
+        return {"mode": v} if isinstance(v, str) else v
 
     @field_validator("environments")
     @classmethod
@@ -441,6 +481,11 @@ class StackConfig(_Model):
     apply: StackApply = Field(default_factory=StackApply)
     policy: StackPolicy = Field(default_factory=StackPolicy)
     tags: list[str] = Field(default_factory=list, description="free labels, filterable")
+    reconcile: ReconcileMode | None = Field(
+        None,
+        description="pr | auto: may a drift scan put this stack's drift back itself [the environment's, "
+        "else orchestrate.yaml's reconcile]; read from the default branch only",
+    )
 
     @field_validator("name")
     @classmethod

@@ -2,9 +2,11 @@
 
 A pull request may edit any file, including the ones that decide whether it may be applied:
 ``approval``, ``policies`` (and the ``.rego`` files and their ``data``), ``redact``,
-``drift`` and ``github`` in orchestrate.yaml, and CODEOWNERS. Those are read from the merge
-base of the PR with its target branch, out of git's object store. Everything else (stacks,
-terraform, backend, clouds) comes from the head: that is the change under review.
+``drift``, ``github`` and ``reconcile`` in orchestrate.yaml, and CODEOWNERS. Those are read from
+the merge base of the PR with its target branch, out of git's object store. Everything else
+(stacks, terraform, backend, clouds) comes from the head: that is the change under review. A
+stack's own ``reconcile`` (stack.yaml, the ``stacks:`` rules) lets a drift scan apply by itself;
+a PR changing it is a rule change too (drift scans read it from the default branch only).
 
 ``BaseRules.changed`` lists the rule sources the PR changes; they take effect only after it
 merges, and ``approval.policy_owners`` must approve such a PR.
@@ -17,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import ROOT_CONFIG_NAME, RootConfig, parse_root_config
-from orchestrator.errors import GitError
+from orchestrator.config import ROOT_CONFIG_NAME, STACK_CONFIG_NAME, RootConfig, parse_root_config
+from orchestrator.errors import ConfigError, GitError
 from orchestrator.git import Repo
+from orchestrator.yamlfile import parse_yaml
 
-RULE_KEYS = ("approval", "policies", "redact", "drift", "github")
+RULE_KEYS = ("approval", "policies", "redact", "drift", "github", "reconcile")
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's order
 
 
@@ -111,7 +114,44 @@ def read_base_rules(
             )
             if in_policies or path in CODEOWNERS_PATHS:
                 changed.append(posixpath.relpath(path, prefix) if prefix and in_policies else path)
+        changed += reconcile_changes(repo, base, head, config, head_config)
     return BaseRules(base, config, tuple(sorted(files)), owners, tuple(dict.fromkeys(changed)))
+
+
+def _stack_reconcile(repo: Repo, commit: str, path: str) -> object:
+    """``reconcile:`` of a stack.yaml at a commit (raw; unreadable counts as a change of its own)."""
+    text = repo.show(commit, path)
+    if text is None:
+        return None
+    try:
+        data = parse_yaml(text, path)
+    except ConfigError:
+        return "(unreadable)"
+    return data.get("reconcile") if isinstance(data, dict) else None
+
+
+def reconcile_changes(
+    repo: Repo, base: str, head: str, config: RootConfig, head_config: RootConfig
+) -> list[str]:
+    """Where a PR changes which stacks a drift scan may apply by itself (reconcile: auto is a
+    standing approval): a stack.yaml's ``reconcile``, or the ``stacks:`` rules' in orchestrate.yaml.
+    ``reconcile:`` at the top of orchestrate.yaml is a rule key of its own."""
+
+    def rules_of(cfg: RootConfig) -> tuple[object, ...]:
+        if cfg.stacks is None:
+            return ()
+        return (
+            tuple((t.match, t.reconcile) for t in cfg.stacks.targets if t.reconcile),
+            tuple((p.dir, p.name, p.workspace, p.reconcile) for p in cfg.stacks.projects if p.reconcile),
+        )
+
+    out = ["orchestrate.yaml: stacks (reconcile)"] if rules_of(config) != rules_of(head_config) else []
+    for path in repo.changed_paths(base, head):
+        if posixpath.basename(path) == STACK_CONFIG_NAME and _stack_reconcile(
+            repo, base, path
+        ) != _stack_reconcile(repo, head, path):
+            out.append(f"{path}: reconcile")
+    return out
 
 
 # ---------------------------------------------------------------- finding the base

@@ -86,6 +86,8 @@ def target_settings(targets: list[TargetRule], path: str) -> tuple[dict[str, Any
             out["environment"] = _fill(rule.environment, caps)
         elif "environment" in caps:
             out["environment"] = caps["environment"]
+        if rule.reconcile is not None:
+            out["reconcile"] = rule.reconcile
         if rule.tags:
             out["tags"] = sorted({*out.get("tags", []), *(_fill(t, caps) for t in rule.tags)})
     return out, why

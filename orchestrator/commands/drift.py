@@ -60,7 +60,7 @@ def command(
     from orchestrator.drift.scan import ScanOptions, scan
     from orchestrator.redact import Redactor
     from orchestrator.render.drift import render, summary_line
-    from orchestrator.render.drift_pr import pull_requests_markdown
+    from orchestrator.render.drift_pr import pull_requests_markdown, pull_requests_table
     from orchestrator.render.terminal import PLAIN
     from orchestrator.terraform.runner import CancelToken, install_signal_forwarding
     from orchestrator.ui import emit, info, stdout_terminal, warn
@@ -104,22 +104,29 @@ def command(
     finally:
         restore()
     redactor.add_secrets(secrets)
-    _record(ws.root, report, app.no_color)
     shown = report.redacted(redactor.data)
     pr_run = None
-    if prs is not None:
-        from orchestrator.drift_pr.run import write_github_output
+    try:
+        if prs is not None:
+            from orchestrator.drift_pr.run import write_github_output
 
-        pr_run = prs.run(shown, redactor, full_scan=set(sel.ids) == set(ws.stacks))
-        write_github_output(pr_run)
-        for w in pr_run.warnings:
-            warn(w, no_color=app.no_color)
+            pr_run = prs.run(shown, redactor, full_scan=set(sel.ids) == set(ws.stacks))
+            write_github_output(pr_run)
+            for w in pr_run.warnings:
+                warn(w, no_color=app.no_color)
+    finally:
+        # After the pull requests: a stack put back automatically is on record as reconciled.
+        _record(ws.root, report, pr_run.reconciled if pr_run is not None else [], app.no_color)
     # The report goes to --out (a file: plain) or stdout.
     term = stdout_terminal(app.no_color) if out is None else PLAIN
     fmt_used = json_flag_or(fmt, "table")
     text = render(shown, fmt_used, term, pull_requests=pr_run.to_json() if pr_run is not None else None)
     if pr_run is not None and fmt_used == "markdown":
         text += "\n" + pull_requests_markdown(pr_run.outcomes)
+    elif pr_run is not None and fmt_used == "table":
+        text += pull_requests_table(pr_run.outcomes, term)
+    if pr_run is not None:
+        _job_summary(render(shown, "markdown") + "\n" + pull_requests_markdown(pr_run.outcomes), app.no_color)
     if out is not None:
         write_output_file(out.resolve(), text, what="the report", hint="Choose a writable --out path.")
         info(f"{summary_line(shown.to_dict())}; report written to {out}", no_color=app.no_color)
@@ -128,11 +135,24 @@ def command(
     return pr_run.exit_code(report.exit_code) if pr_run is not None else report.exit_code
 
 
-def _record(root: Path, report: DriftReport, no_color: bool) -> None:
+def _record(root: Path, report: DriftReport, reconciled: list[str], no_color: bool) -> None:
     """The scan's result per stack into refs/notes/orchestrate-drift, for `orchestrate status`."""
     from orchestrator.controller.driftlog import record_scan
     from orchestrator.git import Repo
     from orchestrator.ui import warn
 
-    for w in record_scan(Repo.find(root), [(s.stack, s.status) for s in report.stacks]):
+    results = [(s.stack, "reconciled" if s.stack in reconciled else s.status) for s in report.stacks]
+    for w in record_scan(Repo.find(root), results):
         warn(w, no_color=no_color)
+
+
+def _job_summary(text: str, no_color: bool) -> None:
+    """In GitHub Actions, the report and what became of each drifted stack on the job's page."""
+    from orchestrator.errors import OrchestratorError
+    from orchestrator.pr.publish import write_step_summary
+    from orchestrator.ui import warn
+
+    try:
+        write_step_summary(text)
+    except OrchestratorError as exc:
+        warn(f"job summary: {exc.message}", no_color=no_color)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from orchestrator.drift_pr.reconcile import LastReconcile
 from orchestrator.envs.records import Record, StackRecord, new_id
 from orchestrator.envs.store import RecordStore
 from orchestrator.errors import OrchestratorError
@@ -20,7 +21,7 @@ DRIFT_REF = "refs/notes/orchestrate-drift"
 @dataclass(frozen=True)
 class DriftResult:
     stack: str
-    status: str  # clean | drifted | error
+    status: str  # clean | drifted | error | reconciled (drifted, and put back automatically)
     time: str
     commit: str
 
@@ -64,4 +65,16 @@ def latest_drift(records: Iterable[Record]) -> dict[str, DriftResult]:
             continue
         for s in rec.stacks:
             out[s.stack] = DriftResult(s.stack, s.status, rec.time, rec.commit)
+    return out
+
+
+def last_reconciles(records: Iterable[Record]) -> dict[str, LastReconcile]:
+    """stack -> its newest automatic apply (reconcile: auto), from the apply records; attempts
+    that failed count too: they were tried."""
+    out: dict[str, LastReconcile] = {}
+    for rec in sorted(records, key=lambda r: (r.time, r.id)):
+        if (rec.approval or {}).get("source") != "reconcile":
+            continue
+        for s in rec.stacks:
+            out[s.stack] = LastReconcile(rec.time, rec.id)
     return out

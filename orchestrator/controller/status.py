@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.controller.driftlog import DriftResult
+from orchestrator.controller.driftlog import DriftResult, last_reconciles
 from orchestrator.discovery import Stack
 from orchestrator.envs.records import Record, StackRecord
 from orchestrator.git import Repo
@@ -28,13 +28,16 @@ class StackStatus:
     applied_commit: str | None
     applied_at: str | None
     record: str | None
-    drift: str  # clean | drifted | error | unknown (never scanned)
+    drift: str  # clean | drifted | error | reconciled | unknown (never scanned)
     drift_at: str | None
     pull_requests: tuple[int, ...] = ()
+    reconciled_at: str | None = None  # the newest automatic apply (reconcile: auto)
+    reconcile_record: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.sync == "in-sync" and self.drift == "clean"
+        # reconciled: the last scan found drift and put it back (recorded as an apply)
+        return self.sync == "in-sync" and self.drift in ("clean", "reconciled")
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "pull_requests": list(self.pull_requests), "ok": self.ok}
@@ -76,11 +79,14 @@ def build_status(
     drift: Mapping[str, DriftResult],
     pulls: Mapping[str, Sequence[int]],
 ) -> list[StackStatus]:
+    records = list(records)
     applies = last_applies(records)
+    reconciles = last_reconciles(records)
     out = []
     for sid in sorted(stacks):
         last = applies.get(sid)
         d = drift.get(sid)
+        rec = reconciles.get(sid)
         out.append(
             StackStatus(
                 stack=sid,
@@ -92,6 +98,8 @@ def build_status(
                 drift=d.status if d else "unknown",
                 drift_at=d.time if d else None,
                 pull_requests=tuple(sorted(pulls.get(sid, ()))),
+                reconciled_at=rec.time if rec else None,
+                reconcile_record=rec.record if rec else None,
             )
         )
     return out

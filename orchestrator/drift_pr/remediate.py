@@ -90,3 +90,15 @@ def plan_remediation(engine: Engine, stack_id: str, commit: str) -> Remediation:
         except OrchestratorError:
             plan_json = None
     return Remediation(manifest, directory, bound, plan_json)
+
+
+def rebind_remediation(root: Path, rem: Remediation, commit: str) -> Remediation:
+    """The same plan set bound to another commit whose files of the stack are the same (an
+    automatic reconciliation that was refused becomes a drift pull request without planning
+    again); the old directory goes."""
+    if rem.manifest.commit == commit:
+        return rem
+    manifest, directory = _bind(rem.dir, rem.manifest, commit, root / PLANS_DIR)
+    shutil.rmtree(rem.dir, ignore_errors=True)
+    (bound,) = manifest.stacks
+    return Remediation(manifest, directory, bound, rem.plan_json)

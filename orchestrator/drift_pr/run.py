@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrator.discovery import Stack
 from orchestrator.drift.model import DriftReport
+from orchestrator.drift_pr.autoapply import Attempt, Reconciler
 from orchestrator.drift_pr.decide import Decision, decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block
@@ -30,7 +31,7 @@ from orchestrator.drift_pr.record import (
     record_path,
     record_text,
 )
-from orchestrator.drift_pr.remediate import Remediation, plan_remediation
+from orchestrator.drift_pr.remediate import Remediation, plan_remediation, rebind_remediation
 from orchestrator.errors import EXIT_ERROR, GitError, GitHubError, Interrupted, OrchestratorError
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
 from orchestrator.redact import Redactor, sensitive_values
@@ -43,12 +44,13 @@ from orchestrator.render.drift_pr import (
     title,
 )
 from orchestrator.render.escape import output_entry
+from orchestrator.rules import read_base_rules
 from orchestrator.workspace import Workspace
 
 if TYPE_CHECKING:
     from orchestrator.engine.context import Engine
 
-Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed"]
+Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed", "reconciled"]
 
 
 @dataclass
@@ -63,6 +65,8 @@ class PrOutcome:
     plan_set_dir: str | None = None
     reason: str | None = None
     error: str | None = None
+    record: str | None = None  # reconciled: the apply record (git note, audit log)
+    reconcile: str | None = None  # drifted and not reconciled automatically: why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,8 @@ class PrOutcome:
             "plan_set_dir": self.plan_set_dir,
             "reason": self.reason,
             "error": self.error,
+            "record": self.record,
+            "reconcile": self.reconcile,
         }
 
     def line(self) -> str:
@@ -88,12 +94,15 @@ class PrOutcome:
             "unchanged": "left pull request",
             "closed": "closed pull request",
             "left": "left pull request",
+            "reconciled": "reconciled automatically",
         }[self.action]
         text = f"{self.stack}: {verb}{pr}"
         if self.reason:
             text += f" ({self.reason})"
         if self.plan_set and self.action in ("opened", "updated"):
             text += f"; plan set {self.plan_set}"
+        if self.record:
+            text += f"; record {self.record}"
         if self.url:
             text += f": {self.url}"
         return text
@@ -107,6 +116,11 @@ class DriftPrRun:
     @property
     def failed(self) -> list[PrOutcome]:
         return [o for o in self.outcomes if o.action == "failed"]
+
+    @property
+    def reconciled(self) -> list[str]:
+        """Stacks whose drift was put back automatically in this run."""
+        return [o.stack for o in self.outcomes if o.action == "reconciled"]
 
     def exit_code(self, scan_exit_code: int) -> int:
         """The scan's code (0 clean, 2 drift, 1 unreadable), or 1 when a pull request failed."""
@@ -172,6 +186,7 @@ class DriftPullRequests:
         self._pulls_error: GitHubError | None = None
         self._labels_ready = False
         self.branches: dict[str, str] = {}
+        self._reconcile: Reconciler | None = None
 
     @classmethod
     def prepare(
@@ -227,7 +242,8 @@ class DriftPullRequests:
                 self.base = self.gh.default_branch()
             self.base_sha = self.git.fetch(self.base, BRANCH_PREFIX)
             self.branches = self.git.remote_branches(BRANCH_PREFIX)
-        except (GitError, GitHubError) as exc:
+            self._reconcile = self._reconciler()
+        except OrchestratorError as exc:
             # Nothing can be done for any stack; say so for each one that needed something.
             for e in entries:
                 if e.get("status") in ("drifted", "clean"):
@@ -249,6 +265,23 @@ class DriftPullRequests:
         if full_scan:
             self._close_removed(result)
         return result
+
+    @property
+    def reconciler(self) -> Reconciler:
+        if self._reconcile is None:
+            raise RuntimeError("run() builds the reconciler once the base is fetched")
+        return self._reconcile
+
+    def _reconciler(self) -> Reconciler:
+        """The base's rules judge this run: its policies evaluate every remediation plan (before
+        the engine is built) and its orchestrate.yaml and stack.yaml say which stacks may be
+        reconciled automatically. The work tree never does."""
+        rules = read_base_rules(self.git.repo, self.ws.config_file, self.ws.config, self.base_sha, None)
+        if self._engine is None:
+            self.ws.judge_by(rules)
+        return Reconciler(
+            self.ws, self.git, self.base_sha, rules.config, self.engine, self.redactor, self.progress
+        )
 
     def _branch(self, sid: str) -> str | None:
         stack = self.ws.stacks.get(sid)
@@ -287,6 +320,51 @@ class DriftPullRequests:
         for dup in decision.duplicates:
             self.gh.close_pull(dup.number, comment=duplicate_comment(sid, pulls[0].number))
             result.warnings.append(f"{sid}: closed duplicate drift pull request #{dup.number}")
+        attempt = None
+        if status == "drifted" and decision.action == "open":
+            attempt = self.reconciler.attempt(stack, entry, report, lambda: self._check_checkout(sid, paths))
+            result.warnings += [f"{sid}: {w}" for w in attempt.warnings]
+            if attempt.applied or attempt.error:
+                return self._reconciled(entry, attempt)
+        elif status == "drifted" and decision.pull is not None:
+            attempt = self.reconciler.judge_only(stack, entry, decision.pull.number)
+        outcome = self._act(entry, report, stack, decision, record, paths, attempt, result)
+        if outcome is not None and attempt is not None:
+            outcome.reconcile = self.redactor.text(attempt.reason)
+        return outcome
+
+    def _reconciled(self, entry: Mapping[str, Any], attempt: Attempt) -> PrOutcome:
+        sid = str(entry.get("stack"))
+        rem = attempt.remediation
+        common: dict[str, Any] = {
+            "branch": None,
+            "record": attempt.record,
+            "plan_set": rem.manifest.id if rem is not None else None,
+            "plan_set_dir": str(rem.dir) if rem is not None else None,
+            "head": rem.manifest.commit if rem is not None else None,
+        }
+        if attempt.error is not None:
+            return PrOutcome(sid, "failed", error=self.redactor.text(attempt.error), **common)
+        put_back = [
+            f"{c.get('address')}: {', '.join(str(d.get('path')) for d in c.get('diffs') or [])}"
+            for c in entry.get("changed") or []
+        ]
+        reason = f"put back {'; '.join(put_back)} ({attempt.setting.describe() if attempt.setting else ''})"
+        return PrOutcome(sid, "reconciled", reason=self.redactor.text(reason), **common)
+
+    def _act(
+        self,
+        entry: Mapping[str, Any],
+        report: Mapping[str, Any],
+        stack: Stack,
+        decision: Decision,
+        record: str,
+        paths: Sequence[str],
+        attempt: Attempt | None,
+        result: DriftPrRun,
+    ) -> PrOutcome | None:
+        sid = stack.id
+        branch = branch_name(stack.slug)
         pr = decision.pull
         common: dict[str, Any] = {"branch": branch}
         if pr is not None:
@@ -312,7 +390,9 @@ class DriftPullRequests:
             return PrOutcome(
                 sid, "unchanged", reason=decision.reason, plan_set=meta.plan_set if meta else None, **common
             )
-        return self._publish(entry, report, stack, decision, record, paths)
+        return self._publish(
+            entry, report, stack, decision, record, paths, attempt.remediation if attempt else None
+        )
 
     def _ours(self, pr: PullRequest, record: str) -> bool:
         """The PR's head is a commit orchestrate made: one parent, only the drift record changed."""
@@ -349,6 +429,7 @@ class DriftPullRequests:
         decision: Decision,
         record: str,
         paths: Sequence[str],
+        planned: Remediation | None = None,
     ) -> PrOutcome:
         sid = stack.id
         branch = branch_name(stack.slug)
@@ -370,8 +451,11 @@ class DriftPullRequests:
         )
 
         # 2. The remediation plan, bound to that commit. Nothing is pushed if it fails.
-        self.progress(f"{sid}: planning the remediation")
-        rem = plan_remediation(self.engine(), sid, commit)
+        if planned is not None:  # planned for reconcile: auto, on the same files: bound to the PR's commit
+            rem = rebind_remediation(self.ws.root, planned, commit)
+        else:
+            self.progress(f"{sid}: planning the remediation")
+            rem = plan_remediation(self.engine(), sid, commit)
         if rem.plan_json is not None:
             self.redactor.add_secrets(sensitive_values(rem.plan_json))
 

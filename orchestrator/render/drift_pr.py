@@ -13,11 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.table import Table
+
 from orchestrator.drift_pr.meta import DriftMeta, render_meta_block
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.render.comment import StackSection, plan_set_block, render_section
 from orchestrator.render.drift import value_text
 from orchestrator.render.escape import md_code, one_line
+from orchestrator.render.tables import render_table
+from orchestrator.render.terminal import PLAIN, Terminal
 
 if TYPE_CHECKING:
     from orchestrator.drift_pr.run import PrOutcome
@@ -187,15 +191,25 @@ def duplicate_comment(stack: str, keep: int) -> str:
     )
 
 
+def _note(o: PrOutcome) -> str:
+    """What a row says: the error or reason, and for a drifted stack left to a pull request, why
+    it was not reconciled automatically."""
+    parts = [o.error or o.reason or ""]
+    if o.reconcile and o.action != "reconciled":
+        parts.append(f"not reconciled automatically: {o.reconcile}")
+    return "; ".join(p for p in parts if p)
+
+
 def pull_requests_markdown(outcomes: Sequence[PrOutcome]) -> str:
-    """The drift pull requests of a run, as a Markdown table (after the report's own)."""
+    """The drift pull requests and automatic reconciliations of a run, as a Markdown table
+    (after the report's own)."""
     if not outcomes:
         return ""
     lines = [
-        "### Drift pull requests",
+        "### Drift pull requests and reconciliation",
         "",
-        "| stack | action | pull request | note |",
-        "|---|---|---|---|",
+        "| stack | action | pull request | record | note |",
+        "|---|---|---|---|---|",
     ]
     for o in outcomes:
         pr = (
@@ -203,6 +217,21 @@ def pull_requests_markdown(outcomes: Sequence[PrOutcome]) -> str:
             if o.number is not None and o.url
             else (f"#{o.number}" if o.number else "")
         )
-        note = (o.error or o.reason or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {md_code(o.stack)} | {o.action} | {pr} | {note} |")
+        note = _note(o).replace("|", "\\|").replace("\n", " ")
+        record = md_code(o.record) if o.record else ""
+        lines.append(f"| {md_code(o.stack)} | {o.action} | {pr} | {record} | {note} |")
     return "\n".join(lines) + "\n"
+
+
+def pull_requests_table(outcomes: Sequence[PrOutcome], term: Terminal = PLAIN) -> str:
+    """The same as a terminal table (after the report's tables)."""
+    if not outcomes:
+        return ""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("STACK", "ACTION", "PR", "RECORD", "NOTE"):
+        table.add_column(col, overflow="fold", no_wrap=col != "NOTE")
+    for o in outcomes:
+        table.add_row(
+            o.stack, o.action, f"#{o.number}" if o.number else "", o.record or "", one_line(_note(o))
+        )
+    return "\n" + render_table(table, term)

@@ -63,6 +63,8 @@ def status_markdown(rows: Sequence[StackStatus], counts: Mapping[str, int], head
     for r in rows:
         applied = f"`{r.applied_commit[:12]}` {r.applied_at}" if r.applied_commit else "-"
         drift = f"{r.drift} {r.drift_at}" if r.drift_at else r.drift
+        if r.drift == "reconciled" and r.reconcile_record:
+            drift += f" (record `{r.reconcile_record}`)"
         out.append(
             f"| {md_code(r.stack)} | {md_code(r.environment or '-')} | {r.sync} | {applied} "
             f"| {drift} | {_prs(r)} |"

@@ -337,4 +337,4 @@ def test_the_run_table_of_pull_requests_escapes_notes() -> None:
         ]
     )
     assert "| `net` | opened | [#7](https://github.test/o/r/pull/7) |  |" in text
-    assert "| `db` | failed |  | push \\| rejected by a hook |" in text
+    assert "| `db` | failed |  |  | push \\| rejected by a hook |" in text
