@@ -192,6 +192,10 @@ class Reconciler:
             return Attempt(setting, reasons, remediation=rem)
         return self._apply(stack, entry, report, setting, rem, head)
 
+    def _redacted(self, details: dict[str, Any]) -> dict[str, Any]:
+        shown = self.redactor.data(details)
+        return shown if isinstance(shown, dict) else {}
+
     def _apply(
         self,
         stack: Stack,
@@ -207,7 +211,7 @@ class Reconciler:
 
         engine = self.engine()
         loaded = load_plan_set(rem.dir)
-        details = {
+        details: dict[str, Any] = {
             "setting": setting.source,
             "window": self.rules.reconcile.window,
             "base": self.base_sha,
@@ -217,7 +221,7 @@ class Reconciler:
             "reconcile",
             APPROVER,
             reason=f"drift {entry.get('fingerprint')} put back: {setting.describe()}",
-            details=self.redactor.data(details),
+            details=self._redacted(details),
         ).for_plan_set(loaded)
         self.progress(f"{stack.id}: applying the remediation {loaded.manifest.id} (reconcile: auto)")
         try:
