@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,6 +271,43 @@ def plan_recovery(ws: Workspace, environment: str, args: Sequence[TargetArg]) ->
 def _moved(stack: Stack, mapping: dict[str, str], backends: dict[str, BackendConfig]) -> Stack:
     update = {"cloud": mapping[stack.cloud or ""], "backend": backends[stack.id]}
     return dataclasses.replace(stack, config=stack.config.model_copy(update=update))
+
+
+def check_accounts(ws: Workspace, plan: RecoveryPlan, base_env: Mapping[str, str]) -> list[str]:
+    """Ask AWS whose credentials a recovery target's stacks would use (STS GetCallerIdentity) and
+    refuse an ``account_id:`` they do not match: ambient credentials of the original account must
+    never build the recovery there. Returns notices for AWS targets without account_id."""
+    from orchestrator.clouds import stack_terraform_env
+    from orchestrator.drift.aws import default_session, translate
+
+    notices = []
+    for target in sorted(set(plan.info.clouds.values())):
+        declared = ws.config.clouds[target]
+        if not isinstance(declared, AwsTarget):
+            continue
+        if not declared.account_id:
+            notices.append(
+                f"cloud target '{target}' has no account_id:, so orchestrate cannot check that the "
+                "credentials are the recovery account's"
+            )
+            continue
+        resolved = resolve_target(ws.config, target, ws.emulate)
+        env = {**base_env, **stack_terraform_env(ws.config, target, ws.emulate)}
+        try:
+            session = default_session(resolved, env)
+            sts = session.client("sts", region_name=declared.region, endpoint_url=resolved.endpoint)
+            account = str(sts.get_caller_identity().get("Account", ""))
+        except Exception as exc:
+            raise translate(
+                exc, "asking AWS for the recovery credentials' account", target, resolved.endpoint
+            ) from None
+        if account != declared.account_id:
+            raise _fail(
+                f"the credentials for '{target}' are for AWS account {account}, not {declared.account_id}",
+                f"Provide the recovery account's credentials (profile/role_arn of '{target}').",
+                "orchestrate.yaml",
+            )
+    return notices
 
 
 def recovery_workspace(ws: Workspace, plan: RecoveryPlan) -> Workspace:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,10 +12,17 @@ import click
 from orchestrator.commands._select import Selection
 from orchestrator.engine.source import uncommitted_changes
 from orchestrator.errors import ConfigError
+from orchestrator.git import Repo
 from orchestrator.layout import recovery_dir
 from orchestrator.planset import latest_plan_set
-from orchestrator.recovery import TargetArg, parse_target_args, plan_recovery, recovery_workspace
-from orchestrator.ui import info
+from orchestrator.recovery import (
+    TargetArg,
+    check_accounts,
+    parse_target_args,
+    plan_recovery,
+    recovery_workspace,
+)
+from orchestrator.ui import info, warn
 from orchestrator.workspace import Workspace
 
 target_cloud_option = click.option(
@@ -39,7 +47,21 @@ def recovery_selection(stacks: Sequence[str], selection: Selection) -> str:
 
 
 def require_committed(ws: Workspace) -> None:
-    """A recovery is planned from a commit: uncommitted changes are not in Git."""
+    """A recovery is planned from a commit of the default branch: uncommitted changes, or a commit
+    the remote's default branch does not contain, are not what was reviewed."""
+    repo = Repo.find(ws.root)
+    if repo is None:
+        raise ConfigError(
+            "recovery refused: not a git clone", hint="Plan a recovery in a clone of the default branch."
+        )
+    default = repo.rev("refs/remotes/origin/HEAD")
+    head = repo.head()
+    if default is not None and head is not None and repo.merge_base(head, default) != head:
+        raise ConfigError(
+            f"recovery refused: commit {head[:12]} is not on the remote's default branch",
+            hint="Check out the default branch (or a commit of it): a recovery rebuilds what was reviewed "
+            "and merged, with the recovery targets declared there. Nothing was planned.",
+        )
     dirty = uncommitted_changes(ws.root)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
@@ -52,6 +74,8 @@ def require_committed(ws: Workspace) -> None:
 def recovering(ws: Workspace, environment: str, values: Sequence[str], *, no_color: bool) -> Workspace:
     """The recovery workspace for ``environment`` onto ``values`` (checked), said on stderr."""
     plan = plan_recovery(ws, environment, parse_target_args(values))
+    for notice in check_accounts(ws, plan, os.environ):
+        warn(notice, no_color=no_color)
     mapping = ", ".join(f"{k} -> {v}" for k, v in plan.info.clouds.items())
     info(f"recovery of environment '{environment}': {mapping}", no_color=no_color)
     if plan.upstreams:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 
 from orchestrator.planset import read_manifest
-from tests.conftest import git
+from tests.conftest import MotoServer, git
 from tests.engine.conftest import Repo
 
 CLOUDS = """
@@ -97,6 +97,7 @@ def test_the_dev_environment_is_rebuilt_on_the_recovery_target_and_the_originals
     res = repo.orchestrate("plan", "--env", "dev", "--target-cloud", "aws-dr")
     assert res.exit_code == 2, res.output
     assert "aws-dev -> aws-dr, aws-prod -> aws-dr" in res.output and "shared/base" in res.output
+    assert "'aws-dr' has no account_id:, so orchestrate cannot check" in res.output
     [plan_set] = recovery_plan_sets(repo)
     manifest = read_manifest(plan_set)
     assert manifest.recovery is not None and manifest.recovery.environment == "dev"
@@ -266,4 +267,40 @@ def test_a_recovery_is_planned_from_a_commit_and_a_whole_environment(
     assert res.exit_code == 1 and "never a pull request" in res.output, res.output
     res = run("plan", "--env", "qa", "--target-cloud", "aws-dr")
     assert res.exit_code == 1 and "unknown environment 'qa'" in res.output, res.output
+    assert not (root / ".orchestrate/recovery").exists()
+
+
+def test_a_recovery_is_planned_only_from_the_default_branch(
+    estate: Callable[..., Callable[..., Result]], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    run = estate()
+    seed: Path = run.root  # type: ignore[attr-defined]
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    # a commit the default branch does not have: say, a target pointing somewhere unreviewed
+    git(clone, "checkout", "-q", "-b", "mine")
+    with (clone / "orchestrate.yaml").open("a") as fh:
+        fh.write("# unreviewed\n")
+    git(clone, "commit", "-qam", "not on main")
+    res = cli("--repo", str(clone), "plan", "--env", "dev", "--target-cloud", "aws-dr")
+    assert res.exit_code == 1 and "is not on the remote's default branch" in res.output, res.output
+    assert not (clone / ".orchestrate/recovery").exists()
+
+
+def test_credentials_of_another_account_than_the_recovery_targets_are_refused(
+    make_repo: Callable[..., Path], cli: Callable[..., Result], moto: MotoServer
+) -> None:
+    """moto answers GetCallerIdentity with its default account 123456789012: the credentials
+    around are not the recovery account's."""
+    config = CLOUDS.replace(
+        "aws-dr:   {provider: aws, region: eu-central-1}",
+        f"aws-dr:   {{provider: aws, region: eu-central-1, endpoint: '{moto.endpoint}', account_id: '222222222222'}}",
+    )
+    root = make_repo({"orchestrate.yaml": config, **ESTATE})
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    res = cli("--repo", str(root), "plan", "--env", "dev", "--target-cloud", "aws-dr", env=env)
+    assert res.exit_code == 1, res.output
+    assert "the credentials for 'aws-dr' are for AWS account 123456789012, not 222222222222" in res.output
     assert not (root / ".orchestrate/recovery").exists()

@@ -83,7 +83,7 @@ def estate(
     config = config.replace("terraform:\n", f"terraform:\n  binary: {newest_terraform.path}\n", 1)
     recovery = (
         "  # the recovery account: a second set of emulators\n"
-        f"  aws-dr: {{provider: aws, region: eu-central-1, endpoint: '{moto.endpoint}'}}\n"
+        f"  aws-dr: {{provider: aws, region: eu-central-1, endpoint: '{moto.endpoint}', account_id: '123456789012'}}\n"
         f"  gcp-dr: {{provider: gcp, project: acme-dr, endpoint: '{gcp.url}'}}\n"
         f"  azure-dr: {{provider: azure, subscription_id: {DR_SUBSCRIPTION}, endpoint: '{arm.url}'}}\n"
     )
