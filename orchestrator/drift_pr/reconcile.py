@@ -11,8 +11,8 @@ reasons:
   soon means something else is changing it: a fight between controllers must not loop), and
   the records that say so could be read;
 - nothing is missing from the cloud (putting it back would create a resource);
-- the remediation plan has changes, none of them a create, a delete or a replace, and each
-  updated attribute is one the drift report found changed;
+- the remediation plan has changes, none of them a create, a delete or a replace, each updated
+  attribute is one the drift report found changed, and each drifted attribute is one it restores;
 - the default branch's policies neither deny nor fail on the plan (advisory denials included).
 
 Precedence of the setting: the stack's ``stack.yaml``, its ``stacks.projects`` entry, the last
@@ -229,6 +229,17 @@ def plan_reasons(
         extra += [f"{c.address}: {p}" for p in c.paths if not _covered(p, drifted[c.address])]
     if extra:
         reasons.append(f"the remediation changes attributes that did not drift: {_names(extra)}")
+    # "reconciled" must mean the drift is gone: every drifted attribute is one the plan restores
+    # (terraform may ignore one: ignore_changes, or a value it normalises differently).
+    planned = {c.address: c.paths for c in changes if c.kind == "update"}
+    left = [
+        f"{address}: {d}"
+        for address, paths in sorted(drifted.items())
+        for d in sorted(paths)
+        if not any(p == d or p.startswith(d + ".") or d.startswith(p + ".") for p in planned.get(address, ()))
+    ]
+    if left and changes and all(c.kind == "update" for c in changes):
+        reasons.append(f"the remediation plan would not put back {_names(left)}")
     if not changes:
         reasons.append("the remediation plan changes no resource")
     if policy is not None:

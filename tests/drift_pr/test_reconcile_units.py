@@ -297,3 +297,25 @@ def test_the_summary_shows_reconciled_stacks_and_why_others_were_not() -> None:
         == "app: reconciled automatically (put back aws_s3_bucket.b: tags.owner); record d-abc"
     )
     assert outcomes[0].to_json()["record"] == "d-abc"
+
+
+def test_a_plan_that_leaves_some_drift_in_place_is_refused() -> None:
+    drift = {
+        **DRIFT,
+        "changed": [
+            {
+                "address": "aws_s3_bucket.b",
+                "diffs": [{"path": "tags.owner"}, {"path": "versioning.0.enabled"}],
+            },
+            {"address": "aws_sqs_queue.q", "diffs": [{"path": "delay_seconds"}]},
+        ],
+    }
+    changes = planned_changes({"resource_changes": [TAG_EDIT]})  # terraform ignores the rest
+    assert plan_reasons(drift, "changes", changes, None) == [
+        "the remediation plan would not put back aws_s3_bucket.b: versioning.0.enabled, aws_sqs_queue.q: delay_seconds"
+    ]
+    # a plan path at a coarser level than the report's covers it
+    coarse = PlannedChange("aws_s3_bucket.b", ("update",), ("tags",))
+    assert plan_reasons(DRIFT, "changes", [coarse], None) == [
+        "the remediation changes attributes that did not drift: aws_s3_bucket.b: tags"
+    ]
