@@ -70,5 +70,5 @@ def replan_merged(merge: MergedCommit, refused: Manifest | None, progress: Progr
         run = plan_stacks(engine, PlanOptions(stacks=ids))
     except OrchestratorError as exc:
         return Replan(render_replan(merge.commit, None, error=exc.message), error=exc.message)
-    data = run.manifest.model_dump(mode="json")
+    data = run.manifest.canonical()
     return Replan(render_replan(merge.commit, data, allow_manual=ws.config.approval.allow_manual), run=run)

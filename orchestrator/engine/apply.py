@@ -128,6 +128,8 @@ def audit_record(
         "terraform": engine.binary.describe(),
         "stacks": stacks or [],
         **({"reason": reason} if reason else {}),
+        # a disaster recovery's applies are told apart from the originals' (docs/disaster-recovery.md)
+        **({"recovery": engine.ws.recovery.model_dump(mode="json")} if engine.ws.recovery else {}),
         **(extra or {}),
     }
 

@@ -75,7 +75,7 @@ def plan_summary(run: PlanRun, *, cwd: Path, term: Terminal = PLAIN, apply_hint:
 
 
 def plan_run_json(run: PlanRun) -> dict[str, Any]:
-    data = run.manifest.model_dump(mode="json")
+    data = run.manifest.canonical()
     data["plan_set"] = run.manifest.id
     data["dir"] = str(run.dir)
     data["exit_code"] = run.exit_code

@@ -124,6 +124,9 @@ def test_the_dev_environment_is_rebuilt_on_the_recovery_target_and_the_originals
 
     res = repo.orchestrate("apply", "--target-cloud", "aws-dr", "--approved-by", "tester", "--reason", "dr")
     assert res.exit_code == 0, res.output
+    audit = [json.loads(line) for line in (repo.root / ".orchestrate/audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["result"] == "applied" and audit[-1]["recovery"]["target"] == "aws-dr", audit[-1]
+    assert "recovery" not in audit[0]  # the originals' apply
     # Inputs came from the new stacks' state, never the originals'.
     new_base = attr(dr_state(repo, "shared/base"), "base")["id"]
     new_net = attr(dr_state(repo, "dev/net"), "net")
