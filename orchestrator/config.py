@@ -283,6 +283,25 @@ class ReconcileSettings(_Model):
         return parse_duration(self.window)
 
 
+class PlanSetSettings(_Model):
+    encrypt_to: list[str] = Field(
+        default_factory=list,
+        description="age recipients (age1...) plan.tfplan and plan.json are encrypted to (docs/engine.md)",
+    )
+
+    @field_validator("encrypt_to")
+    @classmethod
+    def _check_recipients(cls, v: list[str]) -> list[str]:
+        from orchestrator.planset_crypto import parse_recipient
+
+        for text in v:
+            try:
+                parse_recipient(text)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return v
+
+
 class GitHubSettings(_Model):
     repository: str | None = None
     api_url: str | None = None
@@ -404,6 +423,7 @@ class RootConfig(_Model):
         description="pr (default) | auto, or {mode, window, environments}: automatic reconciliation of drift",
     )
     redact: list[str] = Field(default_factory=list, description="regexes masked in every text output")
+    plan_sets: PlanSetSettings = Field(default_factory=lambda: PlanSetSettings())
     environments: list[str] = Field(
         default_factory=list,
         description="the promotion path, first to last, e.g. [dev, staging, prod] (docs/environments.md)",

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import PlanSetError
 from orchestrator.layout import PLANS_DIR
+from orchestrator.planset_crypto import read_stored
 
 MANIFEST = "manifest.json"
 POLICY_FILE = "policy.json"
@@ -102,6 +103,14 @@ class RecoveryInfo(_Model):
     stacks: list[str]  # the stacks rebuilt (the environment's and the upstreams they need)
 
 
+class Encryption(_Model):
+    """How plan.tfplan and plan.json of every stack are stored (orchestrator.planset_crypto):
+    age files to these X25519 recipients (public keys only)."""
+
+    format: Literal["age"] = "age"
+    recipients: list[str] = Field(min_length=1)
+
+
 class Manifest(_Model):
     format: int = 1
     id: str = ""
@@ -116,6 +125,13 @@ class Manifest(_Model):
     stacks: list[StackPlan]
     policy: dict[str, Any] | None = None  # summary: {"enforcement", "denied", "warned", "errors"}
     recovery: RecoveryInfo | None = None  # set only for a disaster-recovery plan set
+    # set when plan.tfplan and plan.json are age files (orchestrator.planset_crypto); the
+    # digests above are then of the stored (encrypted) bytes
+    encryption: Encryption | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption is not None
 
     def stack(self, stack_id: str) -> StackPlan | None:
         return next((s for s in self.stacks if s.stack == stack_id), None)
@@ -127,14 +143,19 @@ class Manifest(_Model):
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return f"ps-{digest[:16]}"
 
+    def _unset_later_fields(self) -> set[str] | None:
+        """Fields added after format 1 that are left out when unset (``recovery``,
+        ``encryption``), so plan sets made before them keep their ids, digests and bytes."""
+        unset = {name for name in ("recovery", "encryption") if getattr(self, name) is None}
+        return unset or None
+
     def canonical(self) -> dict[str, Any]:
-        """The manifest as JSON data; ``recovery`` only when set, so plan sets made before it
-        existed keep their ids and digests."""
-        return self.model_dump(mode="json", exclude=None if self.recovery else {"recovery"})
+        """The manifest as JSON data (fields added later only when set)."""
+        return self.model_dump(mode="json", exclude=self._unset_later_fields())
 
     def to_json(self) -> str:
-        """manifest.json's text (``recovery`` only when set, as before it existed)."""
-        return self.model_dump_json(indent=2, exclude=None if self.recovery else {"recovery"})
+        """manifest.json's text (fields added later only when set, as before they existed)."""
+        return self.model_dump_json(indent=2, exclude=self._unset_later_fields())
 
     def with_id(self) -> Manifest:
         return self.model_copy(update={"id": self.content_id()})
@@ -293,10 +314,12 @@ def latest_plan_set(root: Path, kinds: tuple[str, ...] = APPLY_BY_DEFAULT, *, ba
     return max(candidates, key=lambda d: (d / MANIFEST).stat().st_mtime_ns)
 
 
-def read_plan_json(plan_set: Path, slug: str) -> dict[str, Any]:
+def read_plan_json(plan_set: Path, slug: str, *, encrypted: bool) -> dict[str, Any]:
+    """A stack's plan.json, decrypted in memory when the manifest says the set is ``encrypted``
+    (a file of the other form is refused)."""
     path = plan_set / slug / PLAN_JSON
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
+        data: dict[str, Any] = json.loads(read_stored(path, encrypted=encrypted, what=f"{slug}/{PLAN_JSON}"))
     except OSError as exc:
         raise PlanSetError(f"cannot read {PLAN_JSON}: {exc.strerror or exc}", where=str(path)) from exc
     except ValueError as exc:

@@ -24,7 +24,7 @@ from orchestrator.errors import ConfigError, GitError
 from orchestrator.git import Repo
 from orchestrator.yamlfile import parse_yaml
 
-RULE_KEYS = ("approval", "policies", "redact", "drift", "github", "reconcile")
+RULE_KEYS = ("approval", "policies", "redact", "drift", "github", "reconcile", "plan_sets")
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's order
 
 

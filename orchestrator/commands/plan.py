@@ -36,6 +36,7 @@ def run_plan(
     selection: Selection | None = None,
     shard: Shard | None = None,
     target_clouds: tuple[str, ...] = (),
+    encrypt_to: tuple[str, ...] = (),
 ) -> PlanRun:
     """Select, plan and report; returns the run (the PR flow builds on this)."""
     ws = app.workspace()
@@ -57,13 +58,21 @@ def run_plan(
     engine = Engine.create(ws, progress=make_progress(app.no_color), base_env=base_env)
     pr = flow.number if flow is not None else None
     if shard is not None:
-        return plan_shard(engine, sel, shard, out=out, fail_fast=fail_fast, pr=pr)
-    run = plan_stacks(engine, PlanOptions(stacks=sel.ids, out=out, fail_fast=fail_fast, pr=pr))
+        return plan_shard(engine, sel, shard, out=out, fail_fast=fail_fast, pr=pr, encrypt_to=encrypt_to)
+    options = PlanOptions(stacks=sel.ids, out=out, fail_fast=fail_fast, pr=pr, encrypt_to=encrypt_to)
+    run = plan_stacks(engine, options)
     return run
 
 
 def plan_shard(
-    engine: Engine, sel: Selected, shard: Shard, *, out: Path | None, fail_fast: bool, pr: int | None
+    engine: Engine,
+    sel: Selected,
+    shard: Shard,
+    *,
+    out: Path | None,
+    fail_fast: bool,
+    pr: int | None,
+    encrypt_to: tuple[str, ...] = (),
 ) -> PlanRun:
     """Plan the share of the selection that ``shard`` owns into a partial plan set (see shard.py)."""
     import tempfile
@@ -85,7 +94,13 @@ def plan_shard(
         )
     full = plan_stacks(
         engine,
-        PlanOptions(stacks=closure(graph, owned, sel.ids), out=scratch, fail_fast=fail_fast, pr=pr),
+        PlanOptions(
+            stacks=closure(graph, owned, sel.ids),
+            out=scratch,
+            fail_fast=fail_fast,
+            pr=pr,
+            encrypt_to=encrypt_to,
+        ),
     )
     record = ShardRecord(
         index=shard.index,
@@ -134,6 +149,14 @@ def plan_shard(
     "over CI jobs; `orchestrate planset merge` makes one plan set of the N parts.",
 )
 @target_cloud_option
+@click.option(
+    "--encrypt-to",
+    "encrypt_to",
+    multiple=True,
+    metavar="RECIPIENT",
+    help="Encrypt plan.tfplan and plan.json to this age public key (age1...; repeatable; "
+    "besides plan_sets.encrypt_to). Apply then needs ORCHESTRATE_AGE_IDENTITY.",
+)
 def command(
     stacks: tuple[str, ...],
     out: Path | None,
@@ -141,6 +164,7 @@ def command(
     comment: bool,
     pr_number: int | None,
     shard_text: str | None,
+    encrypt_to: tuple[str, ...],
     selection: Selection,
     target_clouds: tuple[str, ...],
 ) -> int:
@@ -157,7 +181,17 @@ def command(
             "--target-cloud plans a recovery, never a pull request (no --comment/--pr/--shard)"
         )
     flow = prepare_plan(app.workspace(), comment=comment, pr=pr_number)
-    run = run_plan(app, stacks, out, fail_fast, flow, selection, shard=shard, target_clouds=target_clouds)
+    run = run_plan(
+        app,
+        stacks,
+        out,
+        fail_fast,
+        flow,
+        selection,
+        shard=shard,
+        target_clouds=target_clouds,
+        encrypt_to=encrypt_to,
+    )
     for notice in run.notices:
         warn(notice, no_color=app.no_color)
     write_err(plan_summary(run, cwd=Path.cwd(), term=stderr_terminal(app.no_color)))

@@ -19,9 +19,9 @@ from typing import Any
 
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, plan_stacks
-from orchestrator.errors import Interrupted, OrchestratorError, PlanSetError, TerraformError
+from orchestrator.errors import Interrupted, PlanSetError, TerraformError
 from orchestrator.layout import PLANS_DIR
-from orchestrator.planset import MANIFEST, Manifest, StackPlan, read_plan_json, write_plan_set
+from orchestrator.planset import MANIFEST, Manifest, StackPlan, write_plan_set
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,10 @@ def plan_remediation(engine: Engine, stack_id: str, commit: str) -> Remediation:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
     (bound,) = manifest.stacks
-    plan_json = None
-    if bound.plan_json_sha256 is not None:
-        try:
-            plan_json = read_plan_json(directory, bound.slug)
-        except OrchestratorError:
-            plan_json = None
+    # The plan JSON planning kept in memory: the plan set's copy may be encrypted
+    # (plan_sets.encrypt_to) and the drift job holds no identity.
+    outcome = run.results.get(stack_id)
+    plan_json = outcome.plan_json if outcome is not None and bound.plan_json_sha256 is not None else None
     return Remediation(manifest, directory, bound, plan_json)
 
 

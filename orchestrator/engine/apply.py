@@ -39,7 +39,8 @@ from orchestrator.errors import (
     one_line,
 )
 from orchestrator.locks import current_owner
-from orchestrator.planset import PLAN_FILE, LoadedPlanSet, StackPlan, read_plan_json
+from orchestrator.planset import PLAN_FILE, LoadedPlanSet, Manifest, StackPlan
+from orchestrator.planset_crypto import plain_plan_file, recipients
 from orchestrator.redact import sensitive_values
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
@@ -175,6 +176,15 @@ def apply_plan_set(
 # ---------------------------------------------------------------- one stack
 
 
+def manifest_recipients(manifest: Manifest) -> list[str]:
+    """The age recipients an encrypted plan set was encrypted to (what follows it is too)."""
+    return list(manifest.encryption.recipients) if manifest.encryption is not None else []
+
+
+def work_dir(engine: Engine, sid: str) -> Path:
+    return engine.workdir.of(engine.stack(sid)).dir
+
+
 def apply_file(engine: Engine, sid: str, plan_file: Path, log: Path, *, destroy: bool) -> None:
     """``terraform apply`` of a saved plan; the caller holds the stack lock."""
     stack = engine.stack(sid)
@@ -208,7 +218,10 @@ def apply_provisional(
     stack = engine.stack(sp.stack)
     inputs = resolve_inputs(engine.ws.graph, sp.stack, {}, engine.outputs.read)
     replan_dir = run_dir / stack.slug / "replan"
-    outcome = plan_one(engine, stack, replan_dir, inputs, operation="re-plan")
+    # an encrypted plan set's re-plans are encrypted to the same recipients: the run
+    # directory keeps them (applied_sha256 names one) and must not hold them in clear
+    encrypt_to = recipients(manifest_recipients(verified.manifest))
+    outcome = plan_one(engine, stack, replan_dir, inputs, operation="re-plan", encrypt_to=encrypt_to)
     new = outcome.plan
     if new.status == "no-changes":
         return StackApplyResult(sp.stack, "no-changes", "the re-plan has no changes", sp.plan_sha256)
@@ -222,7 +235,7 @@ def apply_provisional(
         )
     assert outcome.plan_json is not None  # a re-plan with changes always has its JSON
     engine.redactor.add_secrets(sensitive_values(outcome.plan_json, min_length=1))
-    diffs = compare_changes(read_plan_json(verified.dir, sp.slug), outcome.plan_json)
+    diffs = compare_changes(verified.derived[sp.stack], outcome.plan_json)
     if diffs:
         plural = "s" if len(diffs) != 1 else ""
         return StackApplyResult(
@@ -235,7 +248,11 @@ def apply_provisional(
     report = evaluate_policies(engine.ws, [(stack, outcome.plan_json)])
     if report is not None and report.blocking:
         raise PolicyBlocked("the re-plan is denied by policy", where=sp.stack)
-    apply_file(engine, sp.stack, replan_dir / PLAN_FILE, log, destroy=False)
+    encrypted, what = bool(encrypt_to), f"re-plan of {sp.stack}"
+    with plain_plan_file(
+        replan_dir / PLAN_FILE, work_dir(engine, sp.stack), encrypted=encrypted, what=what
+    ) as plain:
+        apply_file(engine, sp.stack, plain, log, destroy=False)
     detail = "re-planned with the applied upstream outputs; equal to the approved plan"
     return StackApplyResult(sp.stack, "applied", detail, sp.plan_sha256, new.plan_sha256)
 
@@ -295,7 +312,10 @@ def apply_step(steps: ApplySteps, item: WorkItem) -> StackApplyResult:
     with engine.locks.hold(stack.id, stack.slug, item.action):
         if sp.status == "provisional":
             return apply_provisional(engine, steps.verified, steps.run_dir, sp, log)
-        apply_file(engine, stack.id, steps.verified.dir / sp.slug / PLAN_FILE, log, destroy=steps.destroy)
+        plan_file = steps.verified.dir / sp.slug / PLAN_FILE
+        encrypted, what = steps.verified.manifest.encrypted, f"{sp.slug}/{PLAN_FILE}"
+        with plain_plan_file(plan_file, work_dir(engine, stack.id), encrypted=encrypted, what=what) as plain:
+            apply_file(engine, stack.id, plain, log, destroy=steps.destroy)
         detail = "destroyed" if steps.destroy else ""
         return StackApplyResult(stack.id, "applied", detail, sp.plan_sha256, sp.plan_sha256)
 
@@ -312,9 +332,9 @@ def apply_verified(
     # terraform masks what it prints itself, not what providers and provisioners print
     # (a bucket named from a sensitive variable in a provider's error): mask every value
     # the plan set marks sensitive in every log and result of this apply.
-    for sp in verified.to_apply:
-        if sp.plan_json_sha256 is not None:
-            engine.redactor.add_secrets(sensitive_values(read_plan_json(verified.dir, sp.slug), min_length=1))
+    # The plan JSONs derived from the plan files (plantruth), never plan.json read again.
+    for derived in verified.derived.values():
+        engine.redactor.add_secrets(sensitive_values(derived, min_length=1))
     run_dir = engine.runs_dir / f"{_stamp()}-{manifest.id}"
     run_dir.mkdir(parents=True, exist_ok=True)
     engine.progress.start(f"{'destroy' if destroy else 'apply'} {manifest.id}", work.ids)
@@ -339,9 +359,13 @@ def plan_again(engine: Engine, run: ApplyRun) -> PlanRun | None:
     blocked = engine.ws.graph.downstream_of(again) & skipped
     engine.progress.note(f"re-approval needed for {', '.join(again)}: planning again into a new plan set")
     manifest = run.verified.manifest
-    return plan_stacks(
-        engine, PlanOptions(stacks=[*again, *sorted(blocked)], kind=manifest.kind, pr=manifest.pr)
+    options = PlanOptions(
+        stacks=[*again, *sorted(blocked)],
+        kind=manifest.kind,
+        pr=manifest.pr,
+        encrypt_to=manifest_recipients(manifest),
     )
+    return plan_stacks(engine, options)
 
 
 def apply_audit(engine: Engine, run: ApplyRun) -> dict[str, Any]:

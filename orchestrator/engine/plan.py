@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
+from pyrage.x25519 import Recipient
+
 from orchestrator import __version__
 from orchestrator.discovery import Stack
 from orchestrator.engine.context import Engine
@@ -50,6 +52,7 @@ from orchestrator.planset import (
     PLAN_TEXT,
     POLICY_FILE,
     Counts,
+    Encryption,
     Manifest,
     ResourceChange,
     StackPlan,
@@ -57,6 +60,7 @@ from orchestrator.planset import (
     sha256_file,
     write_plan_set,
 )
+from orchestrator.planset_crypto import encrypt_into, plain_workspace, recipient_texts, recipients
 from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
@@ -76,6 +80,8 @@ class PlanOptions:
     fail_fast: bool = False
     pr: int | None = None
     policies: bool = True
+    # age recipients plan.tfplan and plan.json are encrypted to, besides plan_sets.encrypt_to
+    encrypt_to: Sequence[str] = ()
 
 
 @dataclass
@@ -198,11 +204,34 @@ def plan_one(
     destroy: bool = False,
     operation: str = "plan",
     json_wanted: bool = True,
+    encrypt_to: Sequence[Recipient] = (),
 ) -> StackOutcome:
     """Plan one stack into ``sdir``; the caller holds the stack lock. Raises on failure.
 
     ``json_wanted`` False: skip ``show -json`` when the plan has no changes (and is not
-    provisional: its re-plan is compared with the approved plan JSON)."""
+    provisional: its re-plan is compared with the approved plan JSON).
+
+    With ``encrypt_to``, terraform writes the plan file and its JSON into a private directory
+    under the stack's work directory and only their age encryptions go into ``sdir``; the
+    clear files are removed whatever happens (planset_crypto)."""
+    if not encrypt_to:
+        return _plan_one(engine, stack, sdir, sdir, inputs, destroy, operation, json_wanted, ())
+    with plain_workspace(engine.workdir.of(stack).dir) as files:
+        return _plan_one(engine, stack, sdir, files, inputs, destroy, operation, json_wanted, encrypt_to)
+
+
+def _plan_one(
+    engine: Engine,
+    stack: Stack,
+    sdir: Path,
+    files: Path,
+    inputs: ResolvedInputs,
+    destroy: bool,
+    operation: str,
+    json_wanted: bool,
+    encrypt_to: Sequence[Recipient],
+) -> StackOutcome:
+    """plan_one with terraform's plan file and plan JSON written into ``files``."""
     started = time.monotonic()
     sdir.mkdir(parents=True, exist_ok=True)
     (sdir / LOG_FILE).touch()
@@ -221,16 +250,20 @@ def plan_one(
         return StackOutcome(plan, state_exists=lineage is not None)
     engine.redactor.add_secrets([str(inputs.values[k]) for k in inputs.sensitive])
     env = engine.workdir.env(stack, inputs.values)
-    result = _terraform_plan(engine, stack, sdir, env, destroy=destroy, operation=operation)
+    result = _terraform_plan(engine, stack, sdir, files, env, destroy=destroy, operation=operation)
     has_changes = result.returncode == 2
     status: StackStatus = (
         "provisional" if inputs.provisional_on else ("changes" if has_changes else "no-changes")
     )
     plan_json = None
     if json_wanted or status != "no-changes":
-        plan_json = _show_json(engine, stack, sdir, env)
+        plan_json = _show_json(engine, stack, sdir, files, env)
     _write_texts(engine, sdir, result.stdout, plan_json)
-    identity = plan_state_identity(sdir / PLAN_FILE)
+    identity = plan_state_identity(files / PLAN_FILE)
+    if encrypt_to:
+        for name in (PLAN_FILE, PLAN_JSON):
+            if (files / name).is_file():
+                encrypt_into(files / name, sdir / name, encrypt_to)
     summary = summarize(plan_json) if plan_json is not None else None
     common["duration_s"] = round(time.monotonic() - started, 2)
     plan = _stack_plan(engine, stack, sdir, status, has_changes, summary, identity, common)
@@ -243,11 +276,18 @@ def plan_one(
 
 
 def _terraform_plan(
-    engine: Engine, stack: Stack, sdir: Path, env: Mapping[str, str], *, destroy: bool, operation: str
+    engine: Engine,
+    stack: Stack,
+    sdir: Path,
+    files: Path,
+    env: Mapping[str, str],
+    *,
+    destroy: bool,
+    operation: str,
 ) -> tf.Result:
     args = tf.plan_args(
         stack.dir,
-        sdir / PLAN_FILE,
+        files / PLAN_FILE,
         var_files=stack.config.var_files,
         destroy=destroy,
         lock_timeout=engine.config.terraform.lock_timeout_arg,
@@ -266,10 +306,12 @@ def _terraform_plan(
     )
 
 
-def _show_json(engine: Engine, stack: Stack, sdir: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def _show_json(
+    engine: Engine, stack: Stack, sdir: Path, files: Path, env: Mapping[str, str]
+) -> dict[str, Any]:
     engine.progress.phase(stack.id, "show")
-    json_path = sdir / PLAN_JSON
-    args = tf.show_json_args(stack.dir, sdir / PLAN_FILE)
+    json_path = files / PLAN_JSON
+    args = tf.show_json_args(stack.dir, files / PLAN_FILE)
     engine.runner.run(args, env=env, log=sdir / LOG_FILE, stdout_path=json_path, where=stack.id)
     try:
         data: dict[str, Any] = json.loads(json_path.read_bytes())
@@ -322,6 +364,7 @@ class PlanSteps:
     options: PlanOptions
     tmp: Path
     json_for: frozenset[str]  # stacks whose plan JSON is needed even without changes
+    encrypt_to: Sequence[Recipient] = ()
     outcomes: dict[str, StackOutcome] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -389,6 +432,7 @@ def plan_step(steps: PlanSteps, item: WorkItem) -> StackOutcome:
             destroy=steps.destroy,
             operation=item.action,
             json_wanted=stack.id in steps.json_for,
+            encrypt_to=steps.encrypt_to,
         )
 
 
@@ -404,6 +448,7 @@ class PlanSetBuilder:
     options: PlanOptions
     work: Work
     commit: CommitInfo
+    encrypt_to: Sequence[str] = ()  # age recipients (canonical texts)
     steps: PlanSteps | None = None
     policy: PolicyReport | None = None
 
@@ -416,7 +461,7 @@ class PlanSetBuilder:
             for sid in self.work.ids
             if needs_plan_json(False, policies=policies, read_in_run=sid in readers, kind=options.kind)
         )
-        self.steps = PlanSteps(engine, options, tmp, json_for)
+        self.steps = PlanSteps(engine, options, tmp, json_for, recipients(self.encrypt_to))
         outcomes = run_work(engine, self.work, self.steps, fail_fast=options.fail_fast)
         if options.policies:
             self.policy = self._policies(tmp, [(engine.stack(o.plan.stack), o.plan_json) for o in outcomes])
@@ -432,6 +477,7 @@ class PlanSetBuilder:
             stacks=[o.plan for o in outcomes],
             policy=self.policy.summary() if self.policy is not None else None,
             recovery=engine.ws.recovery,
+            encryption=Encryption(recipients=list(self.encrypt_to)) if self.encrypt_to else None,
         )
 
     def _policies(self, tmp: Path, plans: list[tuple[Stack, dict[str, Any] | None]]) -> PolicyReport | None:
@@ -461,7 +507,9 @@ def plan_stacks(engine: Engine, options: PlanOptions) -> PlanRun:
     work = plan_work(engine.ws.graph, options.stacks, destroy=options.kind == "destroy")
     out = check_out_dir(options.out)
     info = commit_info(engine.root, [p for sid in work.ids for p in source_paths(engine.stack(sid))])
-    builder = PlanSetBuilder(engine, options, work, info)
+    # plan_sets.encrypt_to is a rule: under a PR it is the base's (rules.py)
+    encrypt_to = recipient_texts([*options.encrypt_to, *engine.config.plan_sets.encrypt_to])
+    builder = PlanSetBuilder(engine, options, work, info, encrypt_to)
     engine.progress.start("destroy plan" if options.kind == "destroy" else "plan", work.ids)
     try:
         manifest, directory = write_plan_set(engine.plans_dir, None, builder, final_dir=out)

@@ -20,6 +20,7 @@ from orchestrator.discovery import Stack
 from orchestrator.engine.context import Engine
 from orchestrator.errors import ApprovalRefused, TerraformError
 from orchestrator.planset import PLAN_FILE, StackPlan
+from orchestrator.planset_crypto import plain_plan_file
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import OVERRIDE_FILE
 from orchestrator.terraform.plan import summarize
@@ -82,21 +83,24 @@ def snapshot_differences(plan_file: Path, stack_dir: Path, repo_root: Path) -> l
     return diffs
 
 
-def check_plan_file(engine: Engine, plan_set: Path, sp: StackPlan) -> dict[str, Any]:
+def check_plan_file(engine: Engine, plan_set: Path, sp: StackPlan, *, encrypted: bool) -> dict[str, Any]:
     """Refuse unless the plan file matches the approved commit and the manifest; returns the
-    plan JSON derived from it."""
+    plan JSON derived from it. An ``encrypted`` plan file is decrypted into the stack's work
+    directory only while terraform reads it."""
     stack = engine.stack(sp.stack)
     plan_file = plan_set / sp.slug / PLAN_FILE
     hint = "The plan set was altered after planning; plan again and get the new plan approved. Nothing was applied."
-    differing = snapshot_differences(plan_file, stack.dir, engine.root)
-    if differing:
-        raise ApprovalRefused(
-            f"apply refused: the configuration inside the plan file of '{sp.stack}' is not the approved "
-            f"commit's ({', '.join(differing[:5])})",
-            where=str(plan_file),
-            hint=hint,
-        )
-    derived = derive_plan_json(engine, stack, plan_file)
+    what = f"{sp.slug}/{PLAN_FILE}"
+    with plain_plan_file(plan_file, engine.workdir.of(stack).dir, encrypted=encrypted, what=what) as plain:
+        differing = snapshot_differences(plain, stack.dir, engine.root)
+        if differing:
+            raise ApprovalRefused(
+                f"apply refused: the configuration inside the plan file of '{sp.stack}' is not the approved "
+                f"commit's ({', '.join(differing[:5])})",
+                where=str(plan_file),
+                hint=hint,
+            )
+        derived = derive_plan_json(engine, stack, plain)
     summary = summarize(derived)
     planned = [(rc.address, rc.actions) for rc in sp.resource_changes]
     found = [(rc.address, rc.actions) for rc in summary.resource_changes]

@@ -22,6 +22,7 @@ from orchestrator.engine.policies import evaluate_policies
 from orchestrator.engine.source import commit_info, source_digest, source_paths, uncommitted_changes
 from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
 from orchestrator.planset import PLAN_FILE, PLAN_JSON, LoadedPlanSet, Manifest, StackPlan, sha256_file
+from orchestrator.planset_crypto import check_form
 
 if TYPE_CHECKING:
     from orchestrator.policy.report import PolicyReport
@@ -36,6 +37,8 @@ class VerifiedPlanSet:
     to_apply: list[StackPlan]  # in the manifest's order
     warnings: list[str] = field(default_factory=list)
     policy: PolicyReport | None = None
+    # stack -> the plan JSON derived from its plan file (plantruth); kept in memory only
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def digests(self) -> dict[str, str | None]:
         return {s.stack: s.plan_sha256 for s in self.to_apply}
@@ -46,8 +49,9 @@ def approval_needed(engine: Engine, plans: list[StackPlan]) -> list[str]:
     return [p.stack for p in plans if engine.stack(p.stack).config.apply.requires_approval]
 
 
-def check_files(plan_set: Path, sp: StackPlan) -> None:
-    """The plan file and plan JSON are exactly the ones planned (pure apart from hashing)."""
+def check_files(plan_set: Path, sp: StackPlan, *, encrypted: bool = False) -> None:
+    """The plan file and plan JSON are exactly the ones planned (pure apart from hashing), in
+    the form the manifest records (age files when ``encrypted``, else clear)."""
     for name, expected in ((PLAN_FILE, sp.plan_sha256), (PLAN_JSON, sp.plan_json_sha256)):
         if expected is None:
             continue
@@ -58,6 +62,10 @@ def check_files(plan_set: Path, sp: StackPlan) -> None:
                 where=str(path),
                 hint="The plan set is incomplete; plan again. Nothing was applied.",
             )
+        try:
+            check_form(path, encrypted, what=f"{name} of '{sp.stack}'")
+        except PlanSetError as exc:
+            raise ApprovalRefused(f"apply refused: {exc.message}", where=exc.where, hint=exc.hint) from None
         actual = sha256_file(path)
         if actual != expected:
             raise ApprovalRefused(
@@ -218,7 +226,7 @@ def verify_plan_set(
     _check_effective_config(engine, to_apply)
     _check_work_tree(engine, manifest, plan_set)
     for sp in to_apply:
-        check_files(plan_set, sp)
+        check_files(plan_set, sp, encrypted=manifest.encrypted)
     # A saved plan applies only with the terraform version that made it.
     if manifest.terraform_version and manifest.terraform_version != str(engine.binary.version):
         raise ApprovalRefused(
@@ -228,7 +236,11 @@ def verify_plan_set(
         )
     # The plan file is the truth: its configuration snapshot and resource changes are the
     # approved ones, and the policies are evaluated on the plan JSON derived from it.
-    derived = {s.stack: check_plan_file(engine, plan_set, s) for s in to_apply if s.plan_sha256 is not None}
+    derived = {
+        s.stack: check_plan_file(engine, plan_set, s, encrypted=manifest.encrypted)
+        for s in to_apply
+        if s.plan_sha256 is not None
+    }
     policy = check_policies(engine, plan_set, to_apply, derived) if check_policy else None
     # The state each plan was made against has not moved.
     if state_identity is not None:
@@ -239,7 +251,7 @@ def verify_plan_set(
                 + "; ".join(stale),
                 hint="Plan again and get the new plan approved. Nothing was applied.",
             )
-    return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy)
+    return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy, derived)
 
 
 def _stale_states(

@@ -25,6 +25,7 @@ from orchestrator.errors import ConfigError, TerraformError
 from orchestrator.fileio import write_if_changed
 from orchestrator.jsontypes import JSONData
 from orchestrator.layout import PLUGIN_CACHE, StackWork
+from orchestrator.planset_crypto import IDENTITY_ENV
 from orchestrator.progress import Progress
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override
@@ -33,11 +34,14 @@ from orchestrator.terraform.binary import TerraformBinary
 LOCK_FILE_NAME = ".terraform.lock.hcl"
 # Variables that would silently change what terraform does under orchestrate's feet.
 _DROPPED_ENV_PREFIXES = ("TF_CLI_ARGS",)
-_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR"}
+# ORCHESTRATE_AGE_IDENTITY decrypts plan sets: no provider, provisioner or external program
+# terraform starts needs it.
+_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV}
 
 
 def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:
-    """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS* and data dirs."""
+    """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS*, data dirs
+    and the age identity."""
     return {
         k: v for k, v in base.items() if k not in _DROPPED_ENV and not k.startswith(_DROPPED_ENV_PREFIXES)
     }

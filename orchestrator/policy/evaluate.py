@@ -186,7 +186,7 @@ def evaluate_plan_set(ws: Workspace, plan_set: Path) -> tuple[Manifest, PolicyRe
                 where=str(path),
                 hint="Plan again; never edit a plan set by hand.",
             )
-        plan = read_plan_json(plan_set, sp.slug)
+        plan = read_plan_json(plan_set, sp.slug, encrypted=manifest.encrypted)
         stack = ws.stacks.get(sp.stack)
         context = stack_context(ws.config, stack) if stack is not None else manifest_context(ws, sp)
         results.append(evaluate_stack(ps, plan, context, ws.config.redact, stack=stack))

@@ -12,13 +12,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.approval import Approval
 from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, OrchestratorError
 from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
 from orchestrator.planset import PLAN_JSON, LoadedPlanSet, Manifest, load_plan_set, read_plan_json
+from orchestrator.planset_crypto import identity_available
 from orchestrator.pr.approvers import PrContext, context_for
 from orchestrator.pr.event import PrEvent
 from orchestrator.pr.forks import ForkDecision, decide, scrub_credentials
@@ -156,6 +157,7 @@ def finish_plan(ws: Workspace, run: PlanRun, flow: PlanFlow, *, no_color: bool =
         reasons=flow.reasons,
         deleted=flow.deleted,
         policy=run.policy,
+        plans={sid: o.plan_json for sid, o in run.results.items() if o.plan_json is not None},
         run_url=flow.settings.run_url,
         pr=flow.number,
         warnings=[w for w in (flow.fork.note, flow.rules.change_note() if flow.rules else None) if w],
@@ -202,11 +204,13 @@ class ApplyFlow:
 def plan_set_redactor(
     ws: Workspace, plan_set: Path, manifest: Manifest, extra: Sequence[str] = ()
 ) -> Redactor:
-    plans = {}
+    plans: dict[str, dict[str, Any]] = {}
+    if manifest.encrypted and not identity_available():
+        return build_redactor(ws, plans, extra)  # apply refuses it later; nothing to read now
     for sp in manifest.stacks:
         if (plan_set / sp.slug / PLAN_JSON).is_file():
             try:
-                plans[sp.stack] = read_plan_json(plan_set, sp.slug)
+                plans[sp.stack] = read_plan_json(plan_set, sp.slug, encrypted=manifest.encrypted)
             except OrchestratorError:
                 continue
     return build_redactor(ws, plans, extra)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PlanSetError
 from orchestrator.planset import LOG_FILE, PLAN_JSON, POLICY_FILE, Manifest, read_plan_json
+from orchestrator.planset_crypto import IDENTITY_ENV, identity_available
 from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.render.comment import (
     MERMAID_MAX_NODES,
@@ -73,6 +74,36 @@ def _promotion(ws: Workspace, manifest: Manifest) -> tuple[list[tuple[str, bool 
     return [(p.stack, p.ok if p.required else None, p.text()) for p in results], warnings
 
 
+def plan_jsons(
+    plan_set: Path, manifest: Manifest, known: Mapping[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each stack's plan JSON (``known`` first, then the plan set's), and the stacks whose
+    encrypted plan JSON could not be read here."""
+    plans = dict(known)
+    hidden: list[str] = []
+    for sp in manifest.stacks:
+        if sp.stack in plans or not (plan_set / sp.slug / PLAN_JSON).is_file():
+            continue
+        if manifest.encrypted and not identity_available():
+            hidden.append(sp.stack)
+            continue
+        try:
+            plans[sp.stack] = read_plan_json(plan_set, sp.slug, encrypted=manifest.encrypted)
+        except PlanSetError:
+            if not manifest.encrypted:
+                raise
+            hidden.append(sp.stack)  # a wrong identity: say so, never fail the rendering
+    return plans, hidden
+
+
+def encrypted_note(hidden: Sequence[str]) -> str:
+    return (
+        f"The plans of {', '.join(hidden)} are encrypted (age) and cannot be read here "
+        f"({IDENTITY_ENV} is not set or is not their identity): their details are not shown, "
+        "the counts are the manifest's."
+    )
+
+
 def comment_data(
     ws: Workspace,
     plan_set: Path,
@@ -81,17 +112,21 @@ def comment_data(
     reasons: Mapping[str, Sequence[str]] | None = None,
     deleted: Sequence[str] = (),
     policy: PolicyReport | None = None,
+    plans: Mapping[str, dict[str, Any]] | None = None,
     run_url: str | None = None,
     pr: int | None = None,
     warnings: Sequence[str] = (),
     where_full: str | None = None,
 ) -> tuple[CommentData, Redactor]:
-    """Everything the PR comment shows about ``plan_set``, and the Redactor to publish it with."""
+    """Everything the PR comment shows about ``plan_set``, and the Redactor to publish it with.
+
+    ``plans``: plan JSONs already in memory (the plan job's own), read from the plan set
+    otherwise. An encrypted plan set's details need ORCHESTRATE_AGE_IDENTITY; without it (or
+    with the wrong one) the comment shows the manifest's counts and says why not more."""
     reasons = reasons or {}
-    plans: dict[str, dict[str, Any]] = {}
-    for sp in manifest.stacks:
-        if (plan_set / sp.slug / PLAN_JSON).is_file():
-            plans[sp.stack] = read_plan_json(plan_set, sp.slug)
+    plans, hidden = plan_jsons(plan_set, manifest, plans or {})
+    if hidden:
+        warnings = [*warnings, encrypted_note(hidden)]
     if policy is None:
         policy = read_policy_report(plan_set)
     redactor = build_redactor(ws, plans)
