@@ -5,6 +5,8 @@ decrypts only into terraform's work directory, with the right identity, and clea
 from __future__ import annotations
 
 import json
+import os
+import signal
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -244,3 +246,56 @@ def test_provisional_re_plans_and_new_plan_sets_stay_encrypted(newest_repo: Call
     res = approve(repo, identity=str(IDENTITY))
     assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
     assert holders(repo.root / ".orchestrate", SECRET) == []
+
+
+DENY_DB = """package main
+
+deny contains msg if {
+	some rc in input.resource_changes
+	rc.type == "terraform_data"
+	"create" in rc.change.actions
+	msg := concat("", [rc.address, ": no new databases"])
+}
+"""
+
+
+def test_policies_judge_an_encrypted_plan_at_plan_apply_and_on_demand(
+    newest_repo: Callable[..., Repo],
+) -> None:
+    repo = newest_repo({"stacks/db/stack.yaml": "", "stacks/db/main.tf": DB, "policies/db.rego": DENY_DB})
+    repo.env["TF_VAR_db_password"] = SECRET
+    assert repo.orchestrate("plan", "--encrypt-to", PUBLIC).exit_code == 3
+    plan_set = repo.latest()
+    # apply evaluates the policies on the plan JSON it derives from the decrypted plan file
+    res = approve(repo, identity=str(IDENTITY))
+    out = res.output  # type: ignore[attr-defined]
+    assert res.exit_code == 3, out  # type: ignore[attr-defined]
+    assert "policies deny this plan set (db)" in out and repo.state("db") is None
+    # `orchestrate policy --plan-set` reads plan.json: decrypted in memory with the identity
+    env = {**repo.env, IDENTITY_ENV: str(IDENTITY)}
+    found = repo.run("--repo", str(repo.root), "policy", "--plan-set", str(plan_set), env=env)
+    assert found.exit_code == 3 and "no new databases" in found.output, found.output
+    refused = repo.orchestrate("policy", "--plan-set", str(plan_set))
+    assert refused.exit_code == 1 and f"{IDENTITY_ENV} is not set" in refused.output
+    assert "Traceback" not in refused.output
+    assert holders(repo.root / ".orchestrate", SECRET) == []
+
+
+def test_sigterm_during_an_encrypted_apply_leaves_no_decrypted_plan(newest_repo: Callable[..., Repo]) -> None:
+    from tests.engine.test_faults import FILES, kill_quietly, start, wait_for_sleep
+
+    repo = newest_repo({k: v for k, v in FILES.items() if k.startswith(("stacks/slow", ".gitignore"))})
+    assert repo.orchestrate("plan", "--encrypt-to", PUBLIC).exit_code == 2
+    (repo.root / "slow.marker").write_text("")
+    repo.env[IDENTITY_ENV] = str(IDENTITY)
+    proc = start(repo, "apply", "--approved-by", "alice", "--reason", "terminate")
+    _, sleeps = wait_for_sleep(proc)
+    plain = repo.root / ".orchestrate" / "work" / "slow" / "plain"
+    try:
+        assert [p.name for p in plain.rglob("*") if p.is_file()] == ["plan.tfplan"]  # in use
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        kill_quietly(sleeps)
+    assert proc.returncode == 130, err
+    assert [p for p in plain.rglob("*") if p.is_file()] == []
