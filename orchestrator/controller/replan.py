@@ -67,7 +67,9 @@ def replan_merged(merge: MergedCommit, refused: Manifest | None, progress: Progr
         if not ids:
             return Replan(render_replan(merge.commit, None, error="no stack of the merge is left to plan"))
         engine = Engine.create(ws, progress=progress or QuietProgress())
-        run = plan_stacks(engine, PlanOptions(stacks=ids))
+        # a re-plan of an encrypted plan set is encrypted to its recipients too
+        sealed_to = refused.encryption.recipients if refused is not None and refused.encryption else []
+        run = plan_stacks(engine, PlanOptions(stacks=ids, encrypt_to=sealed_to))
     except OrchestratorError as exc:
         return Replan(render_replan(merge.commit, None, error=exc.message), error=exc.message)
     data = run.manifest.canonical()

@@ -226,3 +226,32 @@ def test_a_pr_switching_itself_to_on_merge_is_judged_by_the_base_rules(
     code, out = m.apply()
     assert code == 1 and "approval.mode: on-merge" in out, out
     assert m.repo.state("app") is None
+
+
+def test_the_re_plan_of_an_encrypted_plan_set_is_encrypted_to_its_recipients(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    from pyrage import x25519
+
+    from orchestrator.planset_crypto import IDENTITY_ENV
+
+    identity = x25519.Identity.generate()
+    public = str(identity.to_public())
+    m = setup(pr_repo, fake_github, tmp_path)
+    # the PR's plan again, encrypted on the command line only (no plan_sets rule)
+    res = m.repo.orchestrate(
+        "plan", "--changed", "--base", "main", "--comment", "--pr", "1", "--encrypt-to", public
+    )
+    assert res.exit_code == 2, res.output
+    fake_github.add_review(1, "bob", "APPROVED")
+    m.main_commit("stacks/app/terraform.tfvars", "# someone else's change\n")
+    sha = m.merge()
+    m.repo.env[IDENTITY_ENV] = str(identity)
+    code, out = m.apply()
+    assert code == 2, out
+    (replan,) = [
+        read_manifest(d)
+        for d in (m.repo.root / ".orchestrate/plans").iterdir()
+        if (d / "manifest.json").is_file() and read_manifest(d).commit == sha
+    ]
+    assert replan.encryption is not None and replan.encryption.recipients == [public]
