@@ -28,7 +28,16 @@ from orchestrator.planset import POLICY_FILE, Manifest, read_manifest, write_pla
 
 SHARD_FILE = "shard.json"
 # Manifest fields every part must agree on (apart from the stacks and the timestamps).
-_SAME = ("commit", "dirty", "kind", "terraform_version", "terraform_binary", "orchestrate_version", "pr")
+_SAME = (
+    "commit",
+    "dirty",
+    "kind",
+    "terraform_version",
+    "terraform_binary",
+    "orchestrate_version",
+    "pr",
+    "encryption",  # a merged set is encrypted to one set of recipients, or not at all
+)
 
 
 class ShardRecord(BaseModel):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PlanSetError
-from orchestrator.planset import LOG_FILE, PLAN_JSON, POLICY_FILE, Manifest, read_plan_json
+from orchestrator.planset import LOG_FILE, PLAN_JSON, PLAN_TEXT, POLICY_FILE, Manifest, read_plan_json
 from orchestrator.planset_crypto import IDENTITY_ENV, identity_available
 from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.render.comment import (
@@ -43,6 +43,13 @@ def read_policy_report(plan_set: Path) -> PolicyReport | None:
         return PolicyReport.from_json(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlanSetError(f"{POLICY_FILE} is unreadable or corrupt ({exc})", where=str(path)) from exc
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace").rstrip() + "\n"
+    except OSError:
+        return None
 
 
 def _tail(path: Path, lines: int) -> str | None:
@@ -99,8 +106,8 @@ def plan_jsons(
 def encrypted_note(hidden: Sequence[str]) -> str:
     return (
         f"The plans of {', '.join(hidden)} are encrypted (age) and cannot be read here "
-        f"({IDENTITY_ENV} is not set or is not their identity): their details are not shown, "
-        "the counts are the manifest's."
+        f"({IDENTITY_ENV} is not set or is not their identity): the counts are the manifest's and "
+        "each plan is shown as terraform printed it (plan.txt, redacted), without orchestrate's diff."
     )
 
 
@@ -133,7 +140,9 @@ def comment_data(
     sections = []
     for sp in manifest.stacks:
         diff = None
-        if sp.stack in plans:
+        if sp.stack in hidden:
+            diff = _text(plan_set / sp.slug / PLAN_TEXT)
+        elif sp.stack in plans:
             sources = ws.stacks[sp.stack].config.inputs if sp.stack in ws.stacks else {}
             diff, _ = render_plan_diff(
                 plans[sp.stack], placeholders=placeholder_upstreams(sp.inputs, sources)

@@ -299,3 +299,35 @@ def test_sigterm_during_an_encrypted_apply_leaves_no_decrypted_plan(newest_repo:
         kill_quietly(sleeps)
     assert proc.returncode == 130, err
     assert [p for p in plain.rglob("*") if p.is_file()] == []
+
+
+def test_encrypted_shards_merge_into_one_encrypted_plan_set_that_applies(
+    newest_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = newest_repo(
+        {
+            "stacks/db/stack.yaml": "",
+            "stacks/db/main.tf": DB,
+            "stacks/web/stack.yaml": "",
+            "stacks/web/main.tf": 'resource "null_resource" "w" {}\n',
+        }
+    )
+    repo.env["TF_VAR_db_password"] = SECRET
+    parts = [tmp_path / "s1", tmp_path / "s2"]
+    for i, part in enumerate(parts, start=1):
+        res = repo.orchestrate("plan", "--shard", f"{i}/2", "--encrypt-to", PUBLIC, "--out", str(part))
+        assert res.exit_code == 2, res.output
+    clear = tmp_path / "clear"
+    assert repo.orchestrate("plan", "--shard", "2/2", "--out", str(clear)).exit_code == 2
+    mixed = repo.orchestrate("planset", "merge", str(parts[0]), str(clear), "--out", str(tmp_path / "x"))
+    assert mixed.exit_code == 1 and "differ in encryption" in mixed.output
+    merged = tmp_path / "merged"
+    res = repo.orchestrate("planset", "merge", *map(str, parts), "--out", str(merged))
+    assert res.exit_code == 2, res.output
+    manifest = read_manifest(merged)
+    assert manifest.encryption is not None and manifest.encryption.recipients == [PUBLIC]
+    assert sorted(s.stack for s in manifest.stacks) == ["db", "web"]
+    assert holders(merged, SECRET) == [] and holders(repo.root / ".orchestrate", SECRET) == []
+    res = approve(repo, "--plan-set", str(merged), identity=str(IDENTITY))
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert repo.state("db") is not None and repo.state("web") is not None

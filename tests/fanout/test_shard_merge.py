@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.errors import OrchestratorError, PlanSetError
 from orchestrator.graph import StackGraph
-from orchestrator.planset import Manifest, StackPlan, read_manifest, write_plan_set
+from orchestrator.planset import Encryption, Manifest, StackPlan, read_manifest, write_plan_set
 from orchestrator.planset_merge import SHARD_FILE, ShardRecord, merge
 from orchestrator.shard import assign, closure, groups, parse_shard, waves
 
@@ -28,6 +28,8 @@ def graph_of(edges: dict[str, list[str]]) -> StackGraph:
     g.order = list(nx.lexicographical_topological_sort(g.graph))
     return g
 
+
+SEALED = Encryption(recipients=["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"])
 
 # a -> b -> c, d -> e, f, g, h
 EDGES = {"a": [], "b": ["a"], "c": ["b"], "d": [], "e": ["d"], "f": [], "g": [], "h": []}
@@ -83,6 +85,7 @@ def _part(
             created_at="2026-01-01T00:00:00+00:00",
             orchestrate_version="0.1.0",
             stacks=[StackPlan(stack=s, slug=s, path=s, status="no-changes") for s in stacks],
+            encryption=m.get("encryption"),
         )
 
     return write_plan_set(tmp, None, populate, final_dir=tmp / name)[1]
@@ -103,6 +106,7 @@ def test_merge_orders_by_the_selection(tmp_path: Path) -> None:
         ([("p1", ["a", "b"], 1, {}), ("p2", ["b", "c"], 2, {})], "in two plan sets"),
         ([("p1", ["a"], 1, {}), ("p2", ["b"], 1, {})], "given twice"),
         ([("p1", ["a", "b", "c"], 1, {})], "missing"),
+        ([("p1", ["a"], 1, {}), ("p2", ["b", "c"], 2, {"encryption": SEALED})], "differ in encryption"),
     ],
 )
 def test_merge_refuses_parts_that_do_not_make_one_plan_set(

@@ -1,7 +1,8 @@
 """Encrypted plan sets in the pull-request flow (issue 12 item 6): plan_sets.encrypt_to is a rule
 read from the PR's base (a PR deleting it is still encrypted); the plan job's comment shows the
-plan from memory; rendered later without the identity, the comment says the details are
-encrypted and shows the manifest's counts, never failing."""
+plan from memory; rendered later without the identity (a merge of shards), the comment says the
+plans are encrypted and shows the manifest's counts and terraform's redacted plan.txt, never
+failing."""
 
 from __future__ import annotations
 
@@ -87,4 +88,5 @@ def test_a_pr_removing_encrypt_to_is_still_encrypted_and_its_comment_shows_the_p
         assert "1 to change" in body or "+1" in body
         hidden = identity != str(IDENTITY)
         assert ("The plans of web are encrypted (age)" in body) is hidden
-        assert ("null_resource.x" in body) is not hidden
+        # the plan either way: orchestrate's diff, or terraform's redacted plan.txt
+        assert "null_resource.x" in body
