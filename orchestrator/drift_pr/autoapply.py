@@ -33,6 +33,7 @@ from orchestrator.drift_pr.reconcile import (
     scan_reasons,
 )
 from orchestrator.drift_pr.remediate import Remediation, plan_remediation
+from orchestrator.envs.records import Record
 from orchestrator.envs.store import NOTES_REF, RecordStore
 from orchestrator.errors import GitError, OrchestratorError
 from orchestrator.redact import Redactor, sensitive_values
@@ -97,7 +98,7 @@ class Reconciler:
         self.redactor = redactor
         self.progress = progress
         self.now = now
-        self._last: dict[str, LastReconcile] | None = None
+        self._records: list[Record] | None = None
         self._records_error: str | None = None
 
     # ------------------------------------------------------------ reading the base
@@ -119,19 +120,31 @@ class Reconciler:
             stack_yaml=shown,
         )
 
-    def last_reconcile(self, sid: str) -> tuple[LastReconcile | None, str | None]:
-        """(the stack's newest automatic apply, why the records could not be read)."""
-        if self._last is None:
+    def _read_records(self) -> list[Record]:
+        """The apply records, fetched from the remote once per run (an error refuses every auto)."""
+        if self._records is None:
             store = RecordStore(self.ws.root)
             try:
                 if store.repo.has_remote():
                     with store.repo.notes_lock():
                         store.repo.fetch_notes(NOTES_REF)
-                self._last = last_reconciles(store.read(fetch=False).records)
+                self._records = store.read(fetch=False).records
             except OrchestratorError as exc:
-                self._last = {}
+                self._records = []
                 self._records_error = exc.one_line()
-        return self._last.get(sid), self._records_error
+        return self._records
+
+    def last_reconcile(self, sid: str) -> tuple[LastReconcile | None, str | None]:
+        """(the stack's newest automatic apply, why the records could not be read)."""
+        return last_reconciles(self._read_records()).get(sid), self._records_error
+
+    def sync(self, stack: Stack, head: str) -> str:
+        """in-sync when the stack's files at ``head`` are those of its last apply on record: the
+        remediation then restores what was applied, never a merged change nobody applied yet."""
+        from orchestrator.controller.status import last_applies, sync_state
+
+        last = last_applies(self._read_records()).get(stack.id)
+        return sync_state(self.git.repo, head, stack, last)
 
     # ------------------------------------------------------------ the attempt
 
@@ -163,6 +176,9 @@ class Reconciler:
             return Attempt(None, [setting])
         if setting.mode != "auto":
             return Attempt(setting, [setting.describe()])
+        head = self.git.head()
+        if head is None:
+            raise GitError("the repository has no commit to bind the remediation to")
         last, records_error = self.last_reconcile(stack.id)
         reasons = scan_reasons(
             setting,
@@ -170,6 +186,7 @@ class Reconciler:
             open_pull=None,
             last=last,
             records_error=records_error,
+            sync=self.sync(stack, head) if records_error is None else None,
             window=self.rules.reconcile.window,
             window_seconds=self.rules.reconcile.window_seconds,
             now=self.now(),
@@ -177,9 +194,6 @@ class Reconciler:
         if reasons:
             return Attempt(setting, reasons)
         check_checkout()  # the plan is the base's code, committed (raises: the stack fails)
-        head = self.git.head()
-        if head is None:
-            raise GitError("the repository has no commit to bind the remediation to")
         self.progress(f"{stack.id}: planning the remediation (reconcile: auto)")
         engine = self.engine()
         rem = plan_remediation(engine, stack.id, head)

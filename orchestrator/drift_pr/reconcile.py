@@ -10,6 +10,8 @@ reasons:
 - the stack was not reconciled automatically within ``reconcile.window`` (drifting again so
   soon means something else is changing it: a fight between controllers must not loop), and
   the records that say so could be read;
+- the stack is in sync: its files on the default branch are those of its last apply on record
+  (else the remediation would also apply a merged change nobody applied yet);
 - nothing is missing from the cloud (putting it back would create a resource);
 - the remediation plan has changes, none of them a create, a delete or a replace, each updated
   attribute is one the drift report found changed, and each drifted attribute is one it restores;
@@ -276,6 +278,7 @@ def scan_reasons(
     open_pull: int | None,
     last: LastReconcile | None,
     records_error: str | None,
+    sync: str | None,
     window: str,
     window_seconds: float,
     now: datetime,
@@ -300,6 +303,11 @@ def scan_reasons(
                 f"it was reconciled automatically at {last.time} (record {last.record}) and drifted again "
                 f"within reconcile.window ({window}): something else keeps changing it"
             )
+    if sync is not None and sync != "in-sync":
+        reasons.append(
+            f"the stack is {sync}: its code on the default branch is not the code last applied, so the "
+            "remediation would apply what nobody approved yet"
+        )
     missing = sorted(str(m.get("address")) for m in entry.get("missing") or [] if isinstance(m, Mapping))
     if missing:
         reasons.append(f"resources missing from the cloud would be created: {_names(missing)}")

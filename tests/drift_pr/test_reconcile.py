@@ -181,3 +181,23 @@ def test_auto_set_only_in_the_work_tree_or_a_pr_is_ignored(
     assert storage["action"] == "failed" and "differs from main" in storage["error"]
     assert repo.bucket_tags()["owner"] == "intruder"
     assert reconcile_records(repo) == []
+
+
+def test_a_merged_change_nobody_applied_is_never_applied_by_a_reconciliation(
+    drift_repo: Callable[..., DriftRepo], github: FakeGitHub
+) -> None:
+    repo = drift_repo(files=AUTO)
+    repo.env.update(github.env())
+    # A change to the very attribute that will drift lands on main and is not applied (on-merge
+    # refused it, say): putting the drift back would apply it without its approval.
+    repo.commit(
+        {"stacks/aws/storage/main.tf": STORAGE_TF.replace('owner = "platform"', 'owner = "team-x"')},
+        "owner team-x",
+    )
+    repo.set_bucket_tags({"owner": "intruder", "environment": "prod"})
+    _, data = repo.drift()
+    storage = outcome(data, "aws/storage")
+    assert storage["action"] == "opened"
+    assert "the stack is out-of-sync" in storage["reconcile"]
+    assert repo.bucket_tags()["owner"] == "intruder"
+    assert reconcile_records(repo) == []

@@ -219,6 +219,7 @@ def scan(setting_: Setting = AUTO, entry: dict[str, Any] = DRIFT, **kw: Any) -> 
         "open_pull": None,
         "last": None,
         "records_error": None,
+        "sync": "in-sync",
         "window": "24h",
         "window_seconds": 86400.0,
         "now": NOW,
@@ -319,3 +320,9 @@ def test_a_plan_that_leaves_some_drift_in_place_is_refused() -> None:
     assert plan_reasons(DRIFT, "changes", [coarse], None) == [
         "the remediation changes attributes that did not drift: aws_s3_bucket.b: tags"
     ]
+
+
+@pytest.mark.parametrize("sync", ["out-of-sync", "never-applied", "failed", "destroyed"])
+def test_a_stack_whose_merged_code_was_not_applied_is_refused(sync: str) -> None:
+    (reason,) = scan(sync=sync)
+    assert f"the stack is {sync}" in reason and "nobody approved yet" in reason
