@@ -97,6 +97,10 @@ class ApprovalRefused(OrchestratorError):
     """apply/destroy refused: no approval, wrong commit, tampered plan, stale approval."""
 
 
+class EffectiveConfigChanged(ApprovalRefused):
+    """apply refused: a stack's cloud target, backend, var files or environment differ from planning."""
+
+
 class NeedsApproval(ApprovalRefused):
     """`apply --merged`: what was merged is not what was approved; a new plan needs approval."""
 

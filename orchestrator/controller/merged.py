@@ -27,10 +27,12 @@ from orchestrator.controller.replan import MergedCommit, Replan, replan_merged
 from orchestrator.errors import (
     ApprovalRefused,
     ConfigError,
+    EffectiveConfigChanged,
     GitError,
     GitHubError,
     NeedsApproval,
     OrchestratorError,
+    StalePlanError,
 )
 from orchestrator.git import Repo
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
@@ -147,6 +149,10 @@ def refused(merged: MergedApply, exc: OrchestratorError) -> OrchestratorError:
     from orchestrator.ui import warn
 
     replan: Replan | None = None
+    if isinstance(exc, StalePlanError | EffectiveConfigChanged) and not isinstance(exc, NeedsApproval):
+        # What was approved no longer describes what would happen here: the state moved, or the
+        # merged commit gives a stack another target, backend, var files or environment.
+        exc = NeedsApproval(f"needs approval: {exc.message.removeprefix('apply refused: ')}", where=exc.where)
     if isinstance(exc, NeedsApproval):
         replan = replan_merged(merged.merge, merged.manifest)
     for w in report_refusal(merged.pr, merged.gh, merged.commit, exc.message, replan):

@@ -20,7 +20,13 @@ from orchestrator.engine.context import Engine
 from orchestrator.engine.plantruth import check_plan_file
 from orchestrator.engine.policies import evaluate_policies
 from orchestrator.engine.source import commit_info, source_digest, source_paths, uncommitted_changes
-from orchestrator.errors import ApprovalRefused, PlanSetError, PolicyBlocked, StalePlanError
+from orchestrator.errors import (
+    ApprovalRefused,
+    EffectiveConfigChanged,
+    PlanSetError,
+    PolicyBlocked,
+    StalePlanError,
+)
 from orchestrator.planset import PLAN_FILE, PLAN_JSON, LoadedPlanSet, Manifest, StackPlan, sha256_file
 from orchestrator.planset_crypto import check_form
 
@@ -283,7 +289,7 @@ def _check_effective_config(engine: Engine, plans: list[StackPlan]) -> None:
         stack = engine.stack(sp.stack)
         changed = differing_parts(sp.config_sha256, engine.workdir.effective_config(stack))
         if changed:
-            raise ApprovalRefused(
+            raise EffectiveConfigChanged(
                 f"apply refused: the effective configuration of '{sp.stack}' changed since it was "
                 f"planned ({', '.join(changed)}: its cloud target, backend, var files or the "
                 "environment terraform gets, such as TF_VAR_ variables)",

@@ -159,6 +159,27 @@ def test_a_refused_merge_is_planned_again_at_the_merged_commit_and_applied_only_
     assert m.repo.state("app") is not None
 
 
+def test_a_merge_whose_stack_state_moved_since_planning_is_planned_again_and_not_applied(
+    pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    m = setup(pr_repo, fake_github, tmp_path)
+    fake_github.add_review(1, "bob", "APPROVED")
+    git(m.repo.root, "checkout", "-q", "main")  # someone applies the stack from main meanwhile
+    assert m.repo.orchestrate("plan", "app").exit_code == 2
+    res = m.repo.orchestrate("apply", "--approved-by", "carol", "--reason", "hotfix")
+    assert res.exit_code == 0, res.output
+    serial = (m.repo.state("app") or {})["serial"]
+    sha = m.merge()
+    code, out = m.apply()
+    assert code == 2, out
+    assert "needs approval: the state moved since planning" in out and f"planned again at {sha[:12]}" in out
+    assert (m.repo.state("app") or {})["serial"] == serial  # nothing applied
+    body = m.comments()[-1]
+    assert "nothing applied" in body and "the state moved since planning" in body
+    assert f"Planned again at `{sha[:12]}`" in body and "| `app` | changes | 0 | 0 | 0 | 1 |" in body
+    assert fake_github.latest_statuses(sha)["orchestrate/apply"]["state"] == "failure"
+
+
 def test_a_refused_merge_without_manual_approval_names_only_the_follow_up_pr(
     pr_repo: Callable[..., Repo], fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
