@@ -137,8 +137,8 @@ def resource_address(module: str | None, rtype: str, name: str, index_key: int |
     return f"{prefix}{rtype}.{name}{index_suffix(index_key)}"
 
 
-def parse_state(text: str | bytes, where: str) -> StateSnapshot:
-    """Managed resource instances of a state v4 document (deposed objects left out)."""
+def _state_document(text: str | bytes, where: str) -> dict[str, Any]:
+    """The state's JSON object; StateError for anything orchestrate cannot read as state v4."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -180,55 +180,72 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
             where=where,
             hint="Run the stack once with a current Terraform to upgrade its state.",
         )
+    return doc
+
+
+def _instance(entry: dict[str, Any], inst: object, secrets: set[str]) -> Resource | None:
+    """One instance of a managed resource entry; None for a deposed object. Raises ValueError,
+    KeyError or TypeError for a malformed one; adds its sensitive values to ``secrets``."""
+    rtype, name = entry["type"], entry["name"]
+    if not isinstance(inst, dict):
+        raise ValueError(f"an instance of {rtype}.{name} is not an object")
+    if inst.get("deposed"):
+        return None  # a replaced object awaiting destroy: not the resource's current state
+    index_key = inst.get("index_key")
+    if index_key is not None and not isinstance(index_key, int | str):
+        raise ValueError(f"bad index_key {index_key!r}")
+    module = entry.get("module") or None
+    address = resource_address(module, rtype, name, index_key)
+    attributes = inst.get("attributes")
+    if attributes is None:
+        flat = inst.get("attributes_flat", {})
+        if not isinstance(flat, dict):
+            raise ValueError(f"{address}: attributes_flat is not an object")
+        attributes = unflatten(flat)
+    if not isinstance(attributes, dict):
+        raise ValueError(f"{address}: attributes are not an object")
+    paths = _sensitive_paths(inst.get("sensitive_attributes"))
+    for path in paths:
+        for found in values_at(attributes, path):
+            secrets.update(leaves(found))
+    rid = attributes.get("id")
+    return Resource(
+        address=address,
+        type=rtype,
+        name=name,
+        module=module,
+        index_key=index_key,
+        id=str(rid) if rid is not None else None,
+        attributes=attributes,
+        schema_version=int(inst.get("schema_version") or 0),
+        provider=str(entry.get("provider") or ""),
+        sensitive_paths=paths,
+    )
+
+
+def _resources(doc: dict[str, Any], secrets: set[str]) -> list[Resource]:
     resources: list[Resource] = []
+    for entry in doc.get("resources") or []:
+        if not isinstance(entry, dict):
+            raise ValueError("a resource entry is not an object")
+        if entry.get("mode", "managed") != "managed":
+            continue
+        if not isinstance(entry["type"], str) or not isinstance(entry["name"], str):
+            raise ValueError("a resource has no type or name")
+        for inst in entry.get("instances") or []:
+            resource = _instance(entry, inst, secrets)
+            if resource is not None:
+                resources.append(resource)
+    return resources
+
+
+def parse_state(text: str | bytes, where: str) -> StateSnapshot:
+    """Managed resource instances of a state v4 document (deposed objects left out)."""
+    doc = _state_document(text, where)
     secrets: set[str] = set()
     try:
         secrets.update(sensitive_values(doc))
-        for entry in doc.get("resources") or []:
-            if not isinstance(entry, dict):
-                raise ValueError("a resource entry is not an object")
-            if entry.get("mode", "managed") != "managed":
-                continue
-            rtype, name = entry["type"], entry["name"]
-            if not isinstance(rtype, str) or not isinstance(name, str):
-                raise ValueError("a resource has no type or name")
-            module = entry.get("module") or None
-            for inst in entry.get("instances") or []:
-                if not isinstance(inst, dict):
-                    raise ValueError(f"an instance of {rtype}.{name} is not an object")
-                if inst.get("deposed"):
-                    continue  # a replaced object awaiting destroy: not the resource's current state
-                index_key = inst.get("index_key")
-                if index_key is not None and not isinstance(index_key, int | str):
-                    raise ValueError(f"bad index_key {index_key!r}")
-                address = resource_address(module, rtype, name, index_key)
-                attributes = inst.get("attributes")
-                if attributes is None:
-                    flat = inst.get("attributes_flat", {})
-                    if not isinstance(flat, dict):
-                        raise ValueError(f"{address}: attributes_flat is not an object")
-                    attributes = unflatten(flat)
-                if not isinstance(attributes, dict):
-                    raise ValueError(f"{address}: attributes are not an object")
-                paths = _sensitive_paths(inst.get("sensitive_attributes"))
-                for path in paths:
-                    for found in values_at(attributes, path):
-                        secrets.update(leaves(found))
-                rid = attributes.get("id")
-                resources.append(
-                    Resource(
-                        address=address,
-                        type=rtype,
-                        name=name,
-                        module=module,
-                        index_key=index_key,
-                        id=str(rid) if rid is not None else None,
-                        attributes=attributes,
-                        schema_version=int(inst.get("schema_version") or 0),
-                        provider=str(entry.get("provider") or ""),
-                        sensitive_paths=paths,
-                    )
-                )
+        resources = _resources(doc, secrets)
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise StateError(
