@@ -30,6 +30,7 @@ from orchestrator.progress import Progress
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import BackendSetup, backend_setup, sync_override
 from orchestrator.terraform.binary import TerraformBinary
+from orchestrator.terraform.providercache import init_may_write_cache, needed_providers
 
 LOCK_FILE_NAME = ".terraform.lock.hcl"
 # Variables that would silently change what terraform does under orchestrate's feet.
@@ -92,6 +93,32 @@ def init_fingerprint(
         "plugin_cache": env.get("TF_PLUGIN_CACHE_DIR", ""),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _is_local(source: str | None) -> bool:
+    return source is not None and source.startswith(("./", "../"))
+
+
+def init_writes_cache(stack: Stack, env: Mapping[str, str]) -> bool | None:
+    """Whether the stack's ``init`` may write the shared plugin cache (then it holds the cache
+    exclusively); None without a plugin cache."""
+    cache = env.get("TF_PLUGIN_CACHE_DIR")
+    if not cache:
+        return None
+    infos = [stack.tf, *(m.tf for m in stack.modules)]
+    required: dict[str, str] = {}
+    prefixes: set[str] = set()
+    for info in infos:
+        required.update(info.required_providers)
+        prefixes.update(
+            d.type.split("_", 1)[0] for d in info.declarations if d.kind in ("resource", "data") and d.type
+        )
+    return init_may_write_cache(
+        stack.dir / LOCK_FILE_NAME,
+        Path(cache),
+        needed_providers(required, prefixes),
+        remote_modules=any(not _is_local(m.source) for info in infos for m in info.modules),
+    )
 
 
 def _show_key(key: Sequence[JSONData]) -> str:
@@ -198,6 +225,7 @@ class Workdir:
                 log=log,
                 where=stack.id,
                 on_line=lambda line: self.progress.line(stack.id, line),
+                cache_write=init_writes_cache(stack, env),
             )
             if stack.workspace and stack.workspace != "default":
                 self._select_workspace(stack, stack.workspace, init_env, log)

@@ -3,8 +3,10 @@
 terraform does not make the cache safe for concurrent use: ``init`` (1.4+) may reinstall a
 provider package into the cache while another stack's ``plan`` is starting that provider
 from it ("fork/exec ...: no such file or directory", measured with 20 parallel stacks).
-So ``init`` takes the lock exclusively and every other command shares it: in-process with
-a writer-preferring condition (so inits are not starved), across processes with flock.
+So an ``init`` that may write the cache takes the lock exclusively and every other command
+(an ``init`` that can only link from the cache too: terraform/providercache.py) shares it:
+in-process with a writer-preferring condition (so inits are not starved), across processes
+with flock.
 """
 
 from __future__ import annotations
@@ -80,5 +82,9 @@ class PluginCacheLock:
                 self._writer = False
                 self._cond.notify_all()
 
-    def for_command(self, subcommand: str) -> contextlib.AbstractContextManager[None]:
-        return self.exclusive() if subcommand == "init" else self.shared()
+    def for_command(
+        self, subcommand: str, writes: bool | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Exclusive for a command that may write the cache (by default ``init``), else shared."""
+        exclusive = writes if writes is not None else subcommand == "init"
+        return self.exclusive() if exclusive else self.shared()

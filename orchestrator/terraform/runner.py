@@ -365,8 +365,9 @@ class Runner:
     redactor: Redactor = field(default_factory=Redactor)
     cancel: CancelToken = field(default_factory=CancelToken)
     timeout: float | None = None
-    # Held around each command, by subcommand (the plugin cache's readers-writer lock).
-    guard: Callable[[str], AbstractContextManager[None]] | None = None
+    # Held around each command (the plugin cache's readers-writer lock): by subcommand, and
+    # whether the command may write the cache (None: only ``init`` may).
+    guard: Callable[[str, bool | None], AbstractContextManager[None]] | None = None
 
     def argv(self, args: Sequence[str]) -> list[str]:
         return [self.binary.path, *args]
@@ -385,6 +386,7 @@ class Runner:
         log_stdout: bool = True,
         output_file: Path | None = None,
         on_start: Callable[[int], None] | None = None,
+        cache_write: bool | None = None,
     ) -> Result:
         """Run terraform; raise a classified TerraformError unless the exit code is in ``ok_codes``.
 
@@ -399,7 +401,7 @@ class Runner:
         subcommand = next((a for a in args if not a.startswith("-")), "terraform")
         if self.cancel.interrupted.is_set():
             raise Interrupted(f"interrupted before terraform {subcommand}", where=where)
-        with self.guard(subcommand) if self.guard is not None else nullcontext():
+        with self.guard(subcommand, cache_write) if self.guard is not None else nullcontext():
             return self._run(
                 subcommand,
                 args,
