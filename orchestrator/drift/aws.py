@@ -971,56 +971,73 @@ def _assumed(
     }
 
 
-def s3_state_getter(
-    *,
-    fallback_endpoint: Callable[[], str | None] = lambda: None,
-    env: Mapping[str, str] | None = None,
-    retry: RetryPolicy | None = None,
-    session_factory: Callable[[dict[str, Any]], Any] | None = None,
-) -> Callable[[StateLocation], bytes | None]:
-    """A reader of S3 backend state objects (one GetObject); None when the object does not exist.
+def _s3_session_kwargs(cfg: Mapping[str, Any], env: Mapping[str, str] | None) -> dict[str, Any]:
+    """boto3 session arguments from the backend's settings, else the environment's keys (pure)."""
+    kwargs: dict[str, Any] = {"region_name": cfg.get("region") or "us-east-1"}
+    if cfg.get("profile"):
+        kwargs["profile_name"] = cfg["profile"]
+    elif cfg.get("access_key") and cfg.get("secret_key"):
+        kwargs["aws_access_key_id"] = cfg["access_key"]
+        kwargs["aws_secret_access_key"] = cfg["secret_key"]
+    elif env and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
+        kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
+    return kwargs
+
+
+class S3StateReader:
+    """Reads S3 backend state objects (one GetObject); None when the object does not exist.
 
     The backend's own settings come first (profile, keys, region, endpoint/endpoints.s3);
     without an endpoint the stack's cloud target endpoint (``fallback_endpoint``) is used, as
-    terraform gets AWS_ENDPOINT_URL from it.
+    terraform gets AWS_ENDPOINT_URL from it. Clients and assumed roles are shared by threads.
     """
-    policy = retry or RetryPolicy()
-    clients: dict[tuple[Any, ...], Any] = {}
-    assumed: dict[tuple[Any, ...], dict[str, Any]] = {}
-    lock = threading.Lock()
 
-    def client_for(cfg: Mapping[str, Any], where: str) -> tuple[Any, str | None]:
+    def __init__(
+        self,
+        fallback_endpoint: Callable[[], str | None],
+        env: Mapping[str, str] | None,
+        retry: RetryPolicy,
+        session_factory: Callable[[dict[str, Any]], Any] | None,
+    ) -> None:
+        self.fallback_endpoint = fallback_endpoint
+        self.env = env
+        self.retry = retry
+        self.session_factory = session_factory
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._assumed: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _credentials(
+        self, cfg: Mapping[str, Any], kwargs: dict[str, Any], endpoint: str | None, where: str
+    ) -> dict[str, Any]:
+        role = _backend_role(cfg)
+        if role is None:
+            return kwargs
+        # the state bucket of another account: read it as terraform does, with the role
+        role_key = (*sorted(role.items()), *sorted(kwargs.items()))
+        with self._lock:
+            if role_key not in self._assumed:
+                self._assumed[role_key] = _assumed(
+                    self.session_factory, kwargs, role, _sts_endpoint(cfg, endpoint), where
+                )
+            return self._assumed[role_key]
+
+    def client_for(self, cfg: Mapping[str, Any], where: str) -> tuple[Any, str | None]:
         import boto3
         from botocore.config import Config
 
         endpoints = cfg.get("endpoints") if isinstance(cfg.get("endpoints"), dict) else {}
-        endpoint = (endpoints or {}).get("s3") or cfg.get("endpoint") or fallback_endpoint()
-        kwargs: dict[str, Any] = {"region_name": cfg.get("region") or "us-east-1"}
-        if cfg.get("profile"):
-            kwargs["profile_name"] = cfg["profile"]
-        elif cfg.get("access_key") and cfg.get("secret_key"):
-            kwargs["aws_access_key_id"] = cfg["access_key"]
-            kwargs["aws_secret_access_key"] = cfg["secret_key"]
-        elif env and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-            kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
-            kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
+        endpoint = (endpoints or {}).get("s3") or cfg.get("endpoint") or self.fallback_endpoint()
         path_style = bool(cfg.get("use_path_style") or cfg.get("force_path_style") or endpoint)
-        role = _backend_role(cfg)
-        if role is not None:
-            # the state bucket of another account: read it as terraform does, with the role
-            role_key = (*sorted(role.items()), *sorted(kwargs.items()))
-            with lock:
-                if role_key not in assumed:
-                    assumed[role_key] = _assumed(
-                        session_factory, kwargs, role, _sts_endpoint(cfg, endpoint), where
-                    )
-                kwargs = assumed[role_key]
+        kwargs = self._credentials(cfg, _s3_session_kwargs(cfg, self.env), endpoint, where)
         key = (endpoint, path_style, *sorted(kwargs.items()))
-        with lock:
-            if key not in clients:
+        with self._lock:
+            if key not in self._clients:
                 try:
-                    session = session_factory(kwargs) if session_factory else boto3.Session(**kwargs)
-                    clients[key] = session.client(
+                    factory = self.session_factory
+                    session = factory(kwargs) if factory else boto3.Session(**kwargs)
+                    self._clients[key] = session.client(
                         "s3",
                         endpoint_url=endpoint,
                         config=Config(
@@ -1031,16 +1048,16 @@ def s3_state_getter(
                     )
                 except Exception as exc:
                     raise translate(exc, "creating the S3 client for the state", where, endpoint) from exc
-            return clients[key], endpoint
+            return self._clients[key], endpoint
 
-    def get(location: StateLocation) -> bytes | None:
+    def __call__(self, location: StateLocation) -> bytes | None:
         cfg = location.config
         where = location.describe()
-        client, endpoint = client_for(cfg, where)
+        client, endpoint = self.client_for(cfg, where)
         try:
             obj = call_with_retries(
                 lambda: client.get_object(Bucket=cfg["bucket"], Key=location.s3_key),
-                policy=policy,
+                policy=self.retry,
                 retryable=lambda e: classify(e) is not None,
             )
             data: bytes = obj["Body"].read()
@@ -1051,4 +1068,13 @@ def s3_state_getter(
                 return None
             raise translate(exc, f"reading the state {where}", where, endpoint) from exc
 
-    return get
+
+def s3_state_getter(
+    *,
+    fallback_endpoint: Callable[[], str | None] = lambda: None,
+    env: Mapping[str, str] | None = None,
+    retry: RetryPolicy | None = None,
+    session_factory: Callable[[dict[str, Any]], Any] | None = None,
+) -> Callable[[StateLocation], bytes | None]:
+    """A reader of S3 backend state objects (S3StateReader)."""
+    return S3StateReader(fallback_endpoint, env, retry or RetryPolicy(), session_factory)

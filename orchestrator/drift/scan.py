@@ -115,6 +115,43 @@ class _Scope:
     name: str  # the first target name reaching it (reported as "cloud")
 
 
+_ReadKey = tuple[tuple[str, ...], str]  # (the reader's read id, resource type)
+
+
+def _managed_keys(
+    plans: Mapping[str, _StackPlan], readers: Sequence[Reader]
+) -> tuple[dict[_ReadKey, set[str]], dict[str, set[str]], dict[str, list[str]]]:
+    """What the stacks' states hold (pure): the keys of scanned stacks per scope they are read
+    in, every other stack's keys and ids per type (for any scope of its provider), and the
+    stacks whose state could not be read per provider (``*``: every provider)."""
+    scoped: dict[_ReadKey, set[str]] = {}
+    anywhere: dict[str, set[str]] = {}
+    blind: dict[str, list[str]] = {}
+    for plan in plans.values():
+        if plan.state is None:
+            if not plan.state_missing:
+                provider = plan.resolved.provider if plan.resolved is not None else "*"
+                blind.setdefault(provider, []).append(plan.stack.id)
+            continue
+        for res in plan.state.resources:
+            if plan.scanned and plan.reader is not None and plan.reader.supports(res.type):
+                routed = plan.reader.route(res)
+                k = routed.state_key(res)
+                if k is not None:
+                    scoped.setdefault((routed.read_id(res.type), res.type), set()).add(k)
+                continue
+            keys = anywhere.setdefault(res.type, set())
+            if res.id:
+                keys.add(res.id)
+            for reader in readers:
+                if reader.supports(res.type):
+                    k = reader.state_key(res)
+                    if k:
+                        keys.add(k)
+                    break
+    return scoped, anywhere, blind
+
+
 class Scan:
     def __init__(self, ws: Workspace, stack_ids: Sequence[str], options: ScanOptions, io: ScanIO) -> None:
         self.ws = ws
@@ -402,33 +439,7 @@ class Scan:
     ) -> tuple[list[Unmanaged], list[str]]:
         unmanaged: list[Unmanaged] = []
         incomplete: list[str] = []
-        # Keys held by scanned stacks, per scope; by every other stack, for any scope of its provider.
-        scoped: dict[tuple[tuple[str, ...], str], set[str]] = {}
-        anywhere: dict[str, set[str]] = {}
-        blind: dict[str, list[str]] = {}  # provider ("*": every one) -> stacks whose state is unknown
-        readers = [scope.reader for scope in scopes.values()]
-        for plan in plans.values():
-            if plan.state is None:
-                if not plan.state_missing:
-                    provider = plan.resolved.provider if plan.resolved is not None else "*"
-                    blind.setdefault(provider, []).append(plan.stack.id)
-                continue
-            for res in plan.state.resources:
-                if plan.scanned and plan.reader is not None and plan.reader.supports(res.type):
-                    routed = plan.reader.route(res)
-                    k = routed.state_key(res)
-                    if k is not None:
-                        scoped.setdefault((routed.read_id(res.type), res.type), set()).add(k)
-                    continue
-                keys = anywhere.setdefault(res.type, set())
-                if res.id:
-                    keys.add(res.id)
-                for reader in readers:
-                    if reader.supports(res.type):
-                        k = reader.state_key(res)
-                        if k:
-                            keys.add(k)
-                        break
+        scoped, anywhere, blind = _managed_keys(plans, [scope.reader for scope in scopes.values()])
         for name, why in sorted(self.failed_targets.items()):
             incomplete.append(f"{name}: unmanaged resources not listed: {why}")
         seen_reads: set[tuple[tuple[str, ...], str]] = set()
