@@ -15,11 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from orchestrator.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from orchestrator.jsontypes import JSONData, JSONValue
 
 PathSegment = str | int
 AttrPath = tuple[PathSegment, ...]
 Status = Literal["clean", "drifted", "error"]
 Mode = Literal["api", "refresh", "both"]
+# A Redactor's ``data``: JSON in, the same shape out with secrets masked.
+Redact = Callable[[JSONData], JSONValue]
 
 
 def escape_segment(segment: str) -> str:
@@ -219,7 +222,7 @@ class StackDrift:
         """See :func:`fingerprint`: of the stack's JSON form (redact the stack first)."""
         return fingerprint(self.to_dict())
 
-    def redacted(self, redact: Callable[[Any], Any]) -> StackDrift:
+    def redacted(self, redact: Redact) -> StackDrift:
         """A copy with every string a secret could hide in passed through ``redact``."""
         text: Callable[[str], str] = lambda v: str(redact(v))  # noqa: E731
         changed = tuple(
@@ -325,7 +328,7 @@ class DriftReport:
             return EXIT_CHANGES
         return EXIT_OK
 
-    def redacted(self, redact: Callable[[Any], Any]) -> DriftReport:
+    def redacted(self, redact: Redact) -> DriftReport:
         """The report as it may be shown and published: every string a secret could hide in passed
         through ``redact`` (a Redactor's ``data``). Renderers and drift pull requests take this."""
         return replace(
@@ -338,13 +341,17 @@ class DriftReport:
             incomplete=tuple(str(redact(n)) for n in self.incomplete),
         )
 
-    def to_dict(self, redact: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    def to_dict(self, redact: Redact | None = None) -> dict[str, Any]:
         """The JSON form; ``redact`` (a Redactor's ``data``) is applied before fingerprinting.
         Prefer ``redacted(redact).to_dict()``: the typed report is what callers pass around."""
-        clean = redact or (lambda v: v)
+
+        def clean(value: JSONValue) -> JSONValue:
+            return value if redact is None else redact(value)
+
         stacks = []
         for s in self.stacks:
-            entry: dict[str, Any] = clean(s.to_dict())
+            cleaned = clean(s.to_dict())
+            entry: dict[str, Any] = cleaned if isinstance(cleaned, dict) else {}
             entry["fingerprint"] = fingerprint(entry)
             stacks.append(entry)
         unmanaged = sorted(self.unmanaged, key=lambda u: (u.cloud, u.type, u.id))

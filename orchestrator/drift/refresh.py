@@ -19,6 +19,7 @@ from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare, norm_scalar, spec_for
 from orchestrator.drift.model import AttrPath, Changed, Coverage, Diff, Missing, StackDrift
 from orchestrator.errors import TerraformError
+from orchestrator.jsontypes import JSONData
 from orchestrator.redact import MASK, sensitive_values
 
 if TYPE_CHECKING:
@@ -35,21 +36,21 @@ class RefreshResult:
     types: Mapping[str, int] = field(default_factory=dict)  # resources checked, per type
 
 
-def mask_paths(mask: Any, path: AttrPath = ()) -> list[AttrPath]:
+def mask_paths(mask: JSONData, path: AttrPath = ()) -> list[AttrPath]:
     """Paths where terraform's *_sensitive structure is true."""
     if mask is True:
         return [path]
     out: list[AttrPath] = []
-    if isinstance(mask, dict):
+    if isinstance(mask, Mapping):
         for k, v in mask.items():
             out += mask_paths(v, (*path, k))
-    elif isinstance(mask, list):
+    elif isinstance(mask, list | tuple):
         for i, v in enumerate(mask):
             out += mask_paths(v, (*path, i))
     return out
 
 
-def generic_diff(before: Any, after: Any, path: AttrPath = ()) -> list[Diff]:
+def generic_diff(before: JSONData, after: JSONData, path: AttrPath = ()) -> list[Diff]:
     """Differences between two provider-shaped values; lists that differ are reported whole."""
     if isinstance(before, dict) and isinstance(after, dict):
         out: list[Diff] = []
