@@ -22,7 +22,7 @@ from orchestrator.errors import ApprovalRefused
 from orchestrator.github import GitHub, PullRequest
 from orchestrator.planset import Manifest
 from orchestrator.pr.approvers import PrContext, check_codeowners, check_diverged, check_policy_owners, screen
-from orchestrator.pr.reviews import evaluate_reviews
+from orchestrator.pr.reviews import ReviewVerdict, evaluate_reviews
 from orchestrator.render.comment import PlanSetRef, manifest_digest, parse_plan_set_block
 
 NOTHING = "Nothing was applied."
@@ -73,21 +73,10 @@ def check_shown(ref: PlanSetRef | None, manifest: Manifest, number: int) -> None
             )
 
 
-def github_approval(
-    gh: GitHub,
-    number: int,
-    manifest: Manifest,
-    config: RootConfig,
-    *,
-    key: str = "plan",
-    context: PrContext | None = None,
-    merged: bool = False,
-) -> Approval:
-    """An Approval (source github) for applying ``manifest``, or ApprovalRefused.
-
-    ``config`` holds the base commit's rules; ``context`` (the base, the stacks, the files the
-    PR changes) enables the code-owner, policy-owner and undiverged checks."""
-    pr = context.pr if context is not None else gh.pull(number)
+def check_pull_request(
+    pr: PullRequest, number: int, manifest: Manifest, config: RootConfig, *, merged: bool
+) -> None:
+    """The pull request is in a state to apply from, and its head is the plan set's commit."""
     if merged:  # apply --merged (approval.mode: on-merge): the approval of a PR that was merged
         if not pr.merged:
             raise _refuse(f"pull request #{number} is not merged", "Merge it first, or use apply --pr N.")
@@ -115,6 +104,10 @@ def github_approval(
             f"{manifest.commit[:12]}",
             "A newer push needs its own plan and approval: apply the plan set of the latest plan run.",
         )
+
+
+def approving_reviews(gh: GitHub, pr: PullRequest, number: int, config: RootConfig) -> ReviewVerdict:
+    """The verdict of the reviews that count (people who may approve, on the head commit)."""
     reviews, excluded = screen(gh, gh.reviews(number), pr, config.approval)
     verdict = evaluate_reviews(
         reviews,
@@ -137,6 +130,26 @@ def github_approval(
             "self-approval": "Ask someone other than the author to approve.",
         }.get(verdict.rule or "", "Ask for a review that approves the pull request.")
         raise _refuse(str(verdict.reason), hint)
+    return verdict
+
+
+def github_approval(
+    gh: GitHub,
+    number: int,
+    manifest: Manifest,
+    config: RootConfig,
+    *,
+    key: str = "plan",
+    context: PrContext | None = None,
+    merged: bool = False,
+) -> Approval:
+    """An Approval (source github) for applying ``manifest``, or ApprovalRefused.
+
+    ``config`` holds the base commit's rules; ``context`` (the base, the stacks, the files the
+    PR changes) enables the code-owner, policy-owner and undiverged checks."""
+    pr = context.pr if context is not None else gh.pull(number)
+    check_pull_request(pr, number, manifest, config, merged=merged)
+    verdict = approving_reviews(gh, pr, number, config)
     if context is not None:
         for check in (check_codeowners, check_policy_owners):
             problem = check(gh, context, config.approval, verdict.approvers)
