@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.config import ReconcileMode, RootConfig, StackConfig
+from orchestrator.config import ProjectEntry, ReconcileMode, RootConfig, StackConfig
 from orchestrator.drift.model import escape_segment
 from orchestrator.stackrules import matches, target_settings
 
@@ -47,12 +47,30 @@ class Setting:
         return f"reconcile: {self.mode} ({self.source})"
 
 
-def _environment(root: RootConfig, own: StackConfig | None, path: str, stack_id: str) -> str | None:
-    """The stack's environment under the base's rules: declared, a target rule's, else the one
-    id segment naming a configured environment (docs/environments.md)."""
+def _project(
+    root: RootConfig, path: str, stack_id: str, workspace: str | None
+) -> tuple[int, ProjectEntry] | None:
+    """The ``stacks.projects`` entry that lists the stack, with its index."""
+    if root.stacks is None:
+        return None
+    for i, p in enumerate(root.stacks.projects):
+        rel = "" if p.dir == "." else p.dir
+        if rel == path and p.name in (None, stack_id) and p.workspace == workspace:
+            return i, p
+    return None
+
+
+def _environment(
+    root: RootConfig, own: StackConfig | None, path: str, stack_id: str, workspace: str | None
+) -> str | None:
+    """The stack's environment under the base's rules: declared (stack.yaml, its project entry,
+    a target rule), else the one id segment naming a configured environment (docs/environments.md)."""
     if own is not None and own.environment:
         return own.environment
     if root.stacks is not None:
+        listed = _project(root, path, stack_id, workspace)
+        if listed is not None and listed[1].environment:
+            return listed[1].environment
         env = target_settings(root.stacks.targets, path)[0].get("environment")
         if env:
             return str(env)
@@ -74,17 +92,16 @@ def effective_setting(
     if own is not None and own.reconcile is not None:
         return Setting(own.reconcile, stack_yaml)
     if root.stacks is not None:
-        for i, p in enumerate(root.stacks.projects):
-            rel = "" if p.dir == "." else p.dir
-            if rel == path and p.name in (None, stack_id) and p.workspace == workspace and p.reconcile:
-                return Setting(p.reconcile, f"{config_name} stacks.projects[{i}]")
+        listed = _project(root, path, stack_id, workspace)
+        if listed is not None and listed[1].reconcile:
+            return Setting(listed[1].reconcile, f"{config_name} stacks.projects[{listed[0]}]")
         chosen = None
         for i, rule in enumerate(root.stacks.targets):
             if rule.reconcile is not None and matches(rule.match, path) is not None:
                 chosen = Setting(rule.reconcile, f"{config_name} stacks.targets[{i}] ({rule.match})")
         if chosen is not None:
             return chosen
-    env = _environment(root, own, path, stack_id)
+    env = _environment(root, own, path, stack_id, workspace)
     if env is not None and env in root.reconcile.environments:
         return Setting(root.reconcile.environments[env], f"{config_name} reconcile.environments.{env}")
     if "mode" in root.reconcile.model_fields_set:

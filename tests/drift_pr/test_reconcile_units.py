@@ -84,6 +84,13 @@ def test_stacks_rules_set_it_by_path_and_the_last_matching_rule_wins() -> None:
     got = setting(cfg, path="live/prod/cache", sid="live/prod/cache")
     assert got.mode == "auto" and "stacks.projects[0]" in got.source
     assert setting(cfg, "reconcile: pr\n", path="live/dev/app", sid="live/dev/app").mode == "pr"
+    # a listed project's environment selects reconcile.environments
+    cfg = root(
+        "reconcile: {environments: {staging: auto}}\n"
+        "stacks:\n  projects:\n    - {dir: app, workspace: stg, environment: staging}\n"
+    )
+    got = effective_setting(cfg, None, path="app", stack_id="app/stg", workspace="stg")
+    assert got == Setting("auto", "orchestrate.yaml reconcile.environments.staging")
 
 
 def test_bad_settings_are_one_clear_error() -> None:
