@@ -22,6 +22,7 @@ clouds:
   aws-prod: {provider: aws, region: eu-west-2}
   aws-dr:   {provider: aws, region: eu-central-1}
   aws-twin: {provider: aws, region: eu-west-1}
+  aws-dr2:  {provider: aws, region: us-east-1}
   gcp-dev:  {provider: gcp, project: acme-dev}
 environments: [dev, prod]
 """
@@ -115,6 +116,14 @@ def test_the_dev_environment_is_rebuilt_on_the_recovery_target_and_the_originals
         "--approved-by", "tester", "--reason", "x",
     )  # fmt: skip
     assert res.exit_code == 1 and "recovery refused" in res.output, res.output
+    res = repo.orchestrate(
+        "apply", "--plan-set", str(plan_set), "--target-cloud", "aws-dr2",
+        "--approved-by", "tester", "--reason", "x",
+    )  # fmt: skip
+    assert res.exit_code == 1 and "aws-dev -> aws-dr, aws-prod -> aws-dr, not 'dev' with" in res.output, (
+        res.output
+    )
+    assert not (repo.root / ".orchestrate/recovery/aws-dr2/state").exists()
     # An ordinary plan set never applies in a recovery.
     res = repo.orchestrate(
         "apply", "--plan-set", str(normal_sets[-1]), "--target-cloud", "aws-dr",
