@@ -108,6 +108,7 @@ class Estate:
     account: Path
     cli: Callable[..., Result]
     env: dict[str, str]
+    age_identity: str | None = None  # plan_sets.encrypt_to set, the identity an environment secret
 
     def workflow(self, name: str) -> Path:
         return self.clone / ".github" / "workflows" / f"orchestrate-{name}.yml"
@@ -171,15 +172,25 @@ class Estate:
 
 
 @pytest.fixture
-def estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
+def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRequest) -> Iterator[Estate]:
+    """The estate; ``indirect`` parameter True: its plan sets encrypted (docs/ci.md), the age
+    identity a secret of the production environment only."""
     pytest.importorskip("moto")
+    identity, environment_secrets, config_extra = None, dict(APPLY_SECRETS), BACKEND
+    if getattr(request, "param", False):
+        from pyrage import x25519
+
+        key = x25519.Identity.generate()
+        identity = str(key)
+        environment_secrets["ORCHESTRATE_AGE_IDENTITY"] = identity
+        config_extra += f"plan_sets:\n  encrypt_to: [{key.to_public()}]\n"
     terraform = {b.version: b.path for b in TERRAFORM_BINARIES}
     if "1.11.4" not in terraform:
         pytest.skip("the action pins terraform 1.11.4, which is not on this machine")
     from orchestrate_emulate.manager import Emulation
 
     seed = tmp_path / "seed"
-    build_repository(seed)
+    build_repository(seed, config_extra)
     git(tmp_path, "init", "-q", "-b", "main", str(seed))
     git(seed, "add", "-A")
     git(
@@ -219,11 +230,11 @@ def estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
             fake,
             terraform=terraform,
             secrets=SECRETS,
-            environments={"production": {"branches": ["main"], "secrets": APPLY_SECRETS}},
+            environments={"production": {"branches": ["main"], "secrets": environment_secrets}},
             trust=TRUST,
             cloud_state=account / ".orchestrate" / "emulate" / "state.json",
         )
-        estate = Estate(world, fake, bare, clone, account, cli, env)
+        estate = Estate(world, fake, bare, clone, account, cli, env, identity)
         # The account's one-time set-up (docs/ci.md): the state bucket and the lock table.
         estate.boto("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}

@@ -34,6 +34,8 @@ def bootstrap(estate: Estate) -> None:
     """main's estate applied before the story starts (state in the emulated S3 bucket)."""
     newest = {b.version: b.path for b in TERRAFORM_BINARIES}["1.11.4"]
     env = {**estate.env, "PATH": f"{Path(newest).parent}{os.pathsep}{os.environ['PATH']}"}
+    if estate.age_identity is not None:  # the operator's own machine holds the identity
+        env["ORCHESTRATE_AGE_IDENTITY"] = estate.age_identity
     for _ in range(3):
         res = estate.cli("--repo", str(estate.account), "plan", env=env)
         assert res.exit_code in (0, 2), res.output
@@ -47,6 +49,7 @@ def bootstrap(estate: Estate) -> None:
 
 
 @pytest.mark.timeout(1200)
+@pytest.mark.parametrize("estate", [False, True], indirect=True, ids=["clear", "encrypted"])
 def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(estate: Estate) -> None:
     bootstrap(estate)
     gh = estate.github
@@ -76,6 +79,13 @@ def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(e
     assert artifact is not None and (artifact.files / "manifest.json").is_file()
     manifest = json.loads((artifact.files / "manifest.json").read_text())
     assert [s["stack"] for s in manifest["stacks"]] == ["aws/dev/storage"] and manifest["commit"] == head
+    if estate.age_identity is not None:  # plan_sets.encrypt_to: the plan job held only the public key
+        assert manifest["encryption"]["format"] == "age"
+        slug = manifest["stacks"][0]["slug"]
+        for name in ("plan.tfplan", "plan.json"):
+            assert (artifact.files / slug / name).read_bytes().startswith(b"age-encryption.org/v1\n")
+    else:
+        assert "encryption" not in manifest
     plan_job = plan.job("plan")
     assert {(p, r) for p, r, _ in plan_job.logins} == {
         ("aws", SECRETS["AWS_PLAN_ROLE_ARN"]),
@@ -127,7 +137,10 @@ def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(e
     drift_head = gh._pull_json(number)["head"]["sha"]
     assert gh.latest_statuses(drift_head)["orchestrate/plan"]["state"] in ("success", "pending")
     assert any("aws/dev/storage" in c["body"] for c in gh.issue_comments(number))
-    assert world.artifact(f"plan-set-{number}-{drift_head}") is not None
+    drift_set = world.artifact(f"plan-set-{number}-{drift_head}")
+    assert drift_set is not None
+    drift_manifest = json.loads((drift_set.files / "manifest.json").read_text())
+    assert ("encryption" in drift_manifest) is (estate.age_identity is not None)
 
     # 5. Approval and apply of the drift pull request: the declared value is back.
     gh.add_review(number, "bob", "APPROVED")
