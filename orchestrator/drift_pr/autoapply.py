@@ -199,8 +199,10 @@ class Reconciler:
         rem = plan_remediation(engine, stack.id, head)
         if rem.plan_json is not None:
             self.redactor.add_secrets(sensitive_values(rem.plan_json))
+        expected = self.ws.rules is not None and bool(self.ws.rules.policy_files)
+        changes = planned_changes(rem.plan_json or {})
         reasons = plan_reasons(
-            entry, rem.plan.status, planned_changes(rem.plan_json or {}), rem.manifest.policy
+            entry, rem.plan.status, changes, rem.manifest.policy, policies_expected=expected
         )
         if reasons:
             return Attempt(setting, reasons, remediation=rem)

@@ -221,8 +221,12 @@ def plan_reasons(
     plan_status: str,
     changes: Sequence[PlannedChange],
     policy: Mapping[str, Any] | None,
+    *,
+    policies_expected: bool = False,
 ) -> list[str]:
-    """Why the remediation plan may not be applied automatically (empty: it may)."""
+    """Why the remediation plan may not be applied automatically (empty: it may).
+    ``policies_expected``: the base has policy files, so a plan without a policy result was not
+    checked (never taken as passing)."""
     if plan_status != "changes":
         return [f"the remediation plan is {plan_status}: terraform would not put the drift back by itself"]
     reasons = []
@@ -261,6 +265,8 @@ def plan_reasons(
         reasons.append(f"the remediation plan would not put back {_names(left)}")
     if not changes:
         reasons.append("the remediation plan changes no resource")
+    if policy is None and policies_expected:
+        reasons.append("the default branch's policies were not evaluated on the remediation plan")
     if policy is not None:
         if policy.get("errors"):
             reasons.append("the default branch's policies could not be evaluated on the remediation plan")

@@ -201,3 +201,34 @@ def test_a_merged_change_nobody_applied_is_never_applied_by_a_reconciliation(
     assert "the stack is out-of-sync" in storage["reconcile"]
     assert repo.bucket_tags()["owner"] == "intruder"
     assert reconcile_records(repo) == []
+
+
+DENY_BUCKET_UPDATES = """package main
+
+import rego.v1
+
+deny contains msg if {
+	some rc in input.resource_changes
+	rc.type == "aws_s3_bucket"
+	"update" in rc.change.actions
+	msg := sprintf("%s: buckets are changed by people only", [rc.address])
+}
+"""
+
+
+def test_the_default_branchs_policies_judge_the_remediation_not_the_work_trees(
+    drift_repo: Callable[..., DriftRepo], github: FakeGitHub
+) -> None:
+    repo = drift_repo(files={**AUTO, "policies/people_only.rego": DENY_BUCKET_UPDATES})
+    repo.env.update(github.env())
+    # The checkout drops the policy in a commit main does not have (outside the stack's files, so
+    # the stack's code is still main's): the remediation is still judged by main's policies.
+    (repo.root / "policies/people_only.rego").write_text("package main\n")
+    repo.git("commit", "-qam", "no more policy")
+    repo.set_bucket_tags({"owner": "intruder", "environment": "prod"})
+    _, data = repo.drift()
+    storage = outcome(data, "aws/storage")
+    assert storage["action"] == "opened"
+    assert storage["reconcile"] == "the default branch's policies deny the remediation plan"
+    assert repo.bucket_tags()["owner"] == "intruder"
+    assert reconcile_records(repo) == []

@@ -211,6 +211,9 @@ def test_no_changes_provisional_and_policies_are_refused() -> None:
     assert plan_reasons(DRIFT, "changes", changes, advisory) == [
         "the default branch's policies deny the remediation plan"
     ]
+    assert plan_reasons(DRIFT, "changes", changes, None, policies_expected=True) == [
+        "the default branch's policies were not evaluated on the remediation plan"
+    ]
     errors = {"denied": 0, "errors": 1, "blocking": True}
     assert "could not be evaluated" in plan_reasons(DRIFT, "changes", changes, errors)[0]
 
