@@ -165,11 +165,36 @@ def plain_dir(work_dir: Path) -> Path:
     return out
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead(parent: Path) -> list[Path]:
+    """Remove ``run-<pid>-*`` directories whose process is gone (a ``kill -9`` of orchestrate
+    skips its clean-up); a live process's directory is never touched. Returns what was removed."""
+    removed = []
+    for entry in parent.glob("run-*-*"):
+        pid = entry.name.split("-")[1]
+        if entry.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 @contextmanager
 def plain_workspace(work_dir: Path) -> Iterator[Path]:
     """A private directory under ``work_dir`` for clear plan files, removed with its content on
-    the way out (errors, SIGINT and SIGTERM unwind through here)."""
-    tmp = Path(tempfile.mkdtemp(prefix="run-", dir=plain_dir(work_dir)))
+    the way out (errors, SIGINT and SIGTERM unwind through here); what a killed orchestrate
+    left behind is removed first."""
+    parent = plain_dir(work_dir)
+    sweep_dead(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=parent))
     try:
         yield tmp
     finally:

@@ -153,3 +153,27 @@ def test_the_encryption_is_part_of_the_manifest_id() -> None:
     # a manifest written before encryption existed (no such key) keeps its id
     body = clear.with_id().model_dump(mode="json", exclude={"encryption"})
     assert Manifest.model_validate(body).content_id() == body["id"]
+
+
+def test_clear_files_a_killed_process_left_are_removed_by_the_next_use(
+    tmp_path: Path, identity_env: None
+) -> None:
+    import subprocess
+    import sys
+
+    from orchestrator.planset_crypto import plain_dir
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    parent = plain_dir(tmp_path / "work")
+    left = parent / f"run-{dead.stdout.strip()}-abc"  # its process is gone (kill -9)
+    live = parent / f"run-{os.getpid()}-def"  # another run in progress
+    for d in (left, live):
+        d.mkdir()
+        (d / "plan.tfplan").write_bytes(b"clear")
+    sealed = tmp_path / "plan.tfplan"
+    sealed.write_bytes(pyrage.encrypt(b"PK", [IDENTITY.to_public()]))
+    with plain_plan_file(sealed, tmp_path / "work", encrypted=True, what="x") as plain:
+        assert plain.parent.name.startswith(f"run-{os.getpid()}-")
+    assert not left.exists() and (live / "plan.tfplan").is_file()
