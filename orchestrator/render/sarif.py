@@ -45,9 +45,46 @@ def _fingerprint(stack: str, finding: Finding) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _rule(report: PolicyReport, rule_id: str, finding: Finding) -> dict[str, Any]:
+    short, full = _description(report, rule_id, finding.rule)
+    return {
+        "id": rule_id,
+        "name": rule_id.replace("/", "-"),
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "defaultConfiguration": {"level": _LEVEL[finding.level]},
+        "properties": {
+            "tags": ["policy", "terraform"],
+            "security-severity": _SECURITY_SEVERITY[finding.level],
+        },
+    }
+
+
+def _location(stack: str, finding: Finding, stack_files: Mapping[str, str]) -> dict[str, Any]:
+    """Where the finding points: its resource's file and line, else the stack's stack.yaml."""
+    if finding.location is not None:
+        uri, line = finding.location.file, finding.location.line
+    else:
+        uri, line = stack_files.get(stack, f"{stack}/stack.yaml"), 1
+    location: dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": max(1, line)},
+        }
+    }
+    if finding.resource:
+        location["logicalLocations"] = [
+            {
+                "name": finding.resource,
+                "fullyQualifiedName": f"{stack}:{finding.resource}",
+                "kind": "resource",
+            }
+        ]
+    return location
+
+
 def to_sarif(report: PolicyReport, stack_files: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The SARIF log. ``stack_files`` maps a stack id to its stack.yaml (the fallback location)."""
-    stack_files = stack_files or {}
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results: list[dict[str, Any]] = []
@@ -55,45 +92,14 @@ def to_sarif(report: PolicyReport, stack_files: Mapping[str, str] | None = None)
         rule_id = _rule_id(finding)
         if rule_id not in index:
             index[rule_id] = len(rules)
-            short, full = _description(report, rule_id, finding.rule)
-            rules.append(
-                {
-                    "id": rule_id,
-                    "name": rule_id.replace("/", "-"),
-                    "shortDescription": {"text": short},
-                    "fullDescription": {"text": full},
-                    "defaultConfiguration": {"level": _LEVEL[finding.level]},
-                    "properties": {
-                        "tags": ["policy", "terraform"],
-                        "security-severity": _SECURITY_SEVERITY[finding.level],
-                    },
-                }
-            )
-        if finding.location is not None:
-            uri, line = finding.location.file, finding.location.line
-        else:
-            uri, line = stack_files.get(stack, f"{stack}/stack.yaml"), 1
-        location: dict[str, Any] = {
-            "physicalLocation": {
-                "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": max(1, line)},
-            }
-        }
-        if finding.resource:
-            location["logicalLocations"] = [
-                {
-                    "name": finding.resource,
-                    "fullyQualifiedName": f"{stack}:{finding.resource}",
-                    "kind": "resource",
-                }
-            ]
+            rules.append(_rule(report, rule_id, finding))
         results.append(
             {
                 "ruleId": rule_id,
                 "ruleIndex": index[rule_id],
                 "level": _LEVEL[finding.level],
                 "message": {"text": f"[{stack}] {finding.msg}"},
-                "locations": [location],
+                "locations": [_location(stack, finding, stack_files or {})],
                 "partialFingerprints": {"orchestratePolicy/v1": _fingerprint(stack, finding)},
                 "properties": {
                     "stack": stack,
