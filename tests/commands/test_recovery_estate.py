@@ -37,6 +37,7 @@ REBUILT = {
     "gcp/shared/folder": "gcp-dr",
 }
 TARGETS = ["--target-cloud", "aws-dr", "--target-cloud", "gcp-dr", "--target-cloud", "azure-dr"]
+LEFT_BY_TERRAFORM = (".terraform", ".terraform.lock.hcl", "*_orchestrate_override.tf.json")
 DR_SUBSCRIPTION = "99999999-9999-9999-9999-999999999999"
 
 
@@ -96,7 +97,8 @@ def estate(
         commit=False,
     )
     for name in ("stacks", "modules", "policies"):
-        shutil.copytree(REPO_ROOT / name, seed / name)
+        # what terraform left in this checkout (lock files of another mirror) is not the estate
+        shutil.copytree(REPO_ROOT / name, seed / name, ignore=shutil.ignore_patterns(*LEFT_BY_TERRAFORM))
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "the example estate, with a recovery account")
     bare = tmp_path / "origin.git"
