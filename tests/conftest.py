@@ -21,6 +21,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What terraform and orchestrate leave in a checkout's stack directories (a run of `validate` or
+# `plan` in the checkout itself): copies of the example estate never carry them, or a lock file
+# with another machine's stand-in hashes fails the copy's init.
+LEFT_IN_CHECKOUT = shutil.ignore_patterns(
+    ".terraform", ".terraform.lock.hcl", "*_orchestrate_override.tf.json", "__pycache__", "*.pyc"
+)
 
 # The gcp / arm fixtures (local GCP and Azure emulators) for every test directory.
 pytest_plugins = ["tests.fakes.clouds"]

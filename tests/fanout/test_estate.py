@@ -20,7 +20,7 @@ from click.testing import Result
 
 from orchestrator.planset import read_manifest
 from orchestrator.shard import waves
-from tests.conftest import REPO_ROOT, TerraformBinary, git
+from tests.conftest import LEFT_IN_CHECKOUT, REPO_ROOT, TerraformBinary, git
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def make_estate(
             ".orchestrate/\n*_orchestrate_override.tf.json\n.terraform/\n.terraform.lock.hcl\n/parts/\n"
         )
         for sub in ("stacks", "modules", "policies"):
-            shutil.copytree(REPO_ROOT / sub, root / sub)
+            shutil.copytree(REPO_ROOT / sub, root / sub, ignore=LEFT_IN_CHECKOUT)
         git(tmp_path, "init", "-q", "-b", "main", str(root))
         git(root, "add", "-A")
         git(root, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "the example estate")

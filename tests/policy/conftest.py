@@ -15,7 +15,7 @@ from orchestrator import __version__
 from orchestrator.config import PolicySettings
 from orchestrator.planset import PLAN_JSON, Manifest, StackPlan, sha256_file, write_plan_set
 from orchestrator.policy import PolicySet, load_policy_set
-from tests.conftest import REPO_ROOT
+from tests.conftest import LEFT_IN_CHECKOUT, REPO_ROOT
 
 PLANS = Path(__file__).parent / "plans"
 EXAMPLE_DATA: dict[str, Any] = yaml.safe_load((REPO_ROOT / "orchestrate.yaml").read_text())["policies"][
@@ -61,7 +61,7 @@ def estate_repo(tmp_path: Path) -> Path:
     root.mkdir()
     shutil.copy(REPO_ROOT / "orchestrate.yaml", root / "orchestrate.yaml")
     for name in ("stacks", "modules", "policies"):
-        shutil.copytree(REPO_ROOT / name, root / name)
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=LEFT_IN_CHECKOUT)
     return root
 
 

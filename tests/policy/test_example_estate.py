@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.conftest import REPO_ROOT, TerraformBinary, git
+from tests.conftest import LEFT_IN_CHECKOUT, REPO_ROOT, TerraformBinary, git
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def estate(
         commit=False,
     )
     for name in ("stacks", "modules", "policies"):
-        shutil.copytree(REPO_ROOT / name, root / name)
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=LEFT_IN_CHECKOUT)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the example estate")
     home = tmp_path / "home"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, null_provider_binary, run_orchestrate
+from tests.conftest import LEFT_IN_CHECKOUT, git, null_provider_binary, run_orchestrate
 from tests.engine.conftest import NULL_STACK, Repo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,10 @@ def test_example_estate_validates_offline_without_the_emulated_clouds(tmp_path: 
     repo.mkdir()
     for name in ("orchestrate.yaml", "stacks", "modules", "policies"):
         src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=LEFT_IN_CHECKOUT)
+        else:
+            shutil.copy(src, repo / name)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "estate")
