@@ -193,10 +193,10 @@ def record(
 
 def wave_stacks(
     app: App, engine: Engine, plan_set: LoadedPlanSet, wave: int | None, *, merge: bool
-) -> frozenset[str] | None:
-    """The stacks of ``wave`` in the plan set (None: every stack)."""
+) -> tuple[frozenset[str] | None, int]:
+    """The stacks of ``wave`` in the plan set (None: every stack), and the plan set's last wave."""
     if wave is None:
-        return None
+        return None, 0
     from orchestrator.shard import waves
 
     manifest = plan_set.manifest
@@ -225,7 +225,7 @@ def wave_stacks(
         warn(
             f"wave {wave} of plan set {manifest.id} is empty (its waves are 0..{last})", no_color=app.no_color
         )
-    return chosen
+    return chosen, last
 
 
 @click.command("apply")
@@ -339,7 +339,7 @@ def command(
             ws = recovery_for(app, ws, loaded, target_clouds)
         engine = Engine.create(ws, progress=make_progress(app.no_color))
         confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
-        only = wave_stacks(app, engine, loaded, wave, merge=merge)
+        only, _ = wave_stacks(app, engine, loaded, wave, merge=merge)
         approval = resolve_approval(app, engine, loaded, approved_by, reason)
         promotion_gate(engine, loaded, approval, skip_reason)
         return run_apply(
@@ -353,7 +353,7 @@ def command(
             only=only,
         ).exit_code
     from orchestrator.errors import OrchestratorError
-    from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply
+    from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply, wave_target
 
     # The plan set reviewers saw on the PR (when it was planned here; else the latest), read
     # once, and the PR's base rules adopted before the engine is built: the engine's policies
@@ -362,8 +362,10 @@ def command(
     loaded = prepared.loaded
     confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
-    only = wave_stacks(app, engine, loaded, wave, merge=merge)
-    approval, flow = approve_apply(ws, prepared, pr_number, engine)
+    only, last = wave_stacks(app, engine, loaded, wave, merge=merge)
+    # Every wave's job adds its result to one comment for the plan set (issue 15).
+    target = wave_target(ws.root, loaded.manifest, wave, last) if wave is not None else None
+    approval, flow = approve_apply(ws, prepared, pr_number, engine, target)
     try:
         promotion_gate(engine, loaded, approval, skip_reason)
         run = run_apply(

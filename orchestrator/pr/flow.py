@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from orchestrator.engine.apply import ApplyRun
     from orchestrator.engine.context import Engine
     from orchestrator.engine.plan import PlanRun
+    from orchestrator.render.waves import WaveRecord
 
 
 @dataclass
@@ -192,6 +193,21 @@ def finish_plan(ws: Workspace, run: PlanRun, flow: PlanFlow, *, no_color: bool =
 # ---------------------------------------------------------------- apply
 
 
+@dataclass(frozen=True)
+class WaveTarget:
+    """``apply --wave K`` with ``--pr``: wave ``wave`` of ``0..last``, whose result joins the one
+    comment all waves of the plan set share (sticky comment ``key``)."""
+
+    wave: int
+    last: int
+    key: str
+
+
+def wave_target(root: Path, manifest: Manifest, wave: int, last: int) -> WaveTarget:
+    """The shared comment's key: "apply[/<dir>]/<plan set id>" (a new plan set, a new comment)."""
+    return WaveTarget(wave, last, "apply" + comment_key(root)[len("plan") :] + "/" + manifest.id)
+
+
 @dataclass
 class ApplyFlow:
     number: int
@@ -199,6 +215,7 @@ class ApplyFlow:
     redactor: Redactor
     manifest: Manifest
     settings: GitHubSettings
+    wave: WaveTarget | None = None
 
 
 def plan_set_redactor(
@@ -266,7 +283,7 @@ def prepare_apply(ws: Workspace, number: int, plan_set: Path | None) -> Prepared
 
 
 def approve_apply(
-    ws: Workspace, prepared: PreparedApply, number: int, engine: Engine
+    ws: Workspace, prepared: PreparedApply, number: int, engine: Engine, wave: WaveTarget | None = None
 ) -> tuple[Approval, ApplyFlow]:
     """The GitHub approval for applying the prepared plan set (bound to it); a refusal is
     audited, posted, raised."""
@@ -279,7 +296,7 @@ def approve_apply(
     settings = GitHubSettings.from_env(ws.config.github)  # the base's github: section
     redactor = plan_set_redactor(ws, plan_set, manifest, sorted(engine.redactor.secrets))
     gh = GitHub(settings, redactor=redactor)
-    flow = ApplyFlow(number, gh, redactor, manifest, settings)
+    flow = ApplyFlow(number, gh, redactor, manifest, settings, wave)
     try:
         approval = github_approval(
             gh, number, manifest, ws.config, key=comment_key(ws.root), context=prepared.context
@@ -306,11 +323,29 @@ def approve_apply(
 def post_refusal(flow: ApplyFlow, exc: OrchestratorError) -> None:
     """Tell the PR why nothing was applied (best effort: the refusal itself is what matters)."""
     try:
+        if flow.wave is not None:
+            from orchestrator.render import waves
+
+            record = waves.refused(
+                flow.wave.wave, exc.message, flow.redactor.text, run_url=flow.settings.run_url
+            )
+            post_wave(flow, flow.wave, record)
+            return
         flow.gh.create_comment(
             flow.number, render_refusal(exc.message, flow.redactor, run_url=flow.settings.run_url)
         )
     except GitHubError as post_exc:
         warn(f"could not post the refusal on pull request #{flow.number}: {post_exc.message}")
+
+
+def post_wave(flow: ApplyFlow, target: WaveTarget, record: WaveRecord) -> None:
+    """Add one wave's record to the plan set's one apply comment (earlier waves read back from
+    orchestrate's own comment), and rewrite it."""
+    from orchestrator.render import waves
+
+    earlier = [c.body for c in flow.gh.sticky(flow.number, target.key)]
+    merged = waves.merge(earlier, flow.manifest.id, flow.manifest.commit, target.last, record)
+    flow.gh.upsert_sticky(flow.number, target.key, [waves.render(merged)])
 
 
 def finish_apply(flow: ApplyFlow, run: ApplyRun, *, merge: bool, method: str = "merge") -> str | None:
@@ -340,7 +375,15 @@ def finish_apply(flow: ApplyFlow, run: ApplyRun, *, merge: bool, method: str = "
         body += f"\n⚠️ The pull request was not merged: {merge_error.message}\n"
     write_step_summary(body)
     try:
-        flow.gh.create_comment(flow.number, body)
+        if flow.wave is not None:
+            from orchestrator.render import waves
+
+            record = waves.from_apply_run(
+                result, flow.wave.wave, flow.redactor.text, run_url=flow.settings.run_url
+            )
+            post_wave(flow, flow.wave, record)
+        else:
+            flow.gh.create_comment(flow.number, body)
     except GitHubError as exc:
         # The infrastructure changed either way; say so loudly but do not hide the apply's result.
         warn(

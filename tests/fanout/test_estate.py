@@ -127,13 +127,28 @@ def test_merged_shards_equal_a_single_runner_plan_set(make_estate: Callable[[str
     assert all(owned) and set.union(*owned) == {
         s.stack for s in read_manifest(estate.root / "parts/single").stacks
     }
+    # Dependencies cross shards: a reader of an upstream's remote state, and readers of an
+    # upstream's planned outputs (inputs), are owned by another shard than their upstream.
+    from orchestrator.workspace import Workspace
+
+    owner = {sid: i for i, ids in enumerate(owned) for sid in ids}
+    graph = Workspace.load(estate.root).graph
+    crossing = {
+        (up, down, reason.kind)
+        for up, down in graph.graph.edges
+        for reason in graph.reasons(up, down)
+        if owner[up] != owner[down]
+    }
+    assert ("gcp/prod/project", "aws/prod/data", "remote_state") in crossing, crossing
+    assert ("gcp/dev/project", "aws/dev/storage", "inputs") in crossing, crossing
     estate.run("planset", "merge", *reversed(parts), "--out", str(estate.root / "parts/merged"), ok=(2,))
 
     single, merged = comparable(estate.root / "parts/single"), comparable(estate.root / "parts/merged")
     assert merged["manifest"]["stacks"] == single["manifest"]["stacks"]
     assert merged == single
     statuses = {s.stack: s.status for s in read_manifest(estate.root / "parts/merged").stacks}
-    assert statuses["aws/prod/data"] == "provisional"  # its upstream was planned in its shard too
+    # Its upstream (owned by another shard) was planned in its shard too: it sees the same plan.
+    assert statuses["aws/prod/data"] == "provisional"
 
 
 def test_apply_by_waves_leaves_the_state_one_apply_leaves(make_estate: Callable[[str], Estate]) -> None:
