@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,9 @@ def _copy_tree(src: Path, dst: Path) -> None:
     )
 
 
-def build_repository(root: Path, config_extra: str = BACKEND) -> None:
-    """The example estate, the workflows, action.yml and orchestrate's source in one repository."""
+def build_repository(root: Path, config_extra: str = BACKEND, *, on_merge: bool = False) -> None:
+    """The example estate, the workflows, action.yml and orchestrate's source in one repository
+    (``on_merge``: with ``approval.mode: on-merge``)."""
     root.mkdir(parents=True)
     for name in ("stacks", "modules", "policies", ".github"):
         _copy_tree(REPO_ROOT / name, root / name)
@@ -83,7 +85,11 @@ def build_repository(root: Path, config_extra: str = BACKEND) -> None:
             _copy_tree(REPO_ROOT / pkg, root / pkg)
     for name in ("action.yml", "pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, root / name)
-    (root / "orchestrate.yaml").write_text((REPO_ROOT / "orchestrate.yaml").read_text() + config_extra)
+    config = (REPO_ROOT / "orchestrate.yaml").read_text()
+    if on_merge:
+        assert "\napproval:\n" in config
+        config = config.replace("\napproval:\n", "\napproval:\n  mode: on-merge\n", 1)
+    (root / "orchestrate.yaml").write_text(config + config_extra)
     if "type: s3" in config_extra:
         # With state in S3, the stack reading another's state reads it there too (docs/ci.md);
         # the endpoint comes from AWS_ENDPOINT_URL, which orchestrate sets for the stack's cloud.
@@ -124,6 +130,26 @@ class Estate:
         git(self.clone, "commit", "-q", "-m", message)
         git(self.clone, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{branch}")
         return git(self.clone, "rev-parse", "HEAD")
+
+    def merge_pull(self, number: int, branch: str) -> str:
+        """GitHub's merge button (a merge commit on main): pushed, and the pull request marked merged."""
+        git(self.clone, "fetch", "-q", "origin")
+        git(self.clone, "checkout", "-q", "-B", "main", "origin/main")
+        git(self.clone, "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", f"origin/{branch}")
+        git(self.clone, "push", "-q", "origin", "main")
+        sha = git(self.clone, "rev-parse", "HEAD")
+        self.github.pulls[number].update(
+            merged=True, state="closed", merge_commit_sha=sha, merged_at="2026-12-03T10:00:00Z"
+        )
+        return sha
+
+    def push_event(self, before: str, after: str) -> dict[str, Any]:
+        return {
+            "ref": "refs/heads/main",
+            "before": before,
+            "after": after,
+            "repository": self.github.repo_json(),
+        }
 
     def merge(self, branch: str) -> None:
         """The pull request is merged (a fast-forward of main)."""
@@ -171,13 +197,15 @@ class Estate:
         )
 
 
-@pytest.fixture
-def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRequest) -> Iterator[Estate]:
-    """The estate; ``indirect`` parameter True: its plan sets encrypted (docs/ci.md), the age
-    identity a secret of the production environment only."""
+@contextmanager
+def open_estate(
+    tmp_path: Path, cli: Callable[..., Result], *, on_merge: bool = False, encrypted: bool = False
+) -> Iterator[Estate]:
+    """The estate (``on_merge``: approval.mode on-merge on main; ``encrypted``: its plan sets
+    encrypted (docs/ci.md), the age identity a secret of the production environment only)."""
     pytest.importorskip("moto")
     identity, environment_secrets, config_extra = None, dict(APPLY_SECRETS), BACKEND
-    if getattr(request, "param", False):
+    if encrypted:
         from pyrage import x25519
 
         key = x25519.Identity.generate()
@@ -190,7 +218,7 @@ def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRe
     from orchestrate_emulate.manager import Emulation
 
     seed = tmp_path / "seed"
-    build_repository(seed, config_extra)
+    build_repository(seed, config_extra, on_merge=on_merge)
     git(tmp_path, "init", "-q", "-b", "main", str(seed))
     git(seed, "add", "-A")
     git(
@@ -249,3 +277,17 @@ def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRe
     finally:
         fake.stop()
         Emulation(account).down()
+
+
+@pytest.fixture
+def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRequest) -> Iterator[Estate]:
+    """The estate; ``indirect`` parameter True: its plan sets encrypted."""
+    with open_estate(tmp_path, cli, encrypted=bool(getattr(request, "param", False))) as opened:
+        yield opened
+
+
+@pytest.fixture
+def on_merge_estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
+    """The estate with approval.mode: on-merge on main."""
+    with open_estate(tmp_path, cli, on_merge=True) as opened:
+        yield opened

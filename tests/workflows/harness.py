@@ -36,7 +36,9 @@ from tests.workflows.expressions import ExpressionError, condition, interpolate,
 from tests.workflows.standins import PIP_STANDIN, STANDINS, Artifact, StepFailed
 
 # Triggers whose workflow definition is the default branch's: a pull request cannot change it.
-TRUSTED_DEFINITION = {"issue_comment", "workflow_dispatch", "workflow_run", "schedule", "push"}
+# (push runs the pushed branch's own copy: trusted only when limited to named branches, which
+# the environment's deployment branch rule must then restrict to the default branch.)
+TRUSTED_DEFINITION = {"issue_comment", "workflow_dispatch", "workflow_run", "schedule"}
 _PINNED = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$")
 _BASE_TOOLS = [
     "bash",
@@ -118,7 +120,11 @@ def lint(path: Path) -> list[str]:
         top = doc.get("permissions")
         if top == "write-all" or (isinstance(top, dict) and "write" in top.values()):
             problems.append(f"{path.name}: write permissions for the whole workflow")
-        triggers = set(_on(doc))
+        on = _on(doc)
+        triggers = set(on)
+        branches = (on.get("push") or {}).get("branches") if isinstance(on.get("push"), dict) else None
+        if branches and not any(ch in str(b) for b in branches for ch in "*?[!"):
+            triggers.discard("push")  # pushes to the named branches only
         for job_id, job in doc["jobs"].items():
             if (
                 "permissions" not in job
@@ -319,6 +325,7 @@ class WorkflowRun:
             "repository": self.world.github.repository,
             "repository_owner": self.world.github.owner,
             "ref": self.ref,
+            "ref_name": self.ref.split("/", 2)[-1] if self.ref.startswith("refs/") else self.ref,
             "sha": self.sha,
             "workflow_sha": self.sha,
             "run_id": str(self.run_id),

@@ -89,6 +89,22 @@ def test_the_old_workflows_break_the_rules_issue_15_lists() -> None:
     )
 
 
+def test_environment_credentials_on_push_only_for_named_branches(tmp_path: Path) -> None:
+    """A push runs the pushed branch's own copy of the workflow: any branch, unless limited."""
+    job = (
+        "jobs:\n  apply:\n    runs-on: ubuntu-latest\n    environment: production\n"
+        "    permissions: {contents: read}\n    steps: [{run: echo}]\n"
+    )
+    for on, flagged in (
+        ("on: push\n", True),
+        ("on:\n  push:\n    branches: ['**']\n", True),
+        ("on:\n  push:\n    branches: [main]\n", False),
+    ):
+        path = tmp_path / "w.yml"
+        path.write_text(on + job)
+        assert any("triggered by push" in p for p in lint(path)) == flagged, on
+
+
 def test_the_old_install_step_installs_an_unrelated_project(repo: Repo) -> None:
     repo.github.add_pull(12, head_sha=git(repo.bare, "rev-parse", "main"))
     payload = {"pull_request": repo.github._pull_json(12), "number": 12}
