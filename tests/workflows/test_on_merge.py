@@ -75,6 +75,15 @@ def test_a_merged_approved_pull_request_is_applied_by_the_push_and_other_changes
     # The pull-request jobs of the workflow did not run on the push.
     assert all(r.result == "skipped" for r in run.jobs["prepare"] + run.jobs["apply"])
 
+    # A push that changes no stack applies nothing and asks for no environment.
+    approvals = len(estate.world.approvals)
+    before = estate.main_sha()
+    docs = estate.push("main", {"README.md": "The infrastructure of acme.\n"}, "readme")
+    run = on_push(estate, before, docs)
+    assert run.ok, run.explain()
+    assert run.job("merged-prepare").outputs["stacks"] == "0"
+    assert run.job("merged").result == "skipped" and len(estate.world.approvals) == approvals
+
     # 2. Another approved pull request; meanwhile main gains another change to the same stack.
     planned_pull(estate, 42, "fortnight", 1209600)
     before = estate.main_sha()
