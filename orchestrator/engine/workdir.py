@@ -35,14 +35,16 @@ from orchestrator.terraform.providercache import init_may_write_cache, needed_pr
 LOCK_FILE_NAME = ".terraform.lock.hcl"
 # Variables that would silently change what terraform does under orchestrate's feet.
 _DROPPED_ENV_PREFIXES = ("TF_CLI_ARGS",)
-# ORCHESTRATE_AGE_IDENTITY decrypts plan sets: no provider, provisioner or external program
-# terraform starts needs it.
-_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV}
+# ORCHESTRATE_AGE_IDENTITY decrypts plan sets, and GITHUB_TOKEN / GH_TOKEN are orchestrate's own
+# GitHub credential (comments, statuses, approvals): no provider, provisioner or external program
+# terraform starts needs them, and the code of a pull request runs there. A GitHub provider gets
+# its token through a variable of its own (docs/engine.md).
+_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV, "GITHUB_TOKEN", "GH_TOKEN"}
 
 
 def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:
-    """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS*, data dirs
-    and the age identity."""
+    """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS*, data dirs,
+    the age identity and orchestrate's GitHub token."""
     return {
         k: v for k, v in base.items() if k not in _DROPPED_ENV and not k.startswith(_DROPPED_ENV_PREFIXES)
     }

@@ -4,6 +4,7 @@ the worker wrapper, what needs a plan JSON, the approval check, state documents,
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,3 +239,17 @@ def test_timings_average_and_environment_cleaning() -> None:
     )
     assert env == {"PATH": "/bin", "TF_VAR_a": "1"}
     assert tf_var_value("s") == "s" and tf_var_value({"a": [1]}) == '{"a": [1]}'
+
+
+def test_terraform_never_gets_orchestrates_github_token(make_repo: Callable[..., Path]) -> None:
+    """The workflow token that posts comments and statuses is orchestrate's: a pull request's
+    code (providers, external programs) runs under terraform and must not read it."""
+    from orchestrator.engine.context import Engine
+    from orchestrator.terraform.binary import locate
+
+    ws = Workspace.load(make_repo(FILES))
+    base = {"PATH": os.defpath, "GITHUB_TOKEN": "ghs_x", "GH_TOKEN": "ghp_y", "AWS_PROFILE": "p"}
+    engine = Engine(ws, locate(None, None), base_env=base)
+    env = engine.workdir.env(ws.stacks["net"])
+    assert "GITHUB_TOKEN" not in env and "GH_TOKEN" not in env
+    assert env.get("PATH") == os.defpath
