@@ -20,10 +20,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.errors import GitHubError
 from orchestrator.redact import Redactor
+
+if TYPE_CHECKING:
+    from github.GithubException import GithubException
 
 T = TypeVar("T")
 
@@ -257,15 +260,17 @@ class GitHub:
 
     def _classify(self, exc: Exception, what: str, idempotent: bool, attempt: int) -> Exception:
         """A _Retry for transient failures, else the GitHubError to raise."""
-        import requests
-        from github.GithubException import (
-            BadCredentialsException,
-            GithubException,
-            RateLimitExceededException,
-            UnknownObjectException,
-        )
+        from github.GithubException import GithubException
 
         backoff = min(self.backoff * (2**attempt), self.max_wait)
+        if not isinstance(exc, GithubException):
+            return self._classify_transport(exc, what, idempotent, backoff)
+        return self._classify_answer(exc, what, idempotent, backoff)
+
+    def _classify_transport(self, exc: Exception, what: str, idempotent: bool, backoff: float) -> Exception:
+        """Failures before GitHub answered: connection refused, timeout, anything else."""
+        import requests
+
         if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
             exc, requests.exceptions.ReadTimeout
         ):
@@ -284,33 +289,28 @@ class GitHub:
                 hint="GitHub may be degraded (https://www.githubstatus.com); run the job again.",
             )
             return _Retry(backoff, "timeout", err) if idempotent else err
-        if not isinstance(exc, GithubException):
-            return GitHubError(f"GitHub request failed while trying to {what}: {exc}")
+        return GitHubError(f"GitHub request failed while trying to {what}: {exc}")
+
+    def _classify_answer(
+        self, exc: GithubException, what: str, idempotent: bool, backoff: float
+    ) -> Exception:
+        """GitHub answered with an error status: rate limit, 5xx, 401, 403, 404 or other."""
+        from github.GithubException import (
+            BadCredentialsException,
+            RateLimitExceededException,
+            UnknownObjectException,
+        )
+
         status = exc.status
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "").strip()
-        details = "; ".join(
-            str(e.get("message") or e.get("code"))
-            for e in data.get("errors") or []
-            if isinstance(e, dict) and (e.get("message") or e.get("code"))
-        )
-        said = f"{message} ({details})" if details else message
+        said = _github_said(exc)
         rate_limited = (
             isinstance(exc, RateLimitExceededException)
             or status == 429
             or (status == 403 and headers.get("x-ratelimit-remaining") == "0")
         )
         if rate_limited:
-            wait = _rate_limit_wait(headers, backoff)
-            err = GitHubError(
-                f"GitHub's API rate limit was exceeded while trying to {what}"
-                + (f" (resets in {int(wait)} s)" if wait > self.max_wait else ""),
-                hint="Wait for the limit to reset, or use a token with a higher limit "
-                "(a GitHub App installation token).",
-            )
-            # A rate-limited request was not carried out, whatever its method.
-            return _Retry(wait, "rate limit", err) if wait <= self.max_wait else err
+            return self._rate_limited(headers, what, backoff)
         if status >= 500:
             err = GitHubError(
                 f"GitHub answered {status} while trying to {what}" + (f": {said}" if said else ""),
@@ -334,6 +334,18 @@ class GitHub:
                 hint="Check the repository name, the pull request number and that the token can see them.",
             )
         return GitHubError(f"GitHub refused to {what} ({status}: {said or 'no message'})")
+
+    def _rate_limited(self, headers: dict[str, str], what: str, backoff: float) -> Exception:
+        """Retry after the reset if it comes soon enough, else the error naming the wait."""
+        wait = _rate_limit_wait(headers, backoff)
+        err = GitHubError(
+            f"GitHub's API rate limit was exceeded while trying to {what}"
+            + (f" (resets in {int(wait)} s)" if wait > self.max_wait else ""),
+            hint="Wait for the limit to reset, or use a token with a higher limit "
+            "(a GitHub App installation token).",
+        )
+        # A rate-limited request was not carried out, whatever its method.
+        return _Retry(wait, "rate limit", err) if wait <= self.max_wait else err
 
     def _call(
         self,
@@ -788,6 +800,18 @@ def _raw(pr: PullRequest | None) -> dict[str, Any] | None:
         "mergeable": pr.mergeable,
         "labels": [{"name": n} for n in pr.labels],
     }
+
+
+def _github_said(exc: GithubException) -> str:
+    """GitHub's message for a refused request, with the per-field errors it listed."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or exc.message or "").strip()
+    details = "; ".join(
+        str(e.get("message") or e.get("code"))
+        for e in data.get("errors") or []
+        if isinstance(e, dict) and (e.get("message") or e.get("code"))
+    )
+    return f"{message} ({details})" if details else message
 
 
 def _rate_limit_wait(headers: Mapping[str, str], fallback: float) -> float:
