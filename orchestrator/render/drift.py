@@ -96,72 +96,97 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     )
     lines += ["", summary_line(report) + ".", ""]
     stacks = report.get("stacks", [])
-    if stacks:
-        lines += [
-            "| stack | status | mode | changed | missing | checked | compared api/refresh/none |",
-            "|---|---|---|---:|---:|---:|---:|",
-        ]
-        for s in stacks:
-            status = status_text(s)
-            lines.append(
-                f"| `{s['stack']}` | {_ICON.get(status, '')} {status} | {s.get('mode', '')} "
-                f"| {len(s['changed'])} | {len(s['missing'])} | {s.get('resources', 0)} | {coverage_text(s)} |"
-            )
-        lines.append("")
-    cov_rows = coverage_rows(report)
-    if cov_rows:
-        lines += [
-            "<details><summary>Coverage by type (managed resources compared by api, by refresh, not at all)</summary>",
-            "",
-            "| stack | type | api | refresh | not compared |",
-            "|---|---|---:|---:|---:|",
-            *[
-                f"| {'**all**' if st == '*' else f'`{st}`'} | `{t}` | {a} | {r} | {n} |"
-                for st, t, a, r, n in cov_rows
-            ],
-            "",
-            "</details>",
-            "",
-        ]
+    lines += _md_stack_table(stacks)
+    lines += _md_coverage(report)
     for s in stacks:
         if s["status"] == "clean" and not s.get("unchecked"):
             continue
-        lines += [f"### `{s['stack']}`", ""]
-        if s.get("error"):
-            lines += [f"**Error:** {_md_cell(s['error'])}", ""]
-        if s["changed"]:
-            lines += ["**Changed**", "", "| resource | attribute | expected | actual |", "|---|---|---|---|"]
-            for c in s["changed"]:
-                for d in c["diffs"]:
-                    lines.append(
-                        f"| `{c['address']}` | `{d['path']}` | `{_md_cell(value_text(d['expected']))}` "
-                        f"| `{_md_cell(value_text(d['actual']))}` |"
-                    )
-            lines.append("")
-        if s["missing"]:
-            lines += ["**Missing** (in the state, gone from the cloud)", ""]
-            lines += [f"- `{m['address']}` ({m['type']} `{m['id']}`)" for m in s["missing"]]
-            lines.append("")
-        if s.get("unchecked"):
-            lines += [
-                f"<details><summary>{len(s['unchecked'])} resources not checked in {s.get('mode')} mode "
-                "(type not supported by the API reader; use --mode both)</summary>",
-                "",
-                *[f"- `{a}`" for a in s["unchecked"]],
-                "",
-                "</details>",
-                "",
-            ]
-    unmanaged = report.get("unmanaged", [])
-    if unmanaged:
-        lines += ["### Unmanaged resources", "", "| cloud | type | id |", "|---|---|---|"]
-        lines += [f"| {u['cloud']} | `{u['type']}` | `{_md_cell(u['id'])}` |" for u in unmanaged]
-        lines.append("")
+        lines += _md_stack_section(s)
+    lines += _md_unmanaged(report.get("unmanaged", []))
     for note in report.get("incomplete", []):
         lines.append(f"> **Incomplete:** {_md_cell(note)}")
     if report.get("incomplete"):
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_stack_table(stacks: list[Mapping[str, Any]]) -> list[str]:
+    """One row a stack: status, mode, counts and coverage; nothing when no stack was scanned."""
+    if not stacks:
+        return []
+    lines = [
+        "| stack | status | mode | changed | missing | checked | compared api/refresh/none |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for s in stacks:
+        status = status_text(s)
+        lines.append(
+            f"| `{s['stack']}` | {_ICON.get(status, '')} {status} | {s.get('mode', '')} "
+            f"| {len(s['changed'])} | {len(s['missing'])} | {s.get('resources', 0)} | {coverage_text(s)} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _md_coverage(report: Mapping[str, Any]) -> list[str]:
+    """The folded table of how each resource type was compared."""
+    cov_rows = coverage_rows(report)
+    if not cov_rows:
+        return []
+    return [
+        "<details><summary>Coverage by type (managed resources compared by api, by refresh, not at all)</summary>",
+        "",
+        "| stack | type | api | refresh | not compared |",
+        "|---|---|---:|---:|---:|",
+        *[
+            f"| {'**all**' if st == '*' else f'`{st}`'} | `{t}` | {a} | {r} | {n} |"
+            for st, t, a, r, n in cov_rows
+        ],
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _md_stack_section(s: Mapping[str, Any]) -> list[str]:
+    """A stack's heading, then its error, changed attributes, missing and unchecked resources."""
+    lines = [f"### `{s['stack']}`", ""]
+    if s.get("error"):
+        lines += [f"**Error:** {_md_cell(s['error'])}", ""]
+    if s["changed"]:
+        lines += ["**Changed**", "", "| resource | attribute | expected | actual |", "|---|---|---|---|"]
+        for c in s["changed"]:
+            for d in c["diffs"]:
+                lines.append(
+                    f"| `{c['address']}` | `{d['path']}` | `{_md_cell(value_text(d['expected']))}` "
+                    f"| `{_md_cell(value_text(d['actual']))}` |"
+                )
+        lines.append("")
+    if s["missing"]:
+        lines += ["**Missing** (in the state, gone from the cloud)", ""]
+        lines += [f"- `{m['address']}` ({m['type']} `{m['id']}`)" for m in s["missing"]]
+        lines.append("")
+    if s.get("unchecked"):
+        lines += [
+            f"<details><summary>{len(s['unchecked'])} resources not checked in {s.get('mode')} mode "
+            "(type not supported by the API reader; use --mode both)</summary>",
+            "",
+            *[f"- `{a}`" for a in s["unchecked"]],
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
+
+
+def _md_unmanaged(unmanaged: list[Mapping[str, Any]]) -> list[str]:
+    """Cloud resources no stack's state knows."""
+    if not unmanaged:
+        return []
+    lines = ["### Unmanaged resources", "", "| cloud | type | id |", "|---|---|---|"]
+    lines += [f"| {u['cloud']} | `{u['type']}` | `{_md_cell(u['id'])}` |" for u in unmanaged]
+    lines.append("")
+    return lines
 
 
 def to_table(report: Mapping[str, Any], term: Terminal = PLAIN) -> str:

@@ -369,6 +369,14 @@ def render_resource_change(rc: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -
     for note in notes:
         w.line("", 0, note)
     _, decl = _resource_header(rc)
+    _write_resource_body(w, key, sym, decl, change, stats)
+    return w.lines
+
+
+def _write_resource_body(
+    w: _Writer, key: str, sym: str, decl: str, change: Mapping[str, Any], stats: DiffStats
+) -> None:
+    """The resource block: its attributes created, read, deleted, forgotten or diffed; counted in stats."""
     before = change.get("before")
     after = change.get("after")
     bs, as_, au = change.get("before_sensitive"), change.get("after_sensitive"), change.get("after_unknown")
@@ -405,7 +413,6 @@ def render_resource_change(rc: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -
             stats.change += 1
         else:
             stats.replace += 1
-    return w.lines
 
 
 def render_output_changes(output_changes: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -> list[str]:
