@@ -137,38 +137,8 @@ def comment_data(
     if policy is None:
         policy = read_policy_report(plan_set)
     redactor = build_redactor(ws, plans)
-    sections = []
-    for sp in manifest.stacks:
-        diff = None
-        if sp.stack in hidden:
-            diff = _text(plan_set / sp.slug / PLAN_TEXT)
-        elif sp.stack in plans:
-            sources = ws.stacks[sp.stack].config.inputs if sp.stack in ws.stacks else {}
-            diff, _ = render_plan_diff(
-                plans[sp.stack], placeholders=placeholder_upstreams(sp.inputs, sources)
-            )
-        log_tail = _tail(plan_set / sp.slug / LOG_FILE, LOG_TAIL_LINES) if sp.status == "failed" else None
-        sections.append(
-            StackSection(
-                plan=sp,
-                diff=diff,
-                policy=policy_from_report(policy, sp.stack),
-                reasons=tuple(reasons.get(sp.stack, ())),
-                log_tail=log_tail,
-            )
-        )
-    graph = ws.graph
-    ids = [s.stack for s in manifest.stacks if s.stack in graph.stacks]
-    mermaid_text = None
-    graph_note = None
-    if len(ids) > MERMAID_MAX_NODES:
-        graph_note = (
-            f"{len(ids)} stacks are affected: too many to draw here; run `orchestrate graph --changed`."
-        )
-    elif ids:
-        from orchestrator.render.graphs import mermaid
-
-        mermaid_text = mermaid(graph, ids, stack_classes(sections, reasons))
+    sections = _stack_sections(ws, plan_set, manifest, plans, hidden, policy, reasons)
+    mermaid_text, graph_note = _graph(ws, manifest, sections, reasons)
     promotion, promotion_warnings = _promotion(ws, manifest)
     summary = manifest.policy or {}
     if where_full is None:
@@ -192,3 +162,56 @@ def comment_data(
         promotion=promotion,
     )
     return data, redactor
+
+
+def _stack_sections(
+    ws: Workspace,
+    plan_set: Path,
+    manifest: Manifest,
+    plans: Mapping[str, dict[str, Any]],
+    hidden: Sequence[str],
+    policy: PolicyReport | None,
+    reasons: Mapping[str, Sequence[str]],
+) -> list[StackSection]:
+    """One section a planned stack: its diff (or the stored text when encrypted), policy, reasons, log tail."""
+    sections = []
+    for sp in manifest.stacks:
+        diff = None
+        if sp.stack in hidden:
+            diff = _text(plan_set / sp.slug / PLAN_TEXT)
+        elif sp.stack in plans:
+            sources = ws.stacks[sp.stack].config.inputs if sp.stack in ws.stacks else {}
+            diff, _ = render_plan_diff(
+                plans[sp.stack], placeholders=placeholder_upstreams(sp.inputs, sources)
+            )
+        log_tail = _tail(plan_set / sp.slug / LOG_FILE, LOG_TAIL_LINES) if sp.status == "failed" else None
+        sections.append(
+            StackSection(
+                plan=sp,
+                diff=diff,
+                policy=policy_from_report(policy, sp.stack),
+                reasons=tuple(reasons.get(sp.stack, ())),
+                log_tail=log_tail,
+            )
+        )
+    return sections
+
+
+def _graph(
+    ws: Workspace,
+    manifest: Manifest,
+    sections: Sequence[StackSection],
+    reasons: Mapping[str, Sequence[str]],
+) -> tuple[str | None, str | None]:
+    """The mermaid graph of the planned stacks, or a note when there are too many to draw."""
+    graph = ws.graph
+    ids = [s.stack for s in manifest.stacks if s.stack in graph.stacks]
+    if len(ids) > MERMAID_MAX_NODES:
+        return None, (
+            f"{len(ids)} stacks are affected: too many to draw here; run `orchestrate graph --changed`."
+        )
+    if not ids:
+        return None, None
+    from orchestrator.render.graphs import mermaid
+
+    return mermaid(graph, ids, stack_classes(sections, reasons)), None
