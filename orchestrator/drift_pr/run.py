@@ -437,27 +437,10 @@ class DriftPullRequests:
         self._check_checkout(sid, paths)
 
         # 1. The drift commit: the base plus the record (built from objects; nothing checked out).
-        same_incident = pr is not None
-        previous_text = self.git.read_file(pr.head_sha if pr is not None else self.base_sha, record)
-        doc = build_record(
-            entry,
-            scanned_at=str(report.get("scanned_at")),
-            scanned_commit=report.get("commit"),
-            previous=parse_record(previous_text),
-            same_incident=same_incident,
-        )
-        commit = self.git.make_commit(
-            self.base_sha, record, self.redactor.text(record_text(doc)), self.redactor.text(_message(entry))
-        )
+        commit = self._drift_commit(entry, report, record, pr)
 
         # 2. The remediation plan, bound to that commit. Nothing is pushed if it fails.
-        if planned is not None:  # planned for reconcile: auto, on the same files: bound to the PR's commit
-            rem = rebind_remediation(self.ws.root, planned, commit)
-        else:
-            self.progress(f"{sid}: planning the remediation")
-            rem = plan_remediation(self.engine(), sid, commit)
-        if rem.plan_json is not None:
-            self.redactor.add_secrets(sensitive_values(rem.plan_json))
+        rem = self._remediation(sid, commit, planned)
 
         # 3. The branch, leased on what was fetched: a branch moved meanwhile is not overwritten.
         self.git.push(commit, branch, self.branches.get(branch))
@@ -485,17 +468,46 @@ class DriftPullRequests:
             self._pulls.append(created)
         outcome = PrOutcome(sid, "opened", number=created.number, url=created.html_url, **common)
         if self.labels:
-            try:
-                if not self._labels_ready:
-                    self.gh.ensure_labels(self.labels)
-                    self._labels_ready = True
-                self.gh.add_labels(created.number, self.labels)
-            except GitHubError as exc:
-                outcome.action = "failed"
-                outcome.error = (
-                    f"pull request #{created.number} was opened but not labelled: {exc.one_line()}"
-                )
+            self._label(created, outcome)
         return outcome
+
+    def _drift_commit(
+        self, entry: Mapping[str, Any], report: Mapping[str, Any], record: str, pr: PullRequest | None
+    ) -> str:
+        """The base plus the drift record (continuing the open PR's record for the same incident)."""
+        previous_text = self.git.read_file(pr.head_sha if pr is not None else self.base_sha, record)
+        doc = build_record(
+            entry,
+            scanned_at=str(report.get("scanned_at")),
+            scanned_commit=report.get("commit"),
+            previous=parse_record(previous_text),
+            same_incident=pr is not None,
+        )
+        return self.git.make_commit(
+            self.base_sha, record, self.redactor.text(record_text(doc)), self.redactor.text(_message(entry))
+        )
+
+    def _remediation(self, sid: str, commit: str, planned: Remediation | None) -> Remediation:
+        """The remediation plan bound to ``commit``; its sensitive values join the redactor."""
+        if planned is not None:  # planned for reconcile: auto, on the same files: bound to the PR's commit
+            rem = rebind_remediation(self.ws.root, planned, commit)
+        else:
+            self.progress(f"{sid}: planning the remediation")
+            rem = plan_remediation(self.engine(), sid, commit)
+        if rem.plan_json is not None:
+            self.redactor.add_secrets(sensitive_values(rem.plan_json))
+        return rem
+
+    def _label(self, created: PullRequest, outcome: PrOutcome) -> None:
+        """Label the new PR; a failure marks the outcome failed (the PR stays open)."""
+        try:
+            if not self._labels_ready:
+                self.gh.ensure_labels(self.labels)
+                self._labels_ready = True
+            self.gh.add_labels(created.number, self.labels)
+        except GitHubError as exc:
+            outcome.action = "failed"
+            outcome.error = f"pull request #{created.number} was opened but not labelled: {exc.one_line()}"
 
     def _body(
         self,
