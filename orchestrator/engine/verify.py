@@ -204,22 +204,8 @@ def verify_plan_set(
     ``only`` (apply --wave) verifies and returns just those of the plan set's stacks."""
     manifest, plan_set = loaded.manifest, loaded.dir
     check_recovery(engine, manifest, plan_set)
-    if manifest.kind == "destroy" and not confirm_destroy:
-        doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
-        raise ApprovalRefused(
-            f"apply refused: plan set {manifest.id} is a destroy plan set (it destroys "
-            f"{', '.join(doomed) or 'nothing'}); a destroy is applied only when confirmed",
-            where=str(plan_set),
-            hint="Apply it by name with --plan-set DIR --confirm-destroy, or run `orchestrate destroy STACK...`. "
-            "Nothing was applied.",
-        )
-    unknown = [s.stack for s in manifest.stacks if s.stack not in engine.ws.stacks]
-    if unknown:
-        raise PlanSetError(
-            f"the plan set names stacks this repository no longer has: {', '.join(unknown)}",
-            where=str(plan_set),
-            hint="Plan again on the current code.",
-        )
+    _check_destroy_confirmed(manifest, plan_set, confirm_destroy)
+    _check_stacks_known(engine, manifest, plan_set)
     to_apply = [s for s in manifest.stacks if s.status in APPLICABLE and (only is None or s.stack in only)]
     warnings = [
         f"'{s.stack}' is {s.status} in this plan set and will not be applied"
@@ -233,13 +219,7 @@ def verify_plan_set(
     _check_work_tree(engine, manifest, plan_set)
     for sp in to_apply:
         check_files(plan_set, sp, encrypted=manifest.encrypted)
-    # A saved plan applies only with the terraform version that made it.
-    if manifest.terraform_version and manifest.terraform_version != str(engine.binary.version):
-        raise ApprovalRefused(
-            f"apply refused: the plan set was made with terraform {manifest.terraform_version} but "
-            f"{engine.binary.describe()} would apply it",
-            hint="Use the same terraform version (terraform.binary), or plan again. Nothing was applied.",
-        )
+    _check_terraform_version(engine, manifest)
     # The plan file is the truth: its configuration snapshot and resource changes are the
     # approved ones, and the policies are evaluated on the plan JSON derived from it.
     derived = {
@@ -248,16 +228,58 @@ def verify_plan_set(
         if s.plan_sha256 is not None
     }
     policy = check_policies(engine, plan_set, to_apply, derived) if check_policy else None
-    # The state each plan was made against has not moved.
     if state_identity is not None:
-        stale = _stale_states(to_apply, state_identity, engine.parallelism)
-        if stale:
-            raise StalePlanError(
-                "apply refused: the state moved since planning (terraform would say 'Saved plan is stale'): "
-                + "; ".join(stale),
-                hint="Plan again and get the new plan approved. Nothing was applied.",
-            )
+        _check_states_unmoved(engine, to_apply, state_identity)
     return VerifiedPlanSet(manifest, plan_set, to_apply, warnings, policy, derived)
+
+
+def _check_destroy_confirmed(manifest: Manifest, plan_set: Path, confirm_destroy: bool) -> None:
+    """A destroy plan set applies only when confirmed by name."""
+    if manifest.kind == "destroy" and not confirm_destroy:
+        doomed = [s.stack for s in manifest.stacks if s.status in APPLICABLE]
+        raise ApprovalRefused(
+            f"apply refused: plan set {manifest.id} is a destroy plan set (it destroys "
+            f"{', '.join(doomed) or 'nothing'}); a destroy is applied only when confirmed",
+            where=str(plan_set),
+            hint="Apply it by name with --plan-set DIR --confirm-destroy, or run `orchestrate destroy STACK...`. "
+            "Nothing was applied.",
+        )
+
+
+def _check_stacks_known(engine: Engine, manifest: Manifest, plan_set: Path) -> None:
+    """Every stack the plan set names still exists in this repository."""
+    unknown = [s.stack for s in manifest.stacks if s.stack not in engine.ws.stacks]
+    if unknown:
+        raise PlanSetError(
+            f"the plan set names stacks this repository no longer has: {', '.join(unknown)}",
+            where=str(plan_set),
+            hint="Plan again on the current code.",
+        )
+
+
+def _check_terraform_version(engine: Engine, manifest: Manifest) -> None:
+    """A saved plan applies only with the terraform version that made it."""
+    if manifest.terraform_version and manifest.terraform_version != str(engine.binary.version):
+        raise ApprovalRefused(
+            f"apply refused: the plan set was made with terraform {manifest.terraform_version} but "
+            f"{engine.binary.describe()} would apply it",
+            hint="Use the same terraform version (terraform.binary), or plan again. Nothing was applied.",
+        )
+
+
+def _check_states_unmoved(
+    engine: Engine,
+    to_apply: list[StackPlan],
+    state_identity: Callable[[str], tuple[str | None, int | None]],
+) -> None:
+    """The state each plan was made against has not moved."""
+    stale = _stale_states(to_apply, state_identity, engine.parallelism)
+    if stale:
+        raise StalePlanError(
+            "apply refused: the state moved since planning (terraform would say 'Saved plan is stale'): "
+            + "; ".join(stale),
+            hint="Plan again and get the new plan approved. Nothing was applied.",
+        )
 
 
 def _stale_states(
