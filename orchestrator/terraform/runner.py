@@ -357,6 +357,57 @@ class Result:
         return self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr
 
 
+class _Output:
+    """What terraform printed, collected while it runs: redacted into the log and to on_line."""
+
+    def __init__(self, redactor: Redactor, log_fh: IO[str] | None, on_line: Callable[[str], None] | None):
+        self.redactor = redactor
+        self.log_fh = log_fh
+        self.on_line = on_line
+        self.write_lock = threading.Lock()
+        self.out: list[str] = []
+        self.err: list[str] = []
+
+    def take(self, raw: bytes, sink: list[str], logged: bool) -> None:
+        line = raw.decode("utf-8", errors="replace")
+        sink.append(line)
+        if logged and self.log_fh is not None:
+            with self.write_lock:
+                self.log_fh.write(self.redactor.text(line))
+                self.log_fh.flush()
+        if self.on_line is not None:
+            self.on_line(self.redactor.text(line.rstrip("\n")))
+
+    def pump(self, stream: IO[bytes], sink: list[str], to_file: IO[bytes] | None, logged: bool) -> None:
+        """Read a pipe to its end, into ``to_file`` when given, else line by line into ``sink``."""
+        for raw in iter(stream.readline, b""):
+            if to_file is not None:
+                to_file.write(raw)
+            else:
+                self.take(raw, sink, logged)
+        stream.close()
+
+    def tail(self, path: Path, proc: subprocess.Popen[bytes]) -> None:
+        """Follow the file terraform writes until it has exited and the file is read to its end."""
+        with path.open("rb") as fh:
+            pending = b""
+            exited = False
+            while True:
+                chunk = fh.read(1 << 16)
+                if chunk:
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for raw in lines:
+                        self.take(raw + b"\n", self.out, True)
+                elif exited:  # read once more after the exit: nothing is left behind
+                    if pending:
+                        self.take(pending, self.out, True)
+                    return
+                elif proc.poll() is not None:
+                    exited = True
+                else:
+                    time.sleep(0.05)
+
+
 @dataclass
 class Runner:
     """Runs terraform for one command invocation of orchestrate (shared by every stack)."""
@@ -441,81 +492,22 @@ class Runner:
             if log_fh:
                 log_fh.write(f"$ terraform {' '.join(args)}\n")
                 log_fh.flush()
-            raw_fh = output_file.open("wb") if output_file is not None else None
-            try:
-                proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=raw_fh if raw_fh is not None else subprocess.PIPE,
-                    stderr=subprocess.STDOUT if raw_fh is not None else subprocess.PIPE,
-                    env=dict(env),
-                    # Its own session: a Ctrl-C at the terminal reaches orchestrate only, which
-                    # passes one SIGINT on (two would make terraform abandon its state lock);
-                    # a killed orchestrate does not take terraform with it.
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise TerraformError(
-                    f"cannot run {self.binary.path}: {exc.strerror or exc}",
-                    where=where,
-                    hint="Check the terraform installation (terraform.binary in orchestrate.yaml).",
-                ) from exc
-            finally:
-                if raw_fh is not None:
-                    raw_fh.close()  # terraform holds its own descriptor
+            proc = self._start(argv, env, output_file, where)
             self.cancel.register(proc)
             if on_start is not None:
                 on_start(proc.pid)
-            write_lock = threading.Lock()
-            out_chunks: list[str] = []
-            err_chunks: list[str] = []
-
-            def take(raw: bytes, sink: list[str], logged: bool) -> None:
-                line = raw.decode("utf-8", errors="replace")
-                sink.append(line)
-                if logged and log_fh is not None:
-                    with write_lock:
-                        log_fh.write(self.redactor.text(line))
-                        log_fh.flush()
-                if on_line is not None:
-                    on_line(self.redactor.text(line.rstrip("\n")))
-
-            def pump(stream: IO[bytes], sink: list[str], to_file: IO[bytes] | None, logged: bool) -> None:
-                for raw in iter(stream.readline, b""):
-                    if to_file is not None:
-                        to_file.write(raw)
-                    else:
-                        take(raw, sink, logged)
-                stream.close()
-
-            def tail(path: Path, sink: list[str]) -> None:
-                with path.open("rb") as fh:
-                    pending = b""
-                    exited = False
-                    while True:
-                        chunk = fh.read(1 << 16)
-                        if chunk:
-                            *lines, pending = (pending + chunk).split(b"\n")
-                            for raw in lines:
-                                take(raw + b"\n", sink, True)
-                        elif exited:  # read once more after the exit: nothing is left behind
-                            if pending:
-                                take(pending, sink, True)
-                            return
-                        elif proc.poll() is not None:
-                            exited = True
-                        else:
-                            time.sleep(0.05)
-
+            output = _Output(self.redactor, log_fh, on_line)
             if output_file is not None:
-                threads = [threading.Thread(target=tail, args=(output_file, out_chunks), daemon=True)]
+                threads = [threading.Thread(target=output.tail, args=(output_file, proc), daemon=True)]
             else:
                 assert proc.stdout is not None and proc.stderr is not None
                 threads = [
                     threading.Thread(
-                        target=pump, args=(proc.stdout, out_chunks, out_fh, log_stdout), daemon=True
+                        target=output.pump, args=(proc.stdout, output.out, out_fh, log_stdout), daemon=True
                     ),
-                    threading.Thread(target=pump, args=(proc.stderr, err_chunks, None, True), daemon=True),
+                    threading.Thread(
+                        target=output.pump, args=(proc.stderr, output.err, None, True), daemon=True
+                    ),
                 ]
             for t in threads:
                 t.start()
@@ -525,7 +517,7 @@ class Runner:
                 t.join()
             self.cancel.unregister(proc)
             duration = time.monotonic() - started
-            result = Result(list(args), proc.returncode, "".join(out_chunks), "".join(err_chunks), duration)
+            result = Result(list(args), proc.returncode, "".join(output.out), "".join(output.err), duration)
             if log_fh:
                 log_fh.write(f"# exit {proc.returncode} after {duration:.1f}s\n")
         finally:
@@ -533,6 +525,47 @@ class Runner:
                 log_fh.close()
             if out_fh:
                 out_fh.close()
+        self._check_result(subcommand, result, timed_out, ok_codes, where, log, unlock_hint)
+        return result
+
+    def _start(
+        self, argv: list[str], env: Mapping[str, str], output_file: Path | None, where: str | None
+    ) -> subprocess.Popen[bytes]:
+        """Terraform in its own session, its output piped or written straight to ``output_file``."""
+        raw_fh = output_file.open("wb") if output_file is not None else None
+        try:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=raw_fh if raw_fh is not None else subprocess.PIPE,
+                stderr=subprocess.STDOUT if raw_fh is not None else subprocess.PIPE,
+                env=dict(env),
+                # Its own session: a Ctrl-C at the terminal reaches orchestrate only, which
+                # passes one SIGINT on (two would make terraform abandon its state lock);
+                # a killed orchestrate does not take terraform with it.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TerraformError(
+                f"cannot run {self.binary.path}: {exc.strerror or exc}",
+                where=where,
+                hint="Check the terraform installation (terraform.binary in orchestrate.yaml).",
+            ) from exc
+        finally:
+            if raw_fh is not None:
+                raw_fh.close()  # terraform holds its own descriptor
+
+    def _check_result(
+        self,
+        subcommand: str,
+        result: Result,
+        timed_out: bool,
+        ok_codes: Iterable[int],
+        where: str | None,
+        log: Path | None,
+        unlock_hint: str | None,
+    ) -> None:
+        """Raise for a timeout, an interruption, a kill by signal or an exit code not in ``ok_codes``."""
         if timed_out:
             raise TerraformTimeout(
                 f"terraform {subcommand} timed out after {self.timeout:.0f}s and was stopped",
@@ -557,7 +590,6 @@ class Runner:
             raise classify_failure(
                 subcommand, self.redactor.text(result.output), where=where, log=log, unlock_hint=unlock_hint
             )
-        return result
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> bool:
         """Wait for the process; on timeout stop it (SIGINT, then SIGKILL) and return True."""
