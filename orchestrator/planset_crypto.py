@@ -28,6 +28,7 @@ import pyrage
 from pyrage import x25519
 
 from orchestrator.errors import ConfigError, PlanSetError
+from orchestrator.locks import pid_alive
 
 AGE_HEADER = b"age-encryption.org/v1\n"
 IDENTITY_ENV = "ORCHESTRATE_AGE_IDENTITY"
@@ -165,23 +166,13 @@ def plain_dir(work_dir: Path) -> Path:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_dead(parent: Path) -> list[Path]:
     """Remove ``run-<pid>-*`` directories whose process is gone (a ``kill -9`` of orchestrate
     skips its clean-up); a live process's directory is never touched. Returns what was removed."""
     removed = []
     for entry in parent.glob("run-*-*"):
         pid = entry.name.split("-")[1]
-        if entry.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        if entry.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
