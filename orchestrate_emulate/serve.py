@@ -29,23 +29,20 @@ class _Server(Protocol):
 
 
 class _Moto:
-    """moto's threaded server with the same start/url/stop shape as the emulators."""
+    """moto's server (see ``aws_server``) with the same start/url/stop shape as the emulators."""
 
     def __init__(self, host: str, port: int) -> None:
-        from moto.server import ThreadedMotoServer
+        from orchestrate_emulate.aws_server import AwsServer
 
         if port:
-            # moto binds in a thread and waits forever when the port is taken: check first.
+            # fail fast and clearly when the port is taken, before moto's imports
             with socket.socket() as probe:
                 probe.bind((host, port))
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._host = host
-        self._server.start()
-        self._port = int(self._server.get_host_and_port()[1])
+        self._server = AwsServer(host, port)
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        return self._server.url
 
     def stop(self) -> None:
         self._server.stop()

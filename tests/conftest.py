@@ -261,12 +261,10 @@ class MotoServer:
 @pytest.fixture(scope="session")
 def moto_session() -> Iterator[MotoServer]:
     pytest.importorskip("moto")
-    from moto.server import ThreadedMotoServer
+    from orchestrate_emulate.aws_server import AwsServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    port = server._server.server_port
-    yield MotoServer(f"http://127.0.0.1:{port}")
+    server = AwsServer("127.0.0.1", 0)
+    yield MotoServer(server.url)
     server.stop()
 
 
