@@ -9,8 +9,10 @@
    loaded two-core machine loses enough to fail a test suite. So a conditional ``PutItem`` whose
    condition failed only because *the identical item* is already stored succeeds, as the retry of a
    stored write. Any other difference (another lock ID, another writer) still fails as DynamoDB would.
-2. **Failures are visible.** Every 5xx moto answers is written to stderr (the emulator's log) with
-   the service target, so the next flake names its cause instead of leaving a stuck lock.
+2. **Failures are visible.** Every 5xx moto answers, and every answer lost because the client hung up
+   first, is written to stderr (the emulator's log) with the service target, so the next flake names
+   its cause instead of leaving a stuck lock. (The retries seen so far came with neither: the answer
+   was lost in the client's transport.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from werkzeug.serving import WSGIRequestHandler
 
 _PUT_ITEM = "DynamoDB_20120810.PutItem"
 _GET_ITEM = "DynamoDB_20120810.GetItem"
@@ -140,6 +143,20 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _handler(log: Callable[[str], None]) -> type[WSGIRequestHandler]:
+    from werkzeug.serving import WSGIRequestHandler
+
+    class _LoggingHandler(WSGIRequestHandler):
+        def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
+            target = (environ or {}).get("HTTP_X_AMZ_TARGET") or self.path
+            log(f"aws emulator: the client dropped the connection before the answer to {target}: {error!r}")
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # no line per request
+
+    return _LoggingHandler
+
+
 class AwsServer:
     """moto's server (threaded, like ``ThreadedMotoServer``) behind :class:`RepairedMoto`."""
 
@@ -148,7 +165,7 @@ class AwsServer:
         from werkzeug.serving import make_server
 
         app = RepairedMoto(DomainDispatcherApplication(create_backend_app), log)
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = make_server(host, port, app, threaded=True, request_handler=_handler(log))
         self._host = host
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
