@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -305,83 +306,151 @@ def command(
     """Apply an approved plan set in dependency order (exit 2: re-approval needed, see the new plan set)."""
     app = get_app()
     ws = app.workspace()
+    skip_reason = check_flags(
+        pr_number=pr_number,
+        approved_by=approved_by,
+        reason=reason,
+        skip_promotion=skip_promotion,
+        merge=merge,
+        merged=merged,
+        merged_sha=merged_sha,
+        target_clouds=target_clouds,
+    )
+    if merged:
+        return apply_merged(app, plan_set, merged_sha, fail_fast, skip_reason)
+    options = ApplyOptions(
+        plan_set=plan_set,
+        approved_by=approved_by,
+        reason=reason,
+        fail_fast=fail_fast,
+        confirm_destroy=confirm_destroy,
+        merge=merge,
+        merge_method=merge_method,
+        skip_reason=skip_reason,
+        wave=wave,
+        target_clouds=target_clouds,
+    )
+    if pr_number is None:
+        return apply_local(app, ws, options)
+    return apply_pr(app, ws, pr_number, options)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """apply's flags once checked (check_flags); skip_reason is --reason with --skip-promotion."""
+
+    plan_set: Path | None
+    approved_by: str | None
+    reason: str | None
+    fail_fast: bool
+    confirm_destroy: bool
+    merge: bool
+    merge_method: str
+    skip_reason: str | None
+    wave: int | None
+    target_clouds: tuple[str, ...]
+
+
+def check_flags(
+    *,
+    pr_number: int | None,
+    approved_by: str | None,
+    reason: str | None,
+    skip_promotion: bool,
+    merge: bool,
+    merged: bool,
+    merged_sha: str | None,
+    target_clouds: tuple[str, ...],
+) -> str | None:
+    """The combinations of flags apply refuses (click.UsageError, the first one in this order),
+    before any plan set is read; returns the --skip-promotion reason (None without that flag)."""
     if pr_number is not None and (approved_by is not None or (reason is not None and not skip_promotion)):
         raise click.UsageError(
             "--pr takes the approval from GitHub; it cannot be combined with --approved-by/--reason"
         )
     if skip_promotion and not (reason and reason.strip()):
         raise click.UsageError("--skip-promotion needs --reason TEXT (it is recorded)")
-    skip_reason = reason.strip() if skip_promotion and reason else None
     if merge and pr_number is None:
         raise click.UsageError("--merge needs --pr N")
     if merged_sha is not None and not merged:
         raise click.UsageError("--commit needs --merged")
     if target_clouds and (merged or pr_number is not None):
         raise click.UsageError("--target-cloud applies a recovery plan set; not with --pr/--merged")
-    if merged:
-        if pr_number is not None or approved_by is not None or merge:
-            raise click.UsageError(
-                "--merged takes the approval of the merged PR; not with --pr/--approved-by/--merge"
-            )
-        return apply_merged(app, plan_set, merged_sha, fail_fast, skip_reason)
-    if pr_number is None:
-        if target_clouds:
-            directory = (
-                plan_set.resolve()
-                if plan_set is not None
-                else latest_recovery_plan_set(ws.root, target_clouds)
-            )
-        else:
-            directory = plan_set.resolve() if plan_set is not None else latest_plan_set(ws.root)
-        # Read once: the approval, the verification and the apply all work from this value.
-        loaded = load_plan_set(directory)
-        if target_clouds:
-            ws = recovery_for(app, ws, loaded, target_clouds)
-        engine = Engine.create(ws, progress=make_progress(app.no_color))
-        confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
-        only, _ = wave_stacks(app, engine, loaded, wave, merge=merge)
-        approval = resolve_approval(app, engine, loaded, approved_by, reason)
-        promotion_gate(engine, loaded, approval, skip_reason)
-        return run_apply(
-            app,
-            engine,
-            loaded,
-            approval,
-            fail_fast=fail_fast,
-            skip_promotion=skip_reason,
-            confirm_destroy=confirm_destroy,
-            only=only,
-        ).exit_code
+    if merged and (pr_number is not None or approved_by is not None or merge):
+        raise click.UsageError(
+            "--merged takes the approval of the merged PR; not with --pr/--approved-by/--merge"
+        )
+    return reason.strip() if skip_promotion and reason else None
+
+
+def local_plan_set_dir(root: Path, plan_set: Path | None, target_clouds: tuple[str, ...]) -> Path:
+    """The plan set a local apply reads: the named one, else the latest recovery plan set for
+    ``target_clouds`` (with --target-cloud), else the latest plan set."""
+    if plan_set is not None:
+        return plan_set.resolve()
+    if target_clouds:
+        return latest_recovery_plan_set(root, target_clouds)
+    return latest_plan_set(root)
+
+
+def apply_local(app: App, ws: Workspace, options: ApplyOptions) -> int:
+    """apply without --pr/--merged: the approval is local (--approved-by, a terminal, or none needed)."""
+    # Read once: the approval, the verification and the apply all work from this value.
+    loaded = load_plan_set(local_plan_set_dir(ws.root, options.plan_set, options.target_clouds))
+    if options.target_clouds:
+        ws = recovery_for(app, ws, loaded, options.target_clouds)
+    engine = Engine.create(ws, progress=make_progress(app.no_color))
+    named = options.plan_set is not None
+    confirm_destroy = destroy_confirmed(app, loaded, named=named, flag=options.confirm_destroy)
+    only, _ = wave_stacks(app, engine, loaded, options.wave, merge=options.merge)
+    approval = resolve_approval(app, engine, loaded, options.approved_by, options.reason)
+    promotion_gate(engine, loaded, approval, options.skip_reason)
+    return run_apply(
+        app,
+        engine,
+        loaded,
+        approval,
+        fail_fast=options.fail_fast,
+        skip_promotion=options.skip_reason,
+        confirm_destroy=confirm_destroy,
+        only=only,
+    ).exit_code
+
+
+def apply_pr(app: App, ws: Workspace, pr_number: int, options: ApplyOptions) -> int:
+    """apply --pr N: the approval from the pull request's reviews; the result posted on it."""
     from orchestrator.errors import OrchestratorError
     from orchestrator.pr.flow import approve_apply, finish_apply, post_refusal, prepare_apply, wave_target
 
     # The plan set reviewers saw on the PR (when it was planned here; else the latest), read
     # once, and the PR's base rules adopted before the engine is built: the engine's policies
     # and redaction are the base's, never the PR's own.
-    prepared = prepare_apply(ws, pr_number, plan_set.resolve() if plan_set is not None else None)
+    named = options.plan_set.resolve() if options.plan_set is not None else None
+    prepared = prepare_apply(ws, pr_number, named)
     loaded = prepared.loaded
-    confirm_destroy = destroy_confirmed(app, loaded, named=plan_set is not None, flag=confirm_destroy)
+    confirm_destroy = destroy_confirmed(app, loaded, named=named is not None, flag=options.confirm_destroy)
     engine = Engine.create(ws, progress=make_progress(app.no_color))
-    only, last = wave_stacks(app, engine, loaded, wave, merge=merge)
+    wave = options.wave
+    only, last = wave_stacks(app, engine, loaded, wave, merge=options.merge)
     # Every wave's job adds its result to one comment for the plan set (issue 15).
     target = wave_target(ws.root, loaded.manifest, wave, last) if wave is not None else None
     approval, flow = approve_apply(ws, prepared, pr_number, engine, target)
     try:
-        promotion_gate(engine, loaded, approval, skip_reason)
+        promotion_gate(engine, loaded, approval, options.skip_reason)
         run = run_apply(
             app,
             engine,
             loaded,
             approval,
-            fail_fast=fail_fast,
-            skip_promotion=skip_reason,
+            fail_fast=options.fail_fast,
+            skip_promotion=options.skip_reason,
             confirm_destroy=confirm_destroy,
             only=only,
         )
     except OrchestratorError as exc:  # refused by the engine's checks (digests, commit, policy, state)
         post_refusal(flow, exc)
         raise
-    finish_apply(flow, run, merge=merge, method=merge_method)
+    finish_apply(flow, run, merge=options.merge, method=options.merge_method)
     return run.exit_code
 
 
