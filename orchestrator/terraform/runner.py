@@ -209,13 +209,67 @@ def parse_lock_info(text: str) -> LockInfo:
     )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who ran the failed terraform command and when (epoch seconds), as terraform's lock names it."""
+
+    who: str
+    started: float
+
+
+def this_caller(duration: float) -> Caller:
+    """This process's user@host (terraform's ``Who``) and when a command that took ``duration`` began."""
+    import pwd
+    import socket
+
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = ""
+    return Caller(f"{user}@{socket.gethostname()}", time.time() - duration)
+
+
+def lock_created(created: str) -> float | None:
+    """Epoch seconds of terraform's ``Created`` (``2026-12-03 14:35:27.817371378 +0000 UTC``)."""
+    from datetime import datetime
+
+    parts = created.split()
+    if len(parts) < 3:
+        return None
+    day, clock, offset = parts[0], parts[1], parts[2]
+    whole, _, fraction = clock.partition(".")
+    try:
+        stamp = datetime.strptime(
+            f"{day} {whole}.{(fraction or '0')[:6]:0<6} {offset}", "%Y-%m-%d %H:%M:%S.%f %z"
+        )
+    except ValueError:
+        return None
+    return stamp.timestamp()
+
+
+def is_own_lock(info: LockInfo, caller: Caller) -> bool:
+    """True when the lock was taken by this user on this host after the failed command began:
+    then it is almost surely that command's own lock, left when terraform retried its lock write
+    after the first answer was lost (the write was stored, the retry then found it and waited)."""
+    if info.who != caller.who or info.created is None:
+        return False
+    created = lock_created(info.created)
+    return created is not None and created >= caller.started - 1.0
+
+
 def first_error(text: str) -> str | None:
     m = _ERROR_LINE.search(text)
     return m.group(1).strip() if m else None
 
 
 def classify_failure(
-    subcommand: str, output: str, *, where: str | None, log: Path | None, unlock_hint: str | None = None
+    subcommand: str,
+    output: str,
+    *,
+    where: str | None,
+    log: Path | None,
+    unlock_hint: str | None = None,
+    caller: Caller | None = None,
 ) -> TerraformError:
     """The error for a failed terraform command, from what it printed (pure)."""
     # The hint is shown after the message, or in parentheses after it: no nested parentheses.
@@ -232,9 +286,18 @@ def classify_failure(
         )
     if "Error acquiring the state lock" in output or "Error locking state" in output:
         info = parse_lock_info(output)
+        unlock = unlock_hint.replace("{id}", info.id) if info.id and unlock_hint else None
+        if caller is not None and is_own_lock(info, caller):
+            hint = (
+                "The lock was taken on this machine by this user after this command started: it is "
+                "most likely this command's own, left when terraform retried its lock write after "
+                "losing the answer. If no other run works on this state"
+                + (f", clear it: {unlock}" if unlock else ", clear it with terraform force-unlock")
+            )
+            return StateLockError(f"the terraform state is locked: {info.describe()}", where=where, hint=hint)
         hint = "Wait for the other run to finish."
-        if info.id and unlock_hint:
-            hint += f" If it is dead, clear the lock: {unlock_hint.replace('{id}', info.id)}"
+        if unlock:
+            hint += f" If it is dead, clear the lock: {unlock}"
         return StateLockError(f"the terraform state is locked: {info.describe()}", where=where, hint=hint)
     if "Saved plan is stale" in output:
         return StalePlanError(
@@ -588,7 +651,12 @@ class Runner:
         if result.returncode not in set(ok_codes):
             # What terraform printed goes into error messages, results and the audit log: redacted.
             raise classify_failure(
-                subcommand, self.redactor.text(result.output), where=where, log=log, unlock_hint=unlock_hint
+                subcommand,
+                self.redactor.text(result.output),
+                where=where,
+                log=log,
+                unlock_hint=unlock_hint,
+                caller=this_caller(result.duration),
             )
 
     def _wait(self, proc: subprocess.Popen[bytes]) -> bool:

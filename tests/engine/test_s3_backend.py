@@ -92,6 +92,44 @@ def test_a_held_state_lock_is_an_error_naming_its_holder(
     assert "force-unlock -force 11111111-2222-3333-4444-555555555555" in error
 
 
+def test_a_lock_taken_by_this_command_itself_is_named_as_its_own(
+    tf_repo: Callable[..., Repo], moto: MotoServer
+) -> None:
+    # What a retried DynamoDB lock write leaves: a lock by this user@host, created after the
+    # command began (here stamped a minute ahead, as the retry's own write would be).
+    from datetime import UTC, datetime, timedelta
+
+    from orchestrator.terraform.runner import this_caller
+
+    repo = s3_repo(tf_repo, moto, lock_timeout="2s")
+    created = datetime.now(UTC) + timedelta(minutes=1)
+    info = {
+        "ID": "99999999-2222-3333-4444-555555555555",
+        "Operation": "OperationTypePlan",
+        "Who": this_caller(0).who,
+        "Version": repo.terraform.version,
+        "Created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "Path": f"{BUCKET}/net/terraform.tfstate",
+        "Info": "",
+    }
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto.endpoint,
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+        region_name="us-east-1",
+    )
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={"LockID": {"S": f"{BUCKET}/net/terraform.tfstate"}, "Info": {"S": json.dumps(info)}},
+    )
+    res = repo.orchestrate("plan")
+    assert res.exit_code == 1, res.output
+    error = json.loads((repo.latest() / "manifest.json").read_text())["stacks"][0]["error"]
+    assert "this command's own" in error
+    assert "force-unlock -force 99999999-2222-3333-4444-555555555555" in error
+
+
 def test_bug4_a_partial_backend_block_is_completed_from_the_root_template(
     newest_repo: Callable[..., Repo], moto: MotoServer
 ) -> None:

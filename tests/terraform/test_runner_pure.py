@@ -63,6 +63,50 @@ def test_state_lock_error_names_the_holder_and_the_unlock_command() -> None:
     assert err.hint is not None and "terraform force-unlock 4b1d6c1e-8c1a-0a39-3ad2-5c4d0d1e2f3a" in err.hint
 
 
+CREATED = tf.lock_created("2024-05-01 10:00:00.000000 +0000 UTC")
+
+
+def test_lock_created_reads_terraforms_nanosecond_timestamps() -> None:
+    assert CREATED == 1714557600.0
+    assert tf.lock_created("2026-12-03 14:35:27.817371378 +0000 UTC") == pytest.approx(1796308527.817371)
+    assert tf.lock_created("yesterday") is None and tf.lock_created("2024-13-01 10:00:00 +0000 UTC") is None
+
+
+def test_a_lock_this_command_took_itself_is_called_its_own() -> None:
+    assert CREATED is not None
+    own = tf.Caller("alice@build-7", started=CREATED - 5)
+    err = tf.classify_failure(
+        "apply", LOCK_OUTPUT, where="app", log=None, unlock_hint="terraform force-unlock {id}", caller=own
+    )
+    assert isinstance(err, StateLockError) and err.hint is not None
+    assert "this command's own" in err.hint and "force-unlock 4b1d6c1e" in err.hint
+    assert "Wait for the other run" not in err.hint
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        tf.Caller("bob@build-7", started=1714557595.0),  # another user
+        tf.Caller("alice@build-8", started=1714557595.0),  # another machine
+        tf.Caller("alice@build-7", started=1714557700.0),  # taken before this command began
+    ],
+)
+def test_anyone_elses_lock_is_waited_for(caller: tf.Caller) -> None:
+    err = tf.classify_failure(
+        "apply", LOCK_OUTPUT, where="app", log=None, unlock_hint="terraform force-unlock {id}", caller=caller
+    )
+    assert err.hint is not None and err.hint.startswith("Wait for the other run to finish.")
+
+
+def test_this_caller_is_user_at_host_and_its_start() -> None:
+    import socket
+    import time
+
+    caller = tf.this_caller(10.0)
+    assert caller.who.endswith("@" + socket.gethostname())
+    assert abs(caller.started - (time.time() - 10.0)) < 2
+
+
 def test_stale_plan_is_reported_as_such() -> None:
     err = tf.classify_failure(
         "apply", "Error: Saved plan is stale\n\nThe given plan file...", where="a", log=None
