@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.planset import Manifest, StackPlan
@@ -500,48 +501,87 @@ def render_comment(
     ``medium`` names where the text goes in the notes about size ("comment", "job summary").
     """
     redact = (redactor or Redactor()).text
+    layout = _Layout(data, redact, medium, tuple(s for s in data.sections if _worth_a_section(s)))
+    first = [(plan_set_block(data.manifest) + "\n" if hidden_block else "") + redact(_title(data))]
+    room = budget - len(layout.continuation(99, 99)) - 10
+    sections = [layout.section(i, room) for i in range(len(layout.shown))]
+    parts = _pack_within(layout, first, _fixed_blocks(data, redact), sections, budget, max_parts)
+    return _join_parts(parts, layout.continuation)
 
-    def continuation(k: int, n: int) -> str:
-        return redact(
-            f"### {data.title} (continued, part {k} of {n})\n\nPlan set `{data.manifest.id}`"
-            + (f" · [workflow run]({data.run_url})" if data.run_url else "")
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the comment's parts are made of: the stacks given a section, and how a part,
+    a section and a stub read."""
+
+    data: CommentData
+    redact: Callable[[str], str]
+    medium: str
+    shown: Sequence[StackSection]  # the stacks worth a section, in order
+
+    def continuation(self, k: int, n: int) -> str:
+        return self.redact(
+            f"### {self.data.title} (continued, part {k} of {n})\n\nPlan set `{self.data.manifest.id}`"
+            + (f" · [workflow run]({self.data.run_url})" if self.data.run_url else "")
             + "\n"
         )
 
-    first = [(plan_set_block(data.manifest) + "\n" if hidden_block else "") + redact(_title(data))]
+    def section(self, i: int, limit: int) -> str:
+        return render_section(
+            self.shown[i],
+            self.data.enforcement,
+            self.redact,
+            limit=limit,
+            where_full=self.data.where_full,
+            medium=self.medium,
+        )
+
+    def stub(self, i: int) -> str:
+        return render_stub(
+            self.shown[i],
+            self.data.enforcement,
+            self.redact,
+            where_full=self.data.where_full,
+            medium=self.medium,
+        )
+
+
+def _fixed_blocks(data: CommentData, redact: Callable[[str], str]) -> list[str]:
+    """The blocks never stubbed: the summary table, then the graph, promotion, notes and footer."""
     fixed: list[str] = [redact(t) for t in _table_chunks(data)]
     for extra in (_graph_block(data), _promotion_block(data), _notes_block(data), _footer(data)):
         if extra:
             fixed.append(redact(extra))
-    room = budget - len(continuation(99, 99)) - 10
-    shown = [s for s in data.sections if _worth_a_section(s)]
+    return fixed
 
-    def section(i: int, limit: int) -> str:
-        return render_section(
-            shown[i], data.enforcement, redact, limit=limit, where_full=data.where_full, medium=medium
-        )
 
-    sections = [section(i, room) for i in range(len(shown))]
+def _pack_within(
+    layout: _Layout, first: list[str], fixed: list[str], sections: list[str], budget: int, max_parts: int
+) -> list[list[str]]:
+    """The blocks packed into parts; past ``max_parts``, the largest full section is replaced by
+    its stub and the blocks packed again, until they fit or only the table is left."""
+    sections = list(sections)
     stubbed: set[int] = set()
     while True:
-        blocks = fixed + sections
         cut = {
-            len(fixed) + i: (lambda limit, i=i: section(i, limit))
+            len(fixed) + i: partial(layout.section, i)
             for i in range(len(sections))
             if i not in stubbed and _CUT_MARK in sections[i]
         }
-        parts = _pack(first, blocks, budget, continuation, cut)
+        parts = _pack(first, fixed + sections, budget, layout.continuation, cut)
         if len(parts) <= max_parts:
-            break
-        # Too many parts: replace the largest full section by a stub, and try again.
-        candidates = [i for i in range(len(sections)) if i not in stubbed and shown[i].diff]
+            return parts
+        candidates = [i for i in range(len(sections)) if i not in stubbed and layout.shown[i].diff]
         if not candidates:
-            break  # only the table is left, and the table is never dropped
+            return parts  # only the table is left, and the table is never dropped
         big = max(candidates, key=lambda i: len(sections[i]))
-        sections[big] = render_stub(
-            shown[big], data.enforcement, redact, where_full=data.where_full, medium=medium
-        )
+        sections[big] = layout.stub(big)
         stubbed.add(big)
+
+
+def _join_parts(parts: list[list[str]], continuation: Callable[[int, int], str]) -> list[str]:
+    """Each part's text: a part after the first opens with its continuation heading; the first
+    says how many more follow."""
     n = len(parts)
     out = []
     for k, blocks_k in enumerate(parts, 1):

@@ -259,52 +259,18 @@ class _Writer:
         replace_paths: Sequence[Sequence[Any]],
         path: tuple[Any, ...],
     ) -> None:
-        bkeys = [json.dumps(v, sort_keys=True) for v in before]
-        akeys = [json.dumps(v, sort_keys=True) for v in after]
         unchanged = 0
-        sm = difflib.SequenceMatcher(a=bkeys, b=akeys, autojunk=False)
-        for op, i1, i2, j1, j2 in sm.get_opcodes():
+        for op, i1, i2, j1, j2 in _list_opcodes(before, after):
             if op == "equal":
-                for off in range(i2 - i1):
-                    j = j1 + off
-                    if _any_true(_sub(au, j)):
-                        self.diff_value(
-                            depth,
-                            None,
-                            before[i1 + off],
-                            after[j],
-                            _sub(bs, i1 + off),
-                            _sub(as_, j),
-                            _sub(au, j),
-                            replace_paths,
-                            (*path, j),
-                            0,
-                        )
-                    else:
-                        unchanged += 1
-                continue
-            if (
-                op == "replace"
-                and i2 - i1 == j2 - j1
-                and all(
-                    isinstance(before[i], dict) and isinstance(after[j], dict)
-                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                unchanged += self._equal_elements(
+                    depth, before, after, bs, as_, au, replace_paths, path, i1, j1, i2 - i1
                 )
-            ):
+                continue
+            if op == "replace" and _changed_in_place(before[i1:i2], after[j1:j2]):
                 # same position, changed object: show what changed inside
-                for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                    self.line("!", depth, "{")
-                    self.diff_object(
-                        depth + 1,
-                        before[i],
-                        after[j],
-                        _sub(bs, i),
-                        _sub(as_, j),
-                        _sub(au, j),
-                        replace_paths,
-                        (*path, j),
-                    )
-                    self.line("", depth, "},")
+                self._objects_in_place(
+                    depth, before, after, bs, as_, au, replace_paths, path, i1, j1, i2 - i1
+                )
                 continue
             for i in range(i1, i2):
                 self.value("-", depth, None, before[i], _sub(bs, i), False, 0)
@@ -312,6 +278,87 @@ class _Writer:
                 self.value("+", depth, None, after[j], _sub(as_, j), _sub(au, j), 0)
         if unchanged:
             self.line("", depth, f"# ({unchanged} unchanged element{'s' if unchanged != 1 else ''} hidden)")
+
+    def _equal_elements(
+        self,
+        depth: int,
+        before: list[Any],
+        after: list[Any],
+        bs: Any,
+        as_: Any,
+        au: Any,
+        replace_paths: Sequence[Sequence[Any]],
+        path: tuple[Any, ...],
+        i1: int,
+        j1: int,
+        count: int,
+    ) -> int:
+        """``count`` elements equal before and after, from before[i1] and after[j1]: shown only
+        where part of one becomes unknown; returns how many are hidden."""
+        hidden = 0
+        for off in range(count):
+            i, j = i1 + off, j1 + off
+            if _any_true(_sub(au, j)):
+                self.diff_value(
+                    depth,
+                    None,
+                    before[i],
+                    after[j],
+                    _sub(bs, i),
+                    _sub(as_, j),
+                    _sub(au, j),
+                    replace_paths,
+                    (*path, j),
+                    0,
+                )
+            else:
+                hidden += 1
+        return hidden
+
+    def _objects_in_place(
+        self,
+        depth: int,
+        before: list[Any],
+        after: list[Any],
+        bs: Any,
+        as_: Any,
+        au: Any,
+        replace_paths: Sequence[Sequence[Any]],
+        path: tuple[Any, ...],
+        i1: int,
+        j1: int,
+        count: int,
+    ) -> None:
+        """``count`` objects changed at their places, from before[i1] and after[j1]: each one's
+        changes inside it."""
+        for off in range(count):
+            i, j = i1 + off, j1 + off
+            self.line("!", depth, "{")
+            self.diff_object(
+                depth + 1,
+                before[i],
+                after[j],
+                _sub(bs, i),
+                _sub(as_, j),
+                _sub(au, j),
+                replace_paths,
+                (*path, j),
+            )
+            self.line("", depth, "},")
+
+
+def _list_opcodes(before: Sequence[Any], after: Sequence[Any]) -> Sequence[tuple[str, int, int, int, int]]:
+    """difflib's opcodes from ``before`` to ``after``, elements compared by their canonical JSON."""
+    bkeys = [json.dumps(v, sort_keys=True) for v in before]
+    akeys = [json.dumps(v, sort_keys=True) for v in after]
+    return difflib.SequenceMatcher(a=bkeys, b=akeys, autojunk=False).get_opcodes()
+
+
+def _changed_in_place(before: Sequence[Any], after: Sequence[Any]) -> bool:
+    """A replaced run shown as changes inside each object: as many elements on both sides, all objects."""
+    return len(before) == len(after) and all(
+        isinstance(b, dict) and isinstance(a, dict) for b, a in zip(before, after, strict=True)
+    )
 
 
 def _inline(value: Any, ctx: _Ctx) -> str:
