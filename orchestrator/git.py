@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator import gitauth
 from orchestrator.errors import GitError
 
 GIT_TIMEOUT = 120  # seconds for a local command
@@ -338,10 +339,30 @@ class Repo:
 
     # ------------------------------------------------------------ fetch and push
 
+    def remote_url(self) -> str | None:
+        res = self.run(["remote", "get-url", self.remote], check=False)
+        return (res.out.strip() or None) if res.code == 0 else None
+
+    def auth_env(self) -> dict[str, str]:
+        """The workflow token for one git command that talks to the remote (orchestrator/gitauth.py),
+        unless the clone has credentials of its own for it (a checkout that kept them, or a token
+        the user configured: theirs is used, never a second Authorization header)."""
+        url = self.remote_url()
+        extra = gitauth.auth_env(os.environ, url) if url else {}
+        if not extra or url is None:
+            return {}
+        own = self.run(["config", "--get-urlmatch", "http.extraheader", url], check=False)
+        return {} if own.code == 0 and own.out.strip() else extra
+
+    def network(self, args: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
+        """``git args`` against the remote (fetch, push): authenticated by :meth:`auth_env`, the
+        network timeout, never checked (the caller judges), the token kept out of its output."""
+        res = self.run(args, check=False, timeout=NETWORK_TIMEOUT, env={**(env or {}), **self.auth_env()})
+        return Result(res.code, gitauth.redact(res.out, os.environ), gitauth.redact(res.err, os.environ))
+
     def fetch(self, refspecs: Sequence[str], *, prune: bool = False) -> Result:
         """Fetch ``refspecs`` from the remote (no tags); the result, for the caller to judge."""
-        args = ["fetch", "--no-tags", *(["--prune"] if prune else []), self.remote, *refspecs]
-        return self.run(args, check=False, timeout=NETWORK_TIMEOUT)
+        return self.network(["fetch", "--no-tags", *(["--prune"] if prune else []), self.remote, *refspecs])
 
     def fetch_branch(self, branch: str) -> str | None:
         """Fetch the remote's ``branch`` into refs/remotes/<remote>/<branch>; its sha or None."""
@@ -357,8 +378,7 @@ class Repo:
         """Point the remote's ``branch`` at ``sha`` if it is still at ``expected`` (None: absent).
         The result, for the caller to judge (see :func:`push_reason`)."""
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
-        args = ["push", "--porcelain", lease, self.remote, f"{sha}:refs/heads/{branch}"]
-        return self.run(args, check=False, timeout=NETWORK_TIMEOUT)
+        return self.network(["push", "--porcelain", lease, self.remote, f"{sha}:refs/heads/{branch}"])
 
     # ------------------------------------------------------------ commits from objects
 

@@ -190,6 +190,22 @@ def record(
     )
     for w in done.warnings:
         warn(w, no_color=app.no_color)
+    if done.record is not None and not done.pushed:
+        report_unpushed(done.record.commit, done.warnings)
+
+
+def report_unpushed(commit: str, warnings: list[str]) -> None:
+    """Loud in CI: an annotation on the run and a section of the job summary."""
+    from orchestrator.envs.recording import unpushed_notice
+    from orchestrator.pr.publish import write_step_summary
+    from orchestrator.ui import in_github_actions
+
+    if not in_github_actions():
+        return
+    annotation, summary = unpushed_notice(commit, warnings)
+    sys.stderr.write(annotation + "\n")
+    sys.stderr.flush()
+    write_step_summary(summary)
 
 
 def wave_stacks(

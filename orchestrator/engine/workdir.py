@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator import gitauth
 from orchestrator.backends import effective_backend, state_base, state_key
 from orchestrator.clouds import EmulateState, s3_state_endpoint, stack_terraform_env
 from orchestrator.config import RootConfig
@@ -44,9 +45,12 @@ _DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV, "GITHUB_TOKEN",
 
 def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:
     """The environment every terraform run starts from: ``base`` without TF_CLI_ARGS*, data dirs,
-    the age identity and orchestrate's GitHub token."""
+    the age identity and orchestrate's GitHub token (also inside GIT_CONFIG_*)."""
+    # A GIT_CONFIG_* entry carrying the token (an extraheader a workflow step exports) goes too:
+    # terraform's git (module sources) and whatever a provider runs never need it.
+    kept = gitauth.without_token(base)
     return {
-        k: v for k, v in base.items() if k not in _DROPPED_ENV and not k.startswith(_DROPPED_ENV_PREFIXES)
+        k: v for k, v in kept.items() if k not in _DROPPED_ENV and not k.startswith(_DROPPED_ENV_PREFIXES)
     }
 
 

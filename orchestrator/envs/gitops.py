@@ -148,9 +148,7 @@ class Repo(git.Repo):
     def fetch_notes(self, ref: str) -> bool:
         """Merge the remote's notes into ours (union of lines); False when the remote has none."""
         scratch = f"{ref}-remote"
-        res = self.run(
-            ["fetch", "--no-tags", self.remote, f"+{ref}:{scratch}"], check=False, env=self.batch_env()
-        )
+        res = self.network(["fetch", "--no-tags", self.remote, f"+{ref}:{scratch}"], env=self.batch_env())
         if res.code != 0:
             if "couldn't find remote ref" in res.err:
                 return False
@@ -172,9 +170,7 @@ class Repo(git.Repo):
 
     def push_notes(self, ref: str) -> bool:
         """Push ``ref``; False when the remote moved (fetch, merge and try again)."""
-        res = self.run(
-            ["push", "--porcelain", self.remote, f"{ref}:{ref}"], check=False, env=self.batch_env()
-        )
+        res = self.network(["push", "--porcelain", self.remote, f"{ref}:{ref}"], env=self.batch_env())
         if res.code == 0:
             return True
         text = res.out + res.err

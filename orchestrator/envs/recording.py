@@ -4,14 +4,14 @@ apply's result; a failure here warns and never turns a done apply into an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.approval import Approval
 from orchestrator.envs.model import EnvModel, content_hash, env_model
 from orchestrator.envs.records import Record, StackRecord, new_id, now
-from orchestrator.envs.store import RecordStore
+from orchestrator.envs.store import NOTES_REF, RecordStore
 from orchestrator.errors import OrchestratorError
 from orchestrator.github import GitHub, GitHubSettings
 from orchestrator.locks import current_owner
@@ -144,3 +144,30 @@ def record_apply(
     except OrchestratorError as exc:
         out.warnings.append(f"records: {exc.message}; the apply is only in .orchestrate/audit.jsonl")
     return out
+
+
+def unpushed_notice(commit: str, warnings: Sequence[str]) -> tuple[str, str]:
+    """(a workflow ``::warning`` command, a job summary section) for an apply record that did not
+    reach the remote: it lives only in this clone, which a CI runner throws away."""
+    from orchestrator.render.escape import command_data, command_property, md_code, md_text
+
+    short = commit[:12]
+    why = "; ".join(warnings) or "the push failed"
+    annotation = (
+        f"::warning title={command_property('orchestrate: apply record not pushed')}::"
+        + command_data(
+            f"The apply record of {short} is only in this clone's {NOTES_REF} ({why}). Push it before "
+            "this clone is gone: `orchestrate history --push` with a token that may push (contents: "
+            "write, docs/ci.md)."
+        )
+    )
+    summary = (
+        "### :warning: Apply record not pushed\n\n"
+        f"The record of this apply on {md_code(short)} is only in this clone's {md_code(NOTES_REF)}: "
+        f"{md_text(why)}.\n\n"
+        "A CI runner's clone is thrown away with the job, and environment promotion reads the "
+        f"remote's records. Push it with {md_code('orchestrate history --push')} from a clone that "
+        'holds it, using a token that may push (`contents: write`, docs/ci.md "Apply records"); '
+        "the job's audit artifact keeps the local log of this apply.\n"
+    )
+    return annotation, summary

@@ -253,3 +253,41 @@ def test_terraform_never_gets_orchestrates_github_token(make_repo: Callable[...,
     env = engine.workdir.env(ws.stacks["net"])
     assert "GITHUB_TOKEN" not in env and "GH_TOKEN" not in env
     assert env.get("PATH") == os.defpath
+
+
+def test_terraform_never_gets_the_token_inside_git_config_variables(make_repo: Callable[..., Path]) -> None:
+    """A step that exports an extraheader (GIT_CONFIG_COUNT/KEY/VALUE, as GitHub's docs show)
+    around orchestrate must not hand the token to terraform's git or providers either; a user's
+    other GIT_CONFIG_* entries (module source rewrites, say) still reach terraform."""
+    import base64
+
+    from orchestrator.engine.context import Engine
+    from orchestrator.terraform.binary import locate
+
+    token = "ghs_SECRETtoken"
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    base = {
+        "PATH": os.defpath,
+        "GITHUB_TOKEN": token,
+        "GIT_CONFIG_COUNT": "3",
+        "GIT_CONFIG_KEY_0": "url.https://git.example.com/.insteadOf",
+        "GIT_CONFIG_VALUE_0": "git@git.example.com:",
+        "GIT_CONFIG_KEY_1": "http.https://github.com/.extraheader",
+        "GIT_CONFIG_VALUE_1": f"AUTHORIZATION: basic {basic}",
+        "GIT_CONFIG_KEY_2": "http.https://github.com/.extraheader",
+        "GIT_CONFIG_VALUE_2": f"Authorization: bearer {token}",
+        "GIT_CONFIG_KEY_5": "stray",  # past the count: git ignores it, terraform still must not see it
+        "GIT_CONFIG_VALUE_5": token,
+        "GIT_CONFIG_PARAMETERS": f"'http.extraheader'='AUTHORIZATION: basic {basic}'",
+    }
+    ws = Workspace.load(make_repo(FILES))
+    env = Engine(ws, locate(None, None), base_env=base).workdir.env(ws.stacks["net"])
+    assert not [k for k, v in env.items() if token in v or basic in v], env
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == "url.https://git.example.com/.insteadOf"
+    assert env["GIT_CONFIG_VALUE_0"] == "git@git.example.com:"
+    assert "GIT_CONFIG_PARAMETERS" not in env and "GIT_CONFIG_KEY_1" not in env
+    # Without a token in the environment nothing is taken away.
+    plain = {k: v for k, v in base.items() if k != "GITHUB_TOKEN"}
+    env = Engine(ws, locate(None, None), base_env=plain).workdir.env(ws.stacks["net"])
+    assert env["GIT_CONFIG_COUNT"] == "3" and env["GIT_CONFIG_VALUE_1"] == base["GIT_CONFIG_VALUE_1"]

@@ -250,6 +250,7 @@ def open_estate(
         "GITHUB_OUTPUT": "",
     }
     fake = FakeGitHub(repository=REPOSITORY, git_dir=bare).start()
+    world: World | None = None
     try:
         assert cli("--repo", str(account), "emulate", "up", env=env).exit_code == 0
         world = World(
@@ -275,6 +276,8 @@ def open_estate(
         )
         yield estate
     finally:
+        if world is not None:
+            world.stop()
         fake.stop()
         Emulation(account).down()
 

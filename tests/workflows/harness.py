@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from tests.fakes.git_http import GitHttpServer, basic_header
 from tests.fakes.github import FakeGitHub
 from tests.workflows.expressions import ExpressionError, condition, interpolate, to_string
 from tests.workflows.standins import PIP_STANDIN, STANDINS, Artifact, StepFailed
@@ -140,6 +141,30 @@ def lint(path: Path) -> list[str]:
     return problems
 
 
+_SCOPES = (
+    "actions",
+    "checks",
+    "contents",
+    "deployments",
+    "id-token",
+    "issues",
+    "packages",
+    "pages",
+    "pull-requests",
+    "statuses",
+)
+
+
+def _permissions(spec: Any) -> dict[str, str]:
+    """A job token's permissions: the job's, else the workflow's, else GitHub's default for a
+    repository with read-only workflow permissions (contents and packages read)."""
+    if spec is None:
+        return {"contents": "read", "packages": "read"}
+    if spec in ("read-all", "write-all"):
+        return dict.fromkeys(_SCOPES, spec.removesuffix("-all"))
+    return {str(k): str(v) for k, v in dict(spec or {}).items()}
+
+
 def _all_steps(doc: Any) -> Iterator[dict[str, Any]]:
     if isinstance(doc, dict):
         if "jobs" in doc:
@@ -160,6 +185,8 @@ class JobResult:
     environment: str | None = None
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     workspace: Path | None = None
+    token: str | None = None  # the job's GITHUB_TOKEN
+    summary: str = ""  # what the job wrote to $GITHUB_STEP_SUMMARY
 
 
 @dataclass
@@ -221,6 +248,19 @@ class World:
         subprocess.run(
             ["git", "--git-dir", str(bare), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True
         )
+        # The repository's git as GitHub serves a private one: over HTTP, to a job token only
+        # (contents: read fetches, contents: write pushes); GITHUB_SERVER_URL points here.
+        self.git = GitHttpServer(bare, github.repository, self.git_access).start()
+
+    def git_access(self, token: str, write: bool) -> bool:
+        granted = self.github.job_tokens.get(token)
+        if granted is None:
+            return False
+        level = granted.get("contents")
+        return level == "write" or (level == "read" and not write)
+
+    def stop(self) -> None:
+        self.git.stop()
 
     def python_shims(self, bin_dir: Path) -> None:
         """python/python3/pip as setup-python (or the runner image) provides them."""
@@ -331,7 +371,7 @@ class WorkflowRun:
             "run_id": str(self.run_id),
             "run_attempt": "1",
             "api_url": self.world.github.url,
-            "server_url": "https://github.com",
+            "server_url": self.world.git.url,
             "workflow": self.doc.get("name", self.path.name),
             "actor": "octocat",
             "base_ref": (self.payload.get("pull_request") or {}).get("base", {}).get("ref", ""),
@@ -382,10 +422,16 @@ class WorkflowRun:
         if result.workspace is None:
             return out
         for config in result.workspace.rglob(".git/config"):
-            if "extraheader" in config.read_text():
+            text = config.read_text()
+            if "extraheader" in text or (result.token and result.token in text):
                 out.append(
                     f"job {job_id}: the checkout in {config.parent.parent.name} kept the token in .git/config"
                 )
+        if result.token:
+            forms = {result.token, basic_header(result.token).split()[-1]}
+            for where, text in (("log", "\n".join(result.log)), ("job summary", result.summary)):
+                if any(form in text for form in forms):
+                    out.append(f"job {job_id}: the job token appears in its {where}")
         return out
 
     def _run_job(
@@ -473,7 +519,7 @@ class JobRun:
         self.tool_bin = self.root / "python-bin"
         for d in (self.workspace, self.home, self.root / "tmp"):
             d.mkdir(parents=True)
-        self.permissions: dict[str, str] = dict(job.get("permissions") or {})
+        self.permissions = _permissions(job.get("permissions", run.doc.get("permissions")))
         self.token = f"ghs_{run.run_id}_{job_id}_{n}"
         run.world.github.add_job_token(self.token, self.permissions)
         self.paths: list[Path] = []
@@ -553,6 +599,9 @@ class JobRun:
             self.log(f"outputs: {exc}")
         result.log = self.lines
         result.logins = self.logins
+        result.token = self.token
+        summary = self.root / "summary.md"
+        result.summary = summary.read_text() if summary.is_file() else ""
         return result
 
     def step(

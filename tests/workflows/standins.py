@@ -1,9 +1,11 @@
 """Local stand-ins for the actions the shipped workflows use, following each action's documented
 behaviour (inputs, defaults, what it writes), for the workflow harness.
 
-- actions/checkout: clones the repository at ``ref`` (default: the event's sha) into ``path``;
-  ``fetch-depth`` 1 (the default) is a shallow clone; ``persist-credentials`` true (the default)
-  leaves the job token in ``.git/config`` as an ``http.<server>/.extraheader``.
+- actions/checkout: clones the repository at ``ref`` (default: the event's sha) into ``path``
+  from the harness's git server (tests/fakes/git_http.py: a job token is needed, ``contents:
+  write`` to push), authenticating with the job token; ``fetch-depth`` 1 (the default) is a
+  shallow clone; ``persist-credentials`` true (the default) leaves the token in ``.git/config``
+  as an ``http.<server>/.extraheader``, false leaves later git commands without credentials.
 - actions/setup-python: checks the version against the Python here; puts ``python``/``pip`` on PATH.
 - hashicorp/setup-terraform: only a version present on this machine (nothing is downloaded).
 - opentofu/setup-opentofu: no OpenTofu exists here: refuses.
@@ -30,6 +32,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.fakes.git_http import basic_header
 
 if TYPE_CHECKING:
     from tests.workflows.harness import JobRun
@@ -76,27 +80,23 @@ def checkout(job: JobRun, inputs: dict[str, Any]) -> ActionResult:
     if dest.exists() and any(dest.iterdir()):
         shutil.rmtree(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    url = f"file://{world.bare}"
+    url = world.git.repo_url
+    # actions/checkout authenticates its own fetches with the job token (an http.extraheader)...
+    auth = ["-c", f"http.{world.git.url}/.extraheader={basic_header(job.token)}"]
     _git("init", "-q", str(dest))
     _git("remote", "add", "origin", url, cwd=dest)
     if depth == 0:
-        _git("fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=dest)
-        _git("fetch", "-q", "--no-tags", "origin", ref, cwd=dest)
+        _git(*auth, "fetch", "-q", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=dest)
+        _git(*auth, "fetch", "-q", "--no-tags", "origin", ref, cwd=dest)
     else:
-        _git("fetch", "-q", "--no-tags", f"--depth={depth}", "origin", ref, cwd=dest)
+        _git(*auth, "fetch", "-q", "--no-tags", f"--depth={depth}", "origin", ref, cwd=dest)
     _git("checkout", "-q", "--detach", "FETCH_HEAD", cwd=dest)
     _git("config", "user.name", "github-actions[bot]", cwd=dest)
     _git("config", "user.email", "41898282+github-actions[bot]@users.noreply.github.com", cwd=dest)
     if _bool(inputs.get("persist-credentials"), True):
-        # What actions/checkout does: the token stays in .git/config for later steps (and anything
-        # they run) to read.
-        _git(
-            "config",
-            "--local",
-            "http.https://github.com/.extraheader",
-            f"AUTHORIZATION: basic {job.token}",
-            cwd=dest,
-        )
+        # ...and, unless persist-credentials is false, leaves it in .git/config for later steps
+        # (and anything they run) to read. Without it, a later push or fetch has no credentials.
+        _git("config", "--local", f"http.{world.git.url}/.extraheader", basic_header(job.token), cwd=dest)
     job.checkouts.append(dest)
     return ActionResult()
 

@@ -8,6 +8,7 @@ the old workflow anyway (``checks=False``) and watching it fail the way it fails
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def repo(tmp_path: Path) -> Iterator[Repo]:
     try:
         yield Repo(tmp_path, world, fake, bare)
     finally:
+        world.stop()
         fake.stop()
 
 
@@ -232,3 +234,38 @@ def test_every_job_that_runs_orchestrate_against_the_clouds_logs_in_with_oidc() 
     apply = yaml.safe_load((REPO_ROOT / ".github/workflows/orchestrate-apply.yml").read_text())
     assert apply["jobs"]["apply"]["environment"] == "production"
     assert "APPLY" in str(apply["jobs"]["apply"]["env"]["AWS_ROLE_ARN"])
+
+
+@pytest.mark.parametrize(
+    ("contents", "persist", "pushed", "refused"),
+    [
+        ("write", "false", False, "could not read Username"),  # no credentials left in the clone
+        ("read", "true", False, "403"),  # credentials, but the token may only read
+        ("write", "true", True, None),
+    ],
+)
+def test_a_push_from_a_job_needs_the_token_and_contents_write(
+    repo: Repo, contents: str, persist: str, pushed: bool, refused: str | None
+) -> None:
+    """The harness's git is GitHub's: a checkout with persist-credentials: false leaves a later
+    `git push` without credentials, and a read-only token is refused."""
+    wf = repo.workflow(
+        "push.yml",
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+        f"    permissions:\n      contents: {contents}\n    steps:\n"
+        f"      - uses: {CHECKOUT}\n        with:\n          persist-credentials: {persist}\n"
+        "      - run: git push origin HEAD:refs/notes/orchestrate\n",
+    )
+    run = repo.run(wf, "push")
+    job = run.job("t")
+    log = "\n".join(job.log)
+    assert (job.result == "success") is pushed, log
+    if refused:
+        assert refused in log, log
+    remote = subprocess.run(
+        ["git", "--git-dir", str(repo.bare), "rev-parse", "-q", "--verify", "refs/notes/orchestrate"],
+        capture_output=True,
+        check=False,
+    )
+    assert (remote.returncode == 0) is pushed
+    assert any("kept the token in .git/config" in v for v in run.violations) is (persist == "true")

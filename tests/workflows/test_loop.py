@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import TERRAFORM_BINARIES
+from tests.conftest import TERRAFORM_BINARIES, git
 from tests.workflows.conftest import APPLY_SECRETS, SECRETS, Estate
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,25 @@ def _bucket_tags(estate: Estate) -> tuple[dict[str, str], str]:
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("acme-dev-assets")]
     assert buckets, s3.list_buckets()["Buckets"]
     return {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=buckets[0])["TagSet"]}, buckets[0]
+
+
+def remote_records(estate: Estate) -> list[dict[str, Any]]:
+    """Every apply record in the remote's refs/notes/orchestrate."""
+    listing = git(estate.bare, "notes", "--ref=orchestrate", "list")
+    out = []
+    for line in listing.splitlines():
+        _, commit = line.split()
+        note = git(estate.bare, "notes", "--ref=orchestrate", "show", commit)
+        out += [json.loads(x) for x in note.splitlines() if x.strip()]
+    return out
+
+
+def remote_record(estate: Estate, commit: str) -> dict[str, Any]:
+    """The newest apply record in the remote's refs/notes/orchestrate on ``commit``."""
+    note = git(estate.bare, "notes", "--ref=orchestrate", "show", commit)
+    lines = [json.loads(line) for line in note.splitlines() if line.strip()]
+    assert lines, note
+    return lines[-1]
 
 
 def bootstrap(estate: Estate) -> None:
@@ -118,6 +138,12 @@ def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(e
     assert audit is not None, [a.name for a in world.artifacts]
     records = [json.loads(line) for line in (audit.files / "audit.jsonl").read_text().splitlines()]
     assert records[-1]["result"] == "applied" and records[-1]["approval"]["approver"] == "bob"
+    # The durable record (a git note) reached the remote: the job's clone is thrown away, and its
+    # checkout kept no credentials, so orchestrate authenticated that one push with the job token.
+    note = remote_record(estate, head)
+    assert note["pr"] == 12 and note["result"] == "applied", note
+    assert [s["stack"] for s in note["stacks"]] == ["aws/dev/storage"], note
+    assert job.token not in json.dumps(note)
     estate.merge("feature")
 
     # 3. Out of band, through the SDK: the owner tag changes behind terraform's back.

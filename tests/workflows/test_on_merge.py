@@ -10,7 +10,7 @@ import pytest
 
 from tests.workflows.conftest import APPLY_SECRETS, Estate
 from tests.workflows.harness import RunResult
-from tests.workflows.test_loop import bootstrap
+from tests.workflows.test_loop import bootstrap, remote_records
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +71,8 @@ def test_a_merged_approved_pull_request_is_applied_by_the_push_and_other_changes
     assert {s for _, _, s in job.logins} == {"repo:acme/infra:environment:production"}
     assert retention(estate) == "604800"
     assert estate.world.artifact(f"orchestrate-audit-merged-{merged}") is not None
+    # The record reached the remote from the job's credential-less clone (docs/ci.md "Apply records").
+    assert [r["result"] for r in remote_records(estate) if r.get("pr") == 41] == ["applied"]
     assert any("applied" in c["body"].lower() for c in gh.issue_comments(41)), gh.issue_comments(41)
     # The pull-request jobs of the workflow did not run on the push.
     assert all(r.result == "skipped" for r in run.jobs["prepare"] + run.jobs["apply"])
