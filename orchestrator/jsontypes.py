@@ -3,8 +3,9 @@
 ``JSONValue`` is any value JSON can hold: what terraform prints (``show -json``, ``output
 -json``, ``state pull``), what plan sets and records store. ``JSONData`` is the same for a
 function that only reads its argument (read-only containers, so a ``list[str]`` or a
-``dict[str, int]`` is accepted). A function that indexes into a known document (a plan, a
-state) takes that document's mapping type instead.
+``dict[str, int]`` is accepted). A function that indexes into a known document takes that
+document's type instead: the terraform plan JSON is ``terraform.planjson.PlanJSON``, checked
+once where it is read (``load_plan_json``).
 """
 
 from __future__ import annotations

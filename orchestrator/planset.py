@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from orchestrator.errors import PlanSetError
 from orchestrator.layout import PLANS_DIR
 from orchestrator.planset_crypto import read_stored
+from orchestrator.terraform.planjson import PlanJSON, load_plan_json
 
 MANIFEST = "manifest.json"
 POLICY_FILE = "policy.json"
@@ -314,14 +315,13 @@ def latest_plan_set(root: Path, kinds: tuple[str, ...] = APPLY_BY_DEFAULT, *, ba
     return max(candidates, key=lambda d: (d / MANIFEST).stat().st_mtime_ns)
 
 
-def read_plan_json(plan_set: Path, slug: str, *, encrypted: bool) -> dict[str, Any]:
+def read_plan_json(plan_set: Path, slug: str, *, encrypted: bool) -> PlanJSON:
     """A stack's plan.json, decrypted in memory when the manifest says the set is ``encrypted``
     (a file of the other form is refused)."""
     path = plan_set / slug / PLAN_JSON
     try:
-        data: dict[str, Any] = json.loads(read_stored(path, encrypted=encrypted, what=f"{slug}/{PLAN_JSON}"))
+        text = read_stored(path, encrypted=encrypted, what=f"{slug}/{PLAN_JSON}")
     except OSError as exc:
         raise PlanSetError(f"cannot read {PLAN_JSON}: {exc.strerror or exc}", where=str(path)) from exc
-    except ValueError as exc:
-        raise PlanSetError(f"{PLAN_JSON} is not valid JSON", where=str(path)) from exc
-    return data
+    hint = "The plan set is damaged or was altered: plan again; never edit a plan set by hand."
+    return load_plan_json(text, what=PLAN_JSON, where=str(path), error=PlanSetError, hint=hint)

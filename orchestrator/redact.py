@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import re2  # type: ignore[import-untyped]
 
 from orchestrator.jsontypes import JSONData, JSONValue
+from orchestrator.terraform.planjson import PlanJSON, Values
 
 MASK = "(sensitive)"
 # Short values such as "1" or "true" would mask half a plan when masked inside text;
@@ -141,53 +142,53 @@ def _masked(value: Any, mask: Any) -> Iterable[str]:
             yield from _masked(v, m)
 
 
-def sensitive_values(doc: dict[str, Any], *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
-    """Every value a plan JSON (``terraform show -json``) or state JSON marks sensitive
-    (numbers as their text); ``min_length=1`` keeps short ones for whole-value masking."""
+def sensitive_values(plan: PlanJSON, *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
+    """Every value a plan JSON (``terraform show -json``) marks sensitive (numbers as their
+    text); ``min_length=1`` keeps short ones for whole-value masking."""
     found: set[str] = set()
-    for rc in doc.get("resource_changes", []) or []:
-        change = rc.get("change") or {}
+    for rc in [*(plan.get("resource_changes") or []), *(plan.get("resource_drift") or [])]:
+        change = rc["change"]
         found.update(_masked(change.get("before"), change.get("before_sensitive")))
         found.update(_masked(change.get("after"), change.get("after_sensitive")))
-    for section in ("resource_drift",):
-        for rc in doc.get(section, []) or []:
-            change = rc.get("change") or {}
-            found.update(_masked(change.get("before"), change.get("before_sensitive")))
-            found.update(_masked(change.get("after"), change.get("after_sensitive")))
-    for name, oc in (doc.get("output_changes") or {}).items():
-        del name
+    for oc in (plan.get("output_changes") or {}).values():
         if oc.get("before_sensitive") is True or oc.get("after_sensitive") is True:
             found.update(leaves(oc.get("before")))
             found.update(leaves(oc.get("after")))
         else:
             found.update(_masked(oc.get("before"), oc.get("before_sensitive")))
             found.update(_masked(oc.get("after"), oc.get("after_sensitive")))
-    for values_key in ("planned_values", "prior_state", "values"):
-        values = doc.get(values_key)
-        if isinstance(values, dict):
-            found.update(_sensitive_in_values(values))
+    found.update(_sensitive_in_values(plan.get("planned_values") or {}))
+    # prior_state is a state representation: its values are one level down.
+    found.update(_sensitive_in_values((plan.get("prior_state") or {}).get("values") or {}))
     # Variables declared sensitive appear in configuration.root_module.variables.
-    config_vars = (((doc.get("configuration") or {}).get("root_module") or {}).get("variables")) or {}
-    plan_vars = doc.get("variables") or {}
+    config_vars = ((plan.get("configuration") or {}).get("root_module") or {}).get("variables") or {}
+    plan_vars = plan.get("variables") or {}
     for name, decl in config_vars.items():
-        if isinstance(decl, dict) and decl.get("sensitive") and name in plan_vars:
-            found.update(leaves((plan_vars[name] or {}).get("value")))
-    # Raw state (terraform state pull): outputs marked sensitive.
-    for out in (doc.get("outputs") or {}).values():
+        if decl.get("sensitive") and name in plan_vars:
+            found.update(leaves(plan_vars[name].get("value")))
+    return {v for v in found if len(v) >= max(1, min_length)}
+
+
+def state_sensitive_values(state: Mapping[str, object], *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
+    """The outputs a raw state (``terraform state pull``, version 4) marks sensitive; the
+    sensitive attributes of its resources are read with the resources (drift.state)."""
+    found: set[str] = set()
+    outputs = state.get("outputs")
+    for out in outputs.values() if isinstance(outputs, dict) else ():
         if isinstance(out, dict) and out.get("sensitive"):
             found.update(leaves(out.get("value")))
     return {v for v in found if len(v) >= max(1, min_length)}
 
 
-def _sensitive_in_values(values: dict[str, Any]) -> set[str]:
+def _sensitive_in_values(values: Values) -> set[str]:
     found: set[str] = set()
     for out in (values.get("outputs") or {}).values():
-        if isinstance(out, dict) and out.get("sensitive"):
+        if out.get("sensitive"):
             found.update(leaves(out.get("value")))
     modules = [values.get("root_module") or {}]
     while modules:
         mod = modules.pop()
-        for res in mod.get("resources", []) or []:
+        for res in mod.get("resources") or []:
             found.update(_masked(res.get("values"), res.get("sensitive_values")))
-        modules.extend(mod.get("child_modules", []) or [])
+        modules.extend(mod.get("child_modules") or [])
     return found

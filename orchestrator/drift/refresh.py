@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.discovery import Stack
 from orchestrator.drift.compare import compare, norm_scalar, spec_for
 from orchestrator.drift.model import AttrPath, Changed, Coverage, Diff, Missing, StackDrift
-from orchestrator.errors import TerraformError
-from orchestrator.jsontypes import JSONData
+from orchestrator.jsontypes import JSONData, JSONValue
 from orchestrator.redact import MASK, sensitive_values
+from orchestrator.terraform.planjson import PlanJSON, ValuesModule, plan_from_terraform
 
 if TYPE_CHECKING:
     from orchestrator.engine.context import Engine
@@ -95,7 +95,7 @@ def drift_diffs(
     return out
 
 
-def _count_types(module: Mapping[str, Any] | None, into: dict[str, int]) -> dict[str, int]:
+def _count_types(module: ValuesModule | None, into: dict[str, int]) -> dict[str, int]:
     if not module:
         return into
     for r in module.get("resources") or []:
@@ -106,25 +106,29 @@ def _count_types(module: Mapping[str, Any] | None, into: dict[str, int]) -> dict
     return into
 
 
-def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
+def _object(value: JSONValue | None) -> dict[str, JSONValue]:
+    """A resource's before/after: an object, or null (taken as empty)."""
+    return value if isinstance(value, dict) else {}
+
+
+def from_plan(plan: PlanJSON) -> RefreshResult:
     """The drift a refresh-only plan (``terraform show -json``) reports."""
-    prior = plan.get("prior_state")
-    has_state = isinstance(prior, dict) and isinstance(prior.get("values"), dict)
-    types = _count_types(((prior or {}).get("values") or {}).get("root_module"), {}) if has_state else {}
+    values = (plan.get("prior_state") or {}).get("values")
+    has_state = values is not None
+    types = _count_types(values.get("root_module"), {}) if values is not None else {}
     changed: list[Changed] = []
     missing: list[Missing] = []
     for rd in plan.get("resource_drift") or []:
         if rd.get("mode", "managed") != "managed":
             continue
-        change = rd.get("change") or {}
-        actions = change.get("actions") or []
-        before = change.get("before") or {}
-        rid = before.get("id") if isinstance(before, dict) else None
-        address, rtype = str(rd.get("address")), str(rd.get("type"))
+        change, actions = rd["change"], rd["change"]["actions"]
+        before = _object(change.get("before"))
+        rid = before.get("id")
+        address, rtype = rd["address"], str(rd.get("type"))
         if "delete" in actions and not change.get("after"):
             missing.append(Missing(address, rtype, str(rid) if rid is not None else None))
         elif "update" in actions:
-            after = change.get("after") or {}
+            after = _object(change.get("after"))
             sensitive = mask_paths(change.get("before_sensitive")) + mask_paths(change.get("after_sensitive"))
             diffs = drift_diffs(rtype, before, after, sensitive)
             if diffs:
@@ -137,7 +141,7 @@ def from_plan(plan: Mapping[str, Any]) -> RefreshResult:
         tuple(missing),
         sum(types.values()),
         has_state,
-        frozenset(sensitive_values(dict(plan))),
+        frozenset(sensitive_values(plan)),
         types,
     )
 
@@ -216,10 +220,7 @@ def terraform_refresh(engine: Engine) -> Callable[[Stack, Sequence[str]], Refres
         engine.runner.run(
             tf.show_json_args(stack.dir, plan_file), env=env, log=log, stdout_path=plan_json, where=stack.id
         )
-        try:
-            doc = json.loads(plan_json.read_text())
-        except ValueError as exc:
-            raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
+        doc = plan_from_terraform(plan_json.read_bytes(), where=stack.id)
         # The log was written as terraform printed it, before the plan said what is sensitive
         # (a changed output or tag built from a sensitive variable): mask it now, and in
         # everything reported from here on.

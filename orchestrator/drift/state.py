@@ -20,7 +20,7 @@ from orchestrator.backends import EffectiveBackend, state_base
 from orchestrator.drift.model import AttrPath, Resource, index_suffix
 from orchestrator.errors import OrchestratorError
 from orchestrator.hcl import Unresolved
-from orchestrator.redact import MIN_SECRET_LENGTH, leaves, sensitive_values
+from orchestrator.redact import MIN_SECRET_LENGTH, leaves, state_sensitive_values
 
 
 class StateError(OrchestratorError):
@@ -244,7 +244,7 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
     doc = _state_document(text, where)
     secrets: set[str] = set()
     try:
-        secrets.update(sensitive_values(doc))
+        secrets.update(state_sensitive_values(doc))
         resources = _resources(doc, secrets)
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)

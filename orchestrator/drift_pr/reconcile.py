@@ -32,6 +32,7 @@ from typing import Any
 from orchestrator.config import ProjectEntry, ReconcileMode, RootConfig, StackConfig
 from orchestrator.drift.model import escape_segment
 from orchestrator.stackrules import matches, target_settings
+from orchestrator.terraform.planjson import PlanJSON
 
 # Attributes that mirror another one: a change to ``tags_all.owner`` is the change to ``tags.owner``.
 _ALIASES = {"tags_all": "tags", "effective_labels": "labels", "terraform_labels": "labels"}
@@ -177,21 +178,21 @@ def _text(path: tuple[str | int, ...]) -> str:
     return ".".join(_segment(p) for p in path)
 
 
-def planned_changes(plan_json: Mapping[str, Any]) -> list[PlannedChange]:
+def planned_changes(plan_json: PlanJSON) -> list[PlannedChange]:
     """The plan's managed resource changes other than no-ops, with the attributes updates touch
     (values that become unknown count as changed)."""
     out = []
     for rc in plan_json.get("resource_changes") or []:
-        if not isinstance(rc, Mapping) or rc.get("mode", "managed") != "managed":
+        if rc.get("mode", "managed") != "managed":
             continue
-        change = rc.get("change") or {}
-        actions = tuple(str(a) for a in change.get("actions") or ())
+        change = rc["change"]
+        actions = tuple(change["actions"])
         if actions in ((), ("no-op",), ("read",)):
             continue
         raw = diff_paths(change.get("before"), change.get("after"))
         _leaves(change.get("after_unknown"), (), raw)
         paths = tuple(sorted({_text(p) for p in raw}))
-        out.append(PlannedChange(str(rc.get("address")), actions, paths))
+        out.append(PlannedChange(rc["address"], actions, paths))
     return out
 
 

@@ -15,13 +15,13 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from orchestrator.engine.context import Engine
 from orchestrator.engine.plan import PlanOptions, plan_stacks
 from orchestrator.errors import Interrupted, PlanSetError, TerraformError
 from orchestrator.layout import PLANS_DIR
 from orchestrator.planset import MANIFEST, Manifest, StackPlan, write_plan_set
+from orchestrator.terraform.planjson import PlanJSON
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Remediation:
     manifest: Manifest
     dir: Path
     plan: StackPlan
-    plan_json: dict[str, Any] | None
+    plan_json: PlanJSON | None
 
 
 def _bind(source: Path, manifest: Manifest, commit: str, parent: Path) -> tuple[Manifest, Path]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.layout import STATE_DIR
+from orchestrator.terraform.planjson import PlanJSON
 
 STATES = Path(STATE_DIR) / "state"
 STATE_FILE = "terraform.tfstate"
@@ -36,11 +37,11 @@ def state_addresses(state: dict[str, Any]) -> set[str]:
     return found
 
 
-def created_addresses(plan_json: dict[str, Any]) -> set[str]:
+def created_addresses(plan_json: PlanJSON) -> set[str]:
     return {
-        str(rc.get("address"))
+        rc["address"]
         for rc in plan_json.get("resource_changes") or []
-        if rc.get("mode") == "managed" and (rc.get("change") or {}).get("actions") == ["create"]
+        if rc.get("mode") == "managed" and rc["change"]["actions"] == ["create"]
     }
 
 
@@ -59,9 +60,7 @@ def orphan_states(root: Path, current_ids: Iterable[str]) -> dict[str, Path]:
     return found
 
 
-def moved_from(
-    root: Path, stack_id: str, current_ids: Iterable[str], plan_json: dict[str, Any]
-) -> str | None:
+def moved_from(root: Path, stack_id: str, current_ids: Iterable[str], plan_json: PlanJSON) -> str | None:
     """The id a newly stateless stack was probably moved from, with how to move its state."""
     creates = created_addresses(plan_json)
     if not creates:

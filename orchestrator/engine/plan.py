@@ -41,7 +41,6 @@ from orchestrator.errors import (
     EXIT_OK,
     EXIT_POLICY,
     PlanSetError,
-    TerraformError,
     one_line,
 )
 from orchestrator.graph import StackGraph
@@ -65,6 +64,7 @@ from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.scheduler import Outcome
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.plan import PlanSummary, StateIdentity, plan_state_identity, plan_text, summarize
+from orchestrator.terraform.planjson import PlanJSON, plan_from_terraform
 
 if TYPE_CHECKING:
     from orchestrator.policy.report import PolicyReport
@@ -90,7 +90,7 @@ class StackOutcome:
 
     plan: StackPlan
     summary: PlanSummary | None = None
-    plan_json: dict[str, Any] | None = None
+    plan_json: PlanJSON | None = None
     state_exists: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -306,21 +306,15 @@ def _terraform_plan(
     )
 
 
-def _show_json(
-    engine: Engine, stack: Stack, sdir: Path, files: Path, env: Mapping[str, str]
-) -> dict[str, Any]:
+def _show_json(engine: Engine, stack: Stack, sdir: Path, files: Path, env: Mapping[str, str]) -> PlanJSON:
     engine.progress.phase(stack.id, "show")
     json_path = files / PLAN_JSON
     args = tf.show_json_args(stack.dir, files / PLAN_FILE)
     engine.runner.run(args, env=env, log=sdir / LOG_FILE, stdout_path=json_path, where=stack.id)
-    try:
-        data: dict[str, Any] = json.loads(json_path.read_bytes())
-    except ValueError as exc:
-        raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
-    return data
+    return plan_from_terraform(json_path.read_bytes(), where=stack.id)
 
 
-def _write_texts(engine: Engine, sdir: Path, stdout: str, plan_json: dict[str, Any] | None) -> None:
+def _write_texts(engine: Engine, sdir: Path, stdout: str, plan_json: PlanJSON | None) -> None:
     """plan.txt and log.txt, redacted with the plan's own sensitive values too."""
     secrets = [*(sensitive_values(plan_json) if plan_json is not None else ()), *engine.redactor.secrets]
     redactor = Redactor(engine.config.redact, secrets)
@@ -480,7 +474,7 @@ class PlanSetBuilder:
             encryption=Encryption(recipients=list(self.encrypt_to)) if self.encrypt_to else None,
         )
 
-    def _policies(self, tmp: Path, plans: list[tuple[Stack, dict[str, Any] | None]]) -> PolicyReport | None:
+    def _policies(self, tmp: Path, plans: list[tuple[Stack, PlanJSON | None]]) -> PolicyReport | None:
         with_plans = [(s, p) for s, p in plans if p is not None]
         if not with_plans:
             return None

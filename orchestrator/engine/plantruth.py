@@ -14,21 +14,21 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from orchestrator.discovery import Stack
 from orchestrator.engine.context import Engine
-from orchestrator.errors import ApprovalRefused, TerraformError
+from orchestrator.errors import ApprovalRefused
 from orchestrator.planset import PLAN_FILE, StackPlan
 from orchestrator.planset_crypto import plain_plan_file
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.backend import OVERRIDE_FILE
 from orchestrator.terraform.plan import summarize
+from orchestrator.terraform.planjson import PlanJSON, plan_from_terraform
 
 _CONFIG_SUFFIXES = (".tf", ".tf.json")
 
 
-def derive_plan_json(engine: Engine, stack: Stack, plan_file: Path) -> dict[str, Any]:
+def derive_plan_json(engine: Engine, stack: Stack, plan_file: Path) -> PlanJSON:
     """``terraform show -json`` of a saved plan (kept only in memory: it holds secrets)."""
     work = engine.workdir.of(stack).dir
     work.mkdir(parents=True, exist_ok=True)
@@ -39,14 +39,10 @@ def derive_plan_json(engine: Engine, stack: Stack, plan_file: Path) -> dict[str,
         engine.workdir.run(
             stack, tf.show_json_args(stack.dir, plan_file), env, log, stdout_path=out, report=False
         )
-        data = json.loads(out.read_text())
-    except ValueError as exc:
-        raise TerraformError("`terraform show -json` printed invalid JSON", where=stack.id) from exc
+        text = out.read_bytes()
     finally:
         out.unlink(missing_ok=True)
-    if not isinstance(data, dict):
-        raise TerraformError("`terraform show -json` printed no plan", where=stack.id)
-    return data
+    return plan_from_terraform(text, where=stack.id)
 
 
 def snapshot_differences(plan_file: Path, stack_dir: Path, repo_root: Path) -> list[str]:
@@ -83,7 +79,7 @@ def snapshot_differences(plan_file: Path, stack_dir: Path, repo_root: Path) -> l
     return diffs
 
 
-def check_plan_file(engine: Engine, plan_set: Path, sp: StackPlan, *, encrypted: bool) -> dict[str, Any]:
+def check_plan_file(engine: Engine, plan_set: Path, sp: StackPlan, *, encrypted: bool) -> PlanJSON:
     """Refuse unless the plan file matches the approved commit and the manifest; returns the
     plan JSON derived from it. An ``encrypted`` plan file is decrypted into the stack's work
     directory only while terraform reads it."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.discovery import Stack
+from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ def policies_present(ws: Workspace) -> bool:
     return (ws.root / ws.config.policies.dir).is_dir()
 
 
-def evaluate_policies(ws: Workspace, plans: list[tuple[Stack, dict[str, Any]]]) -> PolicyReport | None:
+def evaluate_policies(ws: Workspace, plans: list[tuple[Stack, PlanJSON]]) -> PolicyReport | None:
     """Run the policy pack over plan JSONs; None when the policy module is not installed."""
     try:
         from orchestrator.policy import evaluate_plans

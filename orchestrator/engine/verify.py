@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.approval import Approval
 from orchestrator.engine.context import Engine
@@ -29,6 +29,7 @@ from orchestrator.errors import (
 )
 from orchestrator.planset import PLAN_FILE, PLAN_JSON, LoadedPlanSet, Manifest, StackPlan, sha256_file
 from orchestrator.planset_crypto import check_form
+from orchestrator.terraform.planjson import PlanJSON
 
 if TYPE_CHECKING:
     from orchestrator.policy.report import PolicyReport
@@ -44,7 +45,7 @@ class VerifiedPlanSet:
     warnings: list[str] = field(default_factory=list)
     policy: PolicyReport | None = None
     # stack -> the plan JSON derived from its plan file (plantruth); kept in memory only
-    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    derived: dict[str, PlanJSON] = field(default_factory=dict)
 
     def digests(self) -> dict[str, str | None]:
         return {s.stack: s.plan_sha256 for s in self.to_apply}
@@ -135,7 +136,7 @@ def check_source(
 
 
 def check_policies(
-    engine: Engine, plan_set: Path, to_apply: list[StackPlan], derived: dict[str, dict[str, Any]]
+    engine: Engine, plan_set: Path, to_apply: list[StackPlan], derived: dict[str, PlanJSON]
 ) -> PolicyReport | None:
     """Policies, re-evaluated on the plan JSON derived from each plan file."""
     with_plans = [s for s in to_apply if s.stack in derived]

@@ -23,6 +23,7 @@ from orchestrator.policy.loader import PolicySet, RuleRef, compile_policy_set, l
 from orchestrator.policy.locate import address_in_text, addresses_in_plan, locate
 from orchestrator.policy.report import Finding, Level, PolicyReport, StackResult
 from orchestrator.redact import Redactor, sensitive_values
+from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.workspace import Workspace
 
 _ID_KEYS = ("policy", "id", "rule")
@@ -46,7 +47,7 @@ def load_for(ws: Workspace) -> PolicySet:
 
 def evaluate_plans(
     ws: Workspace,
-    plans: Sequence[tuple[Stack, dict[str, Any]]],
+    plans: Sequence[tuple[Stack, PlanJSON]],
     *,
     policy_set: PolicySet | None = None,
 ) -> PolicyReport:
@@ -73,7 +74,7 @@ def evaluate_plans(
 
 def evaluate_stack(
     ps: PolicySet,
-    plan: dict[str, Any],
+    plan: PlanJSON,
     context: dict[str, Any],
     redact_patterns: Iterable[str] = (),
     *,

@@ -23,6 +23,7 @@ from typing import Any
 
 from orchestrator.config import AwsTarget, AzureTarget, GcpTarget, RootConfig
 from orchestrator.discovery import Stack
+from orchestrator.terraform.planjson import PlanJSON
 
 
 def stack_context(config: RootConfig, stack: Stack) -> dict[str, Any]:
@@ -53,8 +54,8 @@ def stack_context(config: RootConfig, stack: Stack) -> dict[str, Any]:
     }
 
 
-def policy_input(plan: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def policy_input(plan: PlanJSON, context: dict[str, Any]) -> dict[str, object]:
     """The plan JSON with ``orchestrate`` added (a shallow copy: the plan is not modified)."""
-    value = dict(plan)
+    value: dict[str, object] = dict(plan)
     value["orchestrate"] = context
     return value

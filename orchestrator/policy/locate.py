@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Any
 
 from orchestrator.discovery import Stack
 from orchestrator.hcl import TerraformInfo
 from orchestrator.policy.report import Location
+from orchestrator.terraform.planjson import PlanJSON
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,9 @@ def locate(stack: Stack, address: str) -> Location | None:
     return Location(decl.file, decl.line)
 
 
-def addresses_in_plan(plan: dict[str, Any]) -> list[str]:
+def addresses_in_plan(plan: PlanJSON) -> list[str]:
     """Every resource address the plan mentions, longest first (for finding one in a message)."""
-    found: set[str] = set()
-    for rc in plan.get("resource_changes") or []:
-        if isinstance(rc, dict) and isinstance(rc.get("address"), str):
-            found.add(rc["address"])
+    found = {rc["address"] for rc in plan.get("resource_changes") or []}
     return sorted(found, key=lambda a: (-len(a), a))
 
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.approval import Approval
 from orchestrator.errors import ApprovalRefused, ConfigError, GitError, GitHubError, OrchestratorError
@@ -44,6 +44,7 @@ from orchestrator.rules import (
     read_base_rules,
     require_merge_base,
 )
+from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.ui import info, warn
 from orchestrator.workspace import Workspace
 
@@ -221,7 +222,7 @@ class ApplyFlow:
 def plan_set_redactor(
     ws: Workspace, plan_set: Path, manifest: Manifest, extra: Sequence[str] = ()
 ) -> Redactor:
-    plans: dict[str, dict[str, Any]] = {}
+    plans: dict[str, PlanJSON] = {}
     if manifest.encrypted and not identity_available():
         return build_redactor(ws, plans, extra)  # apply refuses it later; nothing to read now
     for sp in manifest.stacks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.errors import PlanSetError
 from orchestrator.planset import LOG_FILE, PLAN_JSON, PLAN_TEXT, POLICY_FILE, Manifest, read_plan_json
@@ -24,6 +24,7 @@ from orchestrator.render.comment import (
     stack_classes,
 )
 from orchestrator.render.plandiff import placeholder_upstreams, render_plan_diff
+from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _tail(path: Path, lines: int) -> str | None:
     return "\n".join(kept) + "\n" if kept else None
 
 
-def build_redactor(ws: Workspace, plans: Mapping[str, dict[str, Any]], extra: Sequence[str] = ()) -> Redactor:
+def build_redactor(ws: Workspace, plans: Mapping[str, PlanJSON], extra: Sequence[str] = ()) -> Redactor:
     secrets: set[str] = set(extra)
     for plan in plans.values():
         secrets |= sensitive_values(plan)
@@ -82,8 +83,8 @@ def _promotion(ws: Workspace, manifest: Manifest) -> tuple[list[tuple[str, bool 
 
 
 def plan_jsons(
-    plan_set: Path, manifest: Manifest, known: Mapping[str, dict[str, Any]]
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    plan_set: Path, manifest: Manifest, known: Mapping[str, PlanJSON]
+) -> tuple[dict[str, PlanJSON], list[str]]:
     """Each stack's plan JSON (``known`` first, then the plan set's), and the stacks whose
     encrypted plan JSON could not be read here."""
     plans = dict(known)
@@ -119,7 +120,7 @@ def comment_data(
     reasons: Mapping[str, Sequence[str]] | None = None,
     deleted: Sequence[str] = (),
     policy: PolicyReport | None = None,
-    plans: Mapping[str, dict[str, Any]] | None = None,
+    plans: Mapping[str, PlanJSON] | None = None,
     run_url: str | None = None,
     pr: int | None = None,
     warnings: Sequence[str] = (),
@@ -168,7 +169,7 @@ def _stack_sections(
     ws: Workspace,
     plan_set: Path,
     manifest: Manifest,
-    plans: Mapping[str, dict[str, Any]],
+    plans: Mapping[str, PlanJSON],
     hidden: Sequence[str],
     policy: PolicyReport | None,
     reasons: Mapping[str, Sequence[str]],

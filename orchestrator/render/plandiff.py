@@ -16,7 +16,10 @@ import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.terraform.planjson import Change, PlanJSON, ResourceChange
 
 SENSITIVE = "(sensitive value)"
 UNKNOWN = "(known after apply)"
@@ -377,17 +380,17 @@ def _action_key(actions: Sequence[str]) -> str:
     return "-".join(actions)
 
 
-def _resource_header(rc: Mapping[str, Any]) -> tuple[str, str]:
+def _resource_header(rc: ResourceChange) -> tuple[str, str]:
     mode = rc.get("mode", "managed")
     kind = "data" if mode == "data" else "resource"
     return kind, f'{kind} "{rc.get("type")}" "{rc.get("name")}"'
 
 
-def render_resource_change(rc: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -> list[str]:
+def render_resource_change(rc: ResourceChange, ctx: _Ctx, stats: DiffStats) -> list[str]:
     """The lines for one entry of ``resource_changes`` (empty for a no-op)."""
-    change = rc.get("change") or {}
-    actions = list(change.get("actions") or ["no-op"])
-    addr = str(rc.get("address"))
+    change = rc["change"]
+    actions = list(change["actions"] or ["no-op"])
+    addr = rc["address"]
     prev = rc.get("previous_address")
     importing = change.get("importing")
     key = _action_key(actions)
@@ -420,9 +423,7 @@ def render_resource_change(rc: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -
     return w.lines
 
 
-def _write_resource_body(
-    w: _Writer, key: str, sym: str, decl: str, change: Mapping[str, Any], stats: DiffStats
-) -> None:
+def _write_resource_body(w: _Writer, key: str, sym: str, decl: str, change: Change, stats: DiffStats) -> None:
     """The resource block: its attributes created, read, deleted, forgotten or diffed; counted in stats."""
     before = change.get("before")
     after = change.get("after")
@@ -462,15 +463,13 @@ def _write_resource_body(
             stats.replace += 1
 
 
-def render_output_changes(output_changes: Mapping[str, Any], ctx: _Ctx, stats: DiffStats) -> list[str]:
+def render_output_changes(output_changes: Mapping[str, Change], ctx: _Ctx, stats: DiffStats) -> list[str]:
     w = _Writer(ctx)
-    names = [
-        n for n in sorted(output_changes) if (output_changes[n] or {}).get("actions") not in (None, ["no-op"])
-    ]
+    names = [n for n in sorted(output_changes) if output_changes[n]["actions"] != ["no-op"]]
     width = max((len(n) for n in names), default=0)
     for name in names:
         oc = output_changes[name]
-        actions = oc.get("actions") or []
+        actions = oc["actions"]
         stats.outputs += 1
         b, a = oc.get("before"), oc.get("after")
         bs, as_, au = oc.get("before_sensitive"), oc.get("after_sensitive"), oc.get("after_unknown")
@@ -489,7 +488,7 @@ def render_output_changes(output_changes: Mapping[str, Any], ctx: _Ctx, stats: D
 
 
 def render_plan_diff(
-    plan: Mapping[str, Any], *, placeholders: Mapping[str, str] | None = None
+    plan: PlanJSON, *, placeholders: Mapping[str, str] | None = None
 ) -> tuple[str, DiffStats]:
     """The plan as diff text, and what it contains. No-op plans say so in terraform's words."""
     ctx = _Ctx(placeholders or {})
@@ -500,7 +499,7 @@ def render_plan_diff(
         if lines:
             blocks.append(lines)
     for rd in plan.get("resource_drift") or []:
-        stats.drifted.append(str(rd.get("address")))
+        stats.drifted.append(rd["address"])
     out: list[str] = []
     if stats.drifted:
         out.append("# Objects changed outside of Terraform since the last apply (refreshed in this plan):")

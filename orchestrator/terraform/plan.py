@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.planset import Counts, ResourceChange
+from orchestrator.terraform.planjson import PlanJSON
+from orchestrator.terraform.planjson import ResourceChange as PlannedChange
 
 # The value given to an input whose upstream output is unknown until the upstream applies.
 # Lower-case letters, digits and dashes only, so it survives lower() and the usual
@@ -70,17 +72,17 @@ def action_kind(actions: list[str]) -> str | None:
     return None
 
 
-def _relevant(plan: dict[str, Any]) -> list[dict[str, Any]]:
+def _relevant(plan: PlanJSON) -> list[PlannedChange]:
     out = []
     for rc in plan.get("resource_changes") or []:
-        actions = (rc.get("change") or {}).get("actions") or []
-        if set(actions) in _IGNORED_ACTIONS or not actions:
+        actions = rc["change"]["actions"]
+        if not actions or set(actions) in _IGNORED_ACTIONS:
             continue
         out.append(rc)
     return out
 
 
-def summarize(plan: dict[str, Any]) -> PlanSummary:
+def summarize(plan: PlanJSON) -> PlanSummary:
     counts = {"add": 0, "change": 0, "destroy": 0, "replace": 0}
     changes: list[ResourceChange] = []
     for rc in _relevant(plan):
@@ -190,7 +192,7 @@ def _trailer_follows(lines: list[str], rule: str) -> bool:
 # ---------------------------------------------------------------- provisional re-plans
 
 
-def compare_changes(approved: dict[str, Any], replan: dict[str, Any]) -> list[str]:
+def compare_changes(approved: PlanJSON, replan: PlanJSON) -> list[str]:
     """Why a re-plan differs from an approved plan; empty when it may be applied.
 
     Equal means: the same resource addresses with the same actions, and every attribute

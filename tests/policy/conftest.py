@@ -13,8 +13,10 @@ import yaml
 
 from orchestrator import __version__
 from orchestrator.config import PolicySettings
+from orchestrator.errors import PlanSetError
 from orchestrator.planset import PLAN_JSON, Manifest, StackPlan, sha256_file, write_plan_set
 from orchestrator.policy import PolicySet, load_policy_set
+from orchestrator.terraform.planjson import PlanJSON, load_plan_json
 from tests.conftest import LEFT_IN_CHECKOUT, REPO_ROOT
 
 PLANS = Path(__file__).parent / "plans"
@@ -23,10 +25,11 @@ EXAMPLE_DATA: dict[str, Any] = yaml.safe_load((REPO_ROOT / "orchestrate.yaml").r
 ]
 
 
-def plan(rel: str) -> dict[str, Any]:
-    """A test plan (``terraform show -json`` output) by path under tests/policy/plans."""
-    data: dict[str, Any] = json.loads((PLANS / rel).read_text())
-    return data
+def plan(rel: str) -> PlanJSON:
+    """A test plan (``terraform show -json`` output) by path under tests/policy/plans, read
+    through the plan JSON boundary (so every fixture is a well-formed plan)."""
+    path = PLANS / rel
+    return load_plan_json(path.read_bytes(), what=rel, where=str(path), error=PlanSetError)
 
 
 def context(**overrides: Any) -> dict[str, Any]:

@@ -103,7 +103,12 @@ def test_a_message_naming_a_planned_resource_is_attributed_to_it() -> None:
     ps = pack(
         'package main\ndeny contains concat("", ["bad: ", rc.address]) if { some rc in input.resource_changes }\n'
     )
-    doc = {"resource_changes": [{"address": "aws_s3_bucket.logs"}, {"address": "aws_s3_bucket.logs_old"}]}
+    doc = {
+        "resource_changes": [
+            {"address": "aws_s3_bucket.logs", "change": {"actions": ["create"]}},
+            {"address": "aws_s3_bucket.logs_old", "change": {"actions": ["create"]}},
+        ]
+    }
     result = evaluate_stack(ps, doc, context())
     assert sorted((f.resource, f.msg) for f in result.findings) == [
         ("aws_s3_bucket.logs", "bad: aws_s3_bucket.logs"),
@@ -174,7 +179,11 @@ deny contains "never reached" if false
 warn contains "still evaluated" if true
 """
     )
-    doc = {"resource_changes": [{"address": "a.b", "change": {"after": {"tags": "not-a-list"}}}]}
+    doc = {
+        "resource_changes": [
+            {"address": "a.b", "change": {"actions": ["create"], "after": {"tags": "not-a-list"}}}
+        ]
+    }
     result = evaluate_stack(ps, doc, context())
     levels = sorted(f.level for f in result.findings)
     assert levels == ["error", "warn"]
@@ -294,7 +303,9 @@ deny contains concat("", [rc.address, ": ", lower("ABC"), " \\"quoted\\" \\\\ do
 warn contains sprintf("%s is %s", [rc.address, upper("x")]) if { some rc in input.resource_changes }
 """
     )
-    doc = {"resource_changes": [{"address": 'aws_s3_bucket.b["a \\"b\\""]'}]}
+    doc = {
+        "resource_changes": [{"address": 'aws_s3_bucket.b["a \\"b\\""]', "change": {"actions": ["create"]}}]
+    }
     got = sorted(run(ps, doc))
     assert got[0] == ("deny", 'aws_s3_bucket.b["a \\"b\\""]: abc "quoted" \\ done', None)
     # rego-cpp's sprintf quotes strings made by builtins; the message is still read whole.

@@ -132,6 +132,19 @@ def test_a_tampered_plan_json_is_refused(estate_repo: Path, make_plan_set: MakeP
     assert "differs from the digest in the manifest" in res.output
 
 
+def test_a_plan_json_that_is_not_a_plan_is_an_error_never_a_pass(
+    estate_repo: Path, make_plan_set: MakePlanSet, cli: Cli
+) -> None:
+    # Hashed into the manifest like any plan.json, but not a plan: a resource change without
+    # its change used to reach the policies as an empty plan (and pass).
+    doc = {"resource_changes": [{"address": "aws_s3_bucket.assets", "type": "aws_s3_bucket"}]}
+    plan_set = make_plan_set(estate_repo, {"aws/prod/storage": doc})
+    res = cli("--repo", str(estate_repo), "policy", "--plan-set", str(plan_set))
+    assert res.exit_code == 1, res.output
+    assert "plan.json is not a terraform plan: resource_changes[0].change is missing" in res.output
+    assert "plan again" in res.output and "internal error" not in res.output
+
+
 def test_policy_load_errors_name_the_file_and_line(
     estate_repo: Path, make_plan_set: MakePlanSet, cli: Cli
 ) -> None:

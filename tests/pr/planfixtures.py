@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import PlanSetError
 from orchestrator.planset import (
     LOG_FILE,
     MANIFEST,
@@ -21,15 +22,16 @@ from orchestrator.planset import (
     sha256_file,
 )
 from orchestrator.terraform.plan import summarize
+from orchestrator.terraform.planjson import PlanJSON, load_plan_json
 
 PLANS = Path(__file__).parent / "plans"
 GOLDEN = Path(__file__).parent / "golden"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def plan_json(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((PLANS / f"{name}.json").read_text())
-    return data
+def plan_json(name: str) -> PlanJSON:
+    path = PLANS / f"{name}.json"
+    return load_plan_json(path.read_bytes(), what=path.name, where=str(path), error=PlanSetError)
 
 
 @dataclass
