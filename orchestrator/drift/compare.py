@@ -503,65 +503,113 @@ def _objects_key(v: Any) -> str:
 
 def compare_attr(attr: Attr, state: Mapping[str, Any], live: Mapping[str, Any]) -> list[Diff]:
     name = attr.name
-    expected = state.get(name, _UNSET)
     actual = live.get(name)
-    path: AttrPath = (name,)
-    kind = attr.kind
-    if kind == "tags":
-        want = {k: v for k, v in expected_tags(state, name).items() if not k.startswith("aws:")}
-        have = norm_tags(actual)
-        return [
-            Diff((name, key), want.get(key), have.get(key))
-            for key in sorted(set(want) | set(have))
-            if want.get(key) != have.get(key)
-        ]
+    if attr.kind == "tags":
+        return _compare_tags(name, expected_tags(state, name), actual)
+    expected = state.get(name, _UNSET)
     if expected is _UNSET or expected is None or expected == []:
         expected = attr.default
-    if kind == "value":
-        e, a = norm_scalar(expected, attr.default), norm_scalar(actual, attr.default)
-        return [] if e == a else [Diff(path, e, a)]
-    if kind == "gcp_number":
-        # "folders/123" and "123" name the same folder (the provider accepts and stores both).
-        e, a = (norm_scalar(str(v).rsplit("/", 1)[-1] if v else v, attr.default) for v in (expected, actual))
-        return [] if e == a else [Diff(path, expected, actual)]
-    if kind == "location":
-        return [] if norm_location(expected) == norm_location(actual) else [Diff(path, expected, actual)]
-    if kind == "policy":
-        e, a = norm_policy(expected), norm_policy(actual)
-        return [] if e == a else [Diff(path, _parse_json(expected), _parse_json(actual))]
-    if kind == "json":
-        e, a = norm_json(expected), norm_json(actual)
-        return [] if e == a else [Diff(path, _parse_json(expected), _parse_json(actual))]
-    if kind == "set":
-        e_set = sorted({str(v) for v in (expected or [])})
-        a_set = sorted({str(v) for v in (actual or [])})
-        return [] if e_set == a_set else [Diff(path, e_set, a_set)]
-    if kind == "objects":
-        e_obj = sorted((x for x in expected or []), key=_objects_key)
-        a_obj = sorted((x for x in actual or []), key=_objects_key)
-        return [] if [_canon(x) for x in e_obj] == [_canon(x) for x in a_obj] else [Diff(path, e_obj, a_obj)]
-    if kind == "nested":
-        out: list[Diff] = []
-        _diff_nested(path, expected, actual, out)
-        return out
-    if kind == "subset":
-        out = []
-        _diff_subset(path, expected, actual, out)
-        return out
-    if kind == "inline_policies":
-        e_pol = {p["name"]: p.get("policy") for p in expected or [] if isinstance(p, dict) and p.get("name")}
-        a_pol = {p["name"]: p.get("policy") for p in actual or [] if isinstance(p, dict) and p.get("name")}
-        return [
-            Diff((name, key), _parse_json(e_pol.get(key)), _parse_json(a_pol.get(key)))
-            for key in sorted(set(e_pol) | set(a_pol))
-            if norm_policy(e_pol.get(key)) != norm_policy(a_pol.get(key))
-        ]
-    if kind == "rules":
-        e_atoms, a_atoms = rule_atoms(expected), rule_atoms(actual)
-        removed = [Diff(path, r, None) for r in atoms_to_rules(e_atoms - a_atoms)]
-        added = [Diff(path, None, r) for r in atoms_to_rules(a_atoms - e_atoms)]
-        return removed + added
-    raise ValueError(f"unknown attribute kind {kind!r}")  # pragma: no cover - SPECS are static
+    by_kind = _COMPARE_BY_KIND.get(attr.kind)
+    if by_kind is None:  # pragma: no cover - SPECS are static
+        raise ValueError(f"unknown attribute kind {attr.kind!r}")
+    return by_kind(attr, expected, actual)
+
+
+def _compare_tags(name: str, expected: Mapping[str, Any], actual: Any) -> list[Diff]:
+    """One diff per tag key that differs; AWS-reserved aws:* keys are not compared."""
+    want = {k: v for k, v in expected.items() if not k.startswith("aws:")}
+    have = norm_tags(actual)
+    return [
+        Diff((name, key), want.get(key), have.get(key))
+        for key in sorted(set(want) | set(have))
+        if want.get(key) != have.get(key)
+    ]
+
+
+def _compare_value(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    e, a = norm_scalar(expected, attr.default), norm_scalar(actual, attr.default)
+    return [] if e == a else [Diff((attr.name,), e, a)]
+
+
+def _compare_gcp_number(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    # "folders/123" and "123" name the same folder (the provider accepts and stores both).
+    e, a = (norm_scalar(str(v).rsplit("/", 1)[-1] if v else v, attr.default) for v in (expected, actual))
+    return [] if e == a else [Diff((attr.name,), expected, actual)]
+
+
+def _compare_location(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    return [] if norm_location(expected) == norm_location(actual) else [Diff((attr.name,), expected, actual)]
+
+
+def _compare_policy(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    e, a = norm_policy(expected), norm_policy(actual)
+    return [] if e == a else [Diff((attr.name,), _parse_json(expected), _parse_json(actual))]
+
+
+def _compare_json(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    e, a = norm_json(expected), norm_json(actual)
+    return [] if e == a else [Diff((attr.name,), _parse_json(expected), _parse_json(actual))]
+
+
+def _compare_set(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    e_set = sorted({str(v) for v in (expected or [])})
+    a_set = sorted({str(v) for v in (actual or [])})
+    return [] if e_set == a_set else [Diff((attr.name,), e_set, a_set)]
+
+
+def _compare_objects(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    e_obj = sorted((x for x in expected or []), key=_objects_key)
+    a_obj = sorted((x for x in actual or []), key=_objects_key)
+    same = [_canon(x) for x in e_obj] == [_canon(x) for x in a_obj]
+    return [] if same else [Diff((attr.name,), e_obj, a_obj)]
+
+
+def _compare_nested(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    out: list[Diff] = []
+    _diff_nested((attr.name,), expected, actual, out)
+    return out
+
+
+def _compare_subset(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    out: list[Diff] = []
+    _diff_subset((attr.name,), expected, actual, out)
+    return out
+
+
+def _compare_inline_policies(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    """One diff per inline policy name whose document differs (or is only on one side)."""
+    e_pol = {p["name"]: p.get("policy") for p in expected or [] if isinstance(p, dict) and p.get("name")}
+    a_pol = {p["name"]: p.get("policy") for p in actual or [] if isinstance(p, dict) and p.get("name")}
+    return [
+        Diff((attr.name, key), _parse_json(e_pol.get(key)), _parse_json(a_pol.get(key)))
+        for key in sorted(set(e_pol) | set(a_pol))
+        if norm_policy(e_pol.get(key)) != norm_policy(a_pol.get(key))
+    ]
+
+
+def _compare_rules(attr: Attr, expected: Any, actual: Any) -> list[Diff]:
+    """Security group rules as sets of single permissions: the removed ones, then the added."""
+    e_atoms, a_atoms = rule_atoms(expected), rule_atoms(actual)
+    removed = [Diff((attr.name,), r, None) for r in atoms_to_rules(e_atoms - a_atoms)]
+    added = [Diff((attr.name,), None, r) for r in atoms_to_rules(a_atoms - e_atoms)]
+    return removed + added
+
+
+# How each kind but "tags" (which reads the state's tags_all) compares, after the default
+# has filled an unset expected value.
+_COMPARE_BY_KIND: dict[str, Callable[[Attr, Any, Any], list[Diff]]] = {
+    "value": _compare_value,
+    "gcp_number": _compare_gcp_number,
+    "location": _compare_location,
+    "policy": _compare_policy,
+    "json": _compare_json,
+    "set": _compare_set,
+    "objects": _compare_objects,
+    "nested": _compare_nested,
+    "subset": _compare_subset,
+    "inline_policies": _compare_inline_policies,
+    "rules": _compare_rules,
+}
 
 
 def compare(

@@ -9,7 +9,7 @@ dismissal clears both an approval and a request for changes. Bot accounts never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -57,38 +57,61 @@ def evaluate_reviews(
     pr = f"pull request #{number}" if number is not None else "the pull request"
     author_key = author.lower()
     latest = standings(reviews)
-    blocking = sorted(
-        r.user for key, r in latest.items() if r.state == "CHANGES_REQUESTED" and key != author_key
-    )
-    if blocking:
-        who = ", ".join(blocking)
-        verb = "have" if len(blocking) > 1 else "has"
-        return ReviewVerdict(
-            False,
-            (),
-            "changes-requested",
-            f"{who} requested changes on {pr} and {verb} not approved since",
-        )
+    blocked = changes_requested(latest, author_key, pr)
+    if blocked is not None:
+        return blocked
     approvals = [r for r in latest.values() if r.state == "APPROVED"]
-    valid = [
-        r
-        for r in approvals
-        if r.user.lower() != author_key and not is_bot(r.user) and r.commit_id == head_sha
-    ]
+    valid = [r for r in approvals if _by_another_human(r, author_key) and r.commit_id == head_sha]
     approvers = tuple(sorted(r.user for r in valid))
     ids = tuple(r.id for r in valid)
     if len(valid) >= required:
         return ReviewVerdict(True, approvers, review_ids=ids)
+    return not_approved(
+        approvals, len(valid), approvers, author=author, head_sha=head_sha, required=required, pr=pr
+    )
+
+
+def _by_another_human(review: Review, author_key: str) -> bool:
+    """A review that may count: not by the author, not by a bot."""
+    return review.user.lower() != author_key and not is_bot(review.user)
+
+
+def changes_requested(latest: Mapping[str, Review], author_key: str, pr: str) -> ReviewVerdict | None:
+    """The refusal when a reviewer other than the author stands on CHANGES_REQUESTED (None: none does)."""
+    blocking = sorted(
+        r.user for key, r in latest.items() if r.state == "CHANGES_REQUESTED" and key != author_key
+    )
+    if not blocking:
+        return None
+    who = ", ".join(blocking)
+    verb = "have" if len(blocking) > 1 else "has"
+    return ReviewVerdict(
+        False,
+        (),
+        "changes-requested",
+        f"{who} requested changes on {pr} and {verb} not approved since",
+    )
+
+
+def not_approved(
+    approvals: Sequence[Review],
+    on_head: int,
+    approvers: tuple[str, ...],
+    *,
+    author: str,
+    head_sha: str,
+    required: int,
+    pr: str,
+) -> ReviewVerdict:
+    """Why ``on_head`` approvals on the head commit are fewer than ``required``: an approval of an
+    older commit, then the author's own, then none at all, else not enough."""
+    author_key = author.lower()
     stale = sorted(
-        (
-            r
-            for r in approvals
-            if r.user.lower() != author_key and not is_bot(r.user) and r.commit_id != head_sha
-        ),
+        (r for r in approvals if _by_another_human(r, author_key) and r.commit_id != head_sha),
         key=lambda r: r.user,
     )
     own = [r for r in approvals if r.user.lower() == author_key]
-    have = f"{len(valid)} approval{'s' if len(valid) != 1 else ''} on its head commit"
+    have = f"{on_head} approval{'s' if on_head != 1 else ''} on its head commit"
     if stale:
         names = ", ".join(f"{r.user} (on {_short(r.commit_id)})" for r in stale)
         return ReviewVerdict(
@@ -106,7 +129,7 @@ def evaluate_reviews(
             f"the author {author} cannot approve their own {pr}, which has {have} from others "
             f"of the {required} required",
         )
-    if not approvals or not valid:
+    if not approvals or not on_head:
         return ReviewVerdict(
             False, approvers, "no-approval", f"{pr} has no approving review (approval.required: {required})"
         )
