@@ -22,6 +22,7 @@ import re2  # type: ignore[import-untyped]
 
 from orchestrator.jsontypes import JSONData, JSONValue
 from orchestrator.terraform.planjson import PlanJSON, Values
+from orchestrator.terraform.statejson import StateJSON
 
 MASK = "(sensitive)"
 # Short values such as "1" or "true" would mask half a plan when masked inside text;
@@ -169,13 +170,12 @@ def sensitive_values(plan: PlanJSON, *, min_length: int = MIN_SECRET_LENGTH) -> 
     return {v for v in found if len(v) >= max(1, min_length)}
 
 
-def state_sensitive_values(state: Mapping[str, object], *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
+def state_sensitive_values(state: StateJSON, *, min_length: int = MIN_SECRET_LENGTH) -> set[str]:
     """The outputs a raw state (``terraform state pull``, version 4) marks sensitive; the
     sensitive attributes of its resources are read with the resources (drift.state)."""
     found: set[str] = set()
-    outputs = state.get("outputs")
-    for out in outputs.values() if isinstance(outputs, dict) else ():
-        if isinstance(out, dict) and out.get("sensitive"):
+    for out in (state.get("outputs") or {}).values():
+        if out.get("sensitive"):
             found.update(leaves(out.get("value")))
     return {v for v in found if len(v) >= max(1, min_length)}
 

@@ -21,6 +21,7 @@ from orchestrator.drift.model import AttrPath, Resource, index_suffix
 from orchestrator.errors import OrchestratorError
 from orchestrator.hcl import Unresolved
 from orchestrator.redact import MIN_SECRET_LENGTH, leaves, state_sensitive_values
+from orchestrator.terraform.statejson import StateInstance, StateJSON, StateResource, state_json_of
 
 
 class StateError(OrchestratorError):
@@ -137,7 +138,10 @@ def resource_address(module: str | None, rtype: str, name: str, index_key: int |
     return f"{prefix}{rtype}.{name}{index_suffix(index_key)}"
 
 
-def _state_document(text: str | bytes, where: str) -> dict[str, Any]:
+_CORRUPT = "The state file is corrupt; restore it from the backend's versioning or a backup."
+
+
+def _state_document(text: str | bytes, where: str) -> StateJSON:
     """The state's JSON object; StateError for anything orchestrate cannot read as state v4."""
     if isinstance(text, bytes):
         try:
@@ -180,15 +184,13 @@ def _state_document(text: str | bytes, where: str) -> dict[str, Any]:
             where=where,
             hint="Run the stack once with a current Terraform to upgrade its state.",
         )
-    return doc
+    return state_json_of(doc, what="the state", where=where, error=StateError, hint=_CORRUPT)
 
 
-def _instance(entry: dict[str, Any], inst: object, secrets: set[str]) -> Resource | None:
-    """One instance of a managed resource entry; None for a deposed object. Raises ValueError,
-    KeyError or TypeError for a malformed one; adds its sensitive values to ``secrets``."""
+def _instance(entry: StateResource, inst: StateInstance, secrets: set[str]) -> Resource | None:
+    """One instance of a managed resource entry; None for a deposed object. Raises ValueError
+    for a malformed one; adds its sensitive values to ``secrets``."""
     rtype, name = entry["type"], entry["name"]
-    if not isinstance(inst, dict):
-        raise ValueError(f"an instance of {rtype}.{name} is not an object")
     if inst.get("deposed"):
         return None  # a replaced object awaiting destroy: not the resource's current state
     index_key = inst.get("index_key")
@@ -198,12 +200,7 @@ def _instance(entry: dict[str, Any], inst: object, secrets: set[str]) -> Resourc
     address = resource_address(module, rtype, name, index_key)
     attributes = inst.get("attributes")
     if attributes is None:
-        flat = inst.get("attributes_flat", {})
-        if not isinstance(flat, dict):
-            raise ValueError(f"{address}: attributes_flat is not an object")
-        attributes = unflatten(flat)
-    if not isinstance(attributes, dict):
-        raise ValueError(f"{address}: attributes are not an object")
+        attributes = unflatten(inst.get("attributes_flat", {}))
     paths = _sensitive_paths(inst.get("sensitive_attributes"))
     for path in paths:
         for found in values_at(attributes, path):
@@ -218,20 +215,16 @@ def _instance(entry: dict[str, Any], inst: object, secrets: set[str]) -> Resourc
         id=str(rid) if rid is not None else None,
         attributes=attributes,
         schema_version=int(inst.get("schema_version") or 0),
-        provider=str(entry.get("provider") or ""),
+        provider=entry.get("provider") or "",
         sensitive_paths=paths,
     )
 
 
-def _resources(doc: dict[str, Any], secrets: set[str]) -> list[Resource]:
+def _resources(doc: StateJSON, secrets: set[str]) -> list[Resource]:
     resources: list[Resource] = []
     for entry in doc.get("resources") or []:
-        if not isinstance(entry, dict):
-            raise ValueError("a resource entry is not an object")
         if entry.get("mode", "managed") != "managed":
             continue
-        if not isinstance(entry["type"], str) or not isinstance(entry["name"], str):
-            raise ValueError("a resource has no type or name")
         for inst in entry.get("instances") or []:
             resource = _instance(entry, inst, secrets)
             if resource is not None:
@@ -248,18 +241,11 @@ def parse_state(text: str | bytes, where: str) -> StateSnapshot:
         resources = _resources(doc, secrets)
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise StateError(
-            f"the state is malformed: {detail}",
-            where=where,
-            hint="The state file is corrupt; restore it from the backend's versioning or a backup.",
-        ) from exc
-    serial = doc.get("serial")
+        raise StateError(f"the state is malformed: {detail}", where=where, hint=_CORRUPT) from exc
     return StateSnapshot(
-        lineage=doc.get("lineage") if isinstance(doc.get("lineage"), str) else None,
-        serial=serial if isinstance(serial, int) else None,
-        terraform_version=doc.get("terraform_version")
-        if isinstance(doc.get("terraform_version"), str)
-        else None,
+        lineage=doc.get("lineage"),
+        serial=doc.get("serial"),
+        terraform_version=doc.get("terraform_version"),
         resources=tuple(resources),
         secrets=frozenset(s for s in secrets if len(s) >= MIN_SECRET_LENGTH),
     )

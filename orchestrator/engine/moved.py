@@ -13,26 +13,27 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from orchestrator.errors import OrchestratorError
 from orchestrator.layout import STATE_DIR
 from orchestrator.terraform.planjson import PlanJSON
+from orchestrator.terraform.statejson import StateJSON, state_json_of
 
 STATES = Path(STATE_DIR) / "state"
 STATE_FILE = "terraform.tfstate"
 
 
-def state_addresses(state: dict[str, Any]) -> set[str]:
+def state_addresses(state: StateJSON) -> set[str]:
     """Managed resource instance addresses of a state v4 document (pure)."""
     found: set[str] = set()
     for res in state.get("resources") or []:
-        if not isinstance(res, dict) or res.get("mode") != "managed":
+        if res.get("mode") != "managed":
             continue
-        base = f"{res.get('type')}.{res.get('name')}"
+        base = f"{res['type']}.{res['name']}"
         if res.get("module"):
             base = f"{res['module']}.{base}"
         for inst in res.get("instances") or []:
-            key = inst.get("index_key") if isinstance(inst, dict) else None
+            key = inst.get("index_key")
             found.add(base if key is None else f"{base}[{json.dumps(key)}]")
     return found
 
@@ -67,9 +68,12 @@ def moved_from(root: Path, stack_id: str, current_ids: Iterable[str], plan_json:
         return None
     for old_id, path in sorted(orphan_states(root, current_ids).items()):
         try:
-            held = state_addresses(json.loads(path.read_text()))
-        except (OSError, ValueError, AttributeError):
-            continue
+            state = state_json_of(
+                json.loads(path.read_text()), what="state", where=old_id, error=OrchestratorError
+            )
+        except (OSError, ValueError, RecursionError, OrchestratorError):
+            continue  # unreadable: not evidence of a move
+        held = state_addresses(state)
         if held and held <= creates:
             new = root / STATES / stack_id / STATE_FILE
             return (

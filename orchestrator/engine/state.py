@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from orchestrator.discovery import Stack
 from orchestrator.engine.workdir import Workdir
@@ -18,6 +17,7 @@ from orchestrator.errors import TerraformError
 from orchestrator.redact import Redactor
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.plan import PlannedOutput, outputs_from_output_json
+from orchestrator.terraform.statejson import StateJSON, outputs_json_of, state_json_of
 from orchestrator.workspace import Workspace
 
 
@@ -30,30 +30,29 @@ def _read(workdir: Workdir, stack: Stack, log_name: str, args: list[str]) -> str
     return workdir.run(stack, args, env, log, log_stdout=False, report=False).stdout
 
 
-def parse_state(sid: str, text: str) -> dict[str, Any] | None:
+_INSPECT = "Inspect it with `terraform state pull`."
+
+
+def parse_state(sid: str, text: str) -> StateJSON | None:
     """The state document ``terraform state pull`` printed; None when the stack has none (pure)."""
     if not text.strip():
         return None
     try:
-        state = json.loads(text)
-    except ValueError as exc:
-        raise TerraformError(
-            f"the state of '{sid}' is not valid JSON",
-            where=sid,
-            hint="Inspect it with `terraform state pull`.",
-        ) from exc
-    return state if isinstance(state, dict) else None
+        state: object = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise TerraformError(f"the state of '{sid}' is not valid JSON", where=sid, hint=_INSPECT) from exc
+    return state_json_of(state, what=f"the state of '{sid}'", where=sid, error=TerraformError, hint=_INSPECT)
 
 
-def state_identity_of(state: dict[str, Any] | None) -> tuple[str | None, int | None]:
+def state_identity_of(state: StateJSON | None) -> tuple[str | None, int | None]:
     """(lineage, serial) of a state document (pure)."""
-    if not state or not state.get("lineage"):
+    lineage = state.get("lineage") if state else None
+    if state is None or not lineage:
         return None, None
-    serial = state.get("serial")
-    return str(state["lineage"]), int(serial) if isinstance(serial, int) else None
+    return lineage, state.get("serial")
 
 
-def resource_count_of(state: dict[str, Any] | None) -> int | None:
+def resource_count_of(state: StateJSON | None) -> int | None:
     """Managed resource instances in a state document; None when there is none (pure)."""
     if state is None:
         return None
@@ -66,7 +65,7 @@ class States:
     ws: Workspace
     workdir: Workdir
 
-    def pull(self, sid: str) -> dict[str, Any] | None:
+    def pull(self, sid: str) -> StateJSON | None:
         """A stack's current state (`terraform state pull`); None when it has none."""
         stack = self.ws.stacks[sid]
         return parse_state(sid, _read(self.workdir, stack, "state.log", tf.state_pull_args(stack.dir)))
@@ -105,11 +104,8 @@ class Outputs:
     def _read(self, sid: str) -> dict[str, PlannedOutput] | None:
         stack = self.ws.stacks[sid]
         text = _read(self.workdir, stack, "outputs.log", tf.output_json_args(stack.dir))
-        try:
-            data = json.loads(text or "{}")
-        except ValueError as exc:
-            raise TerraformError(f"`terraform output -json` printed invalid JSON: {exc}", where=sid) from exc
-        outputs = outputs_from_output_json(data) if isinstance(data, dict) and data else None
+        data = outputs_json_of(text, where=sid, error=TerraformError)
+        outputs = outputs_from_output_json(data) if data else None
         if outputs:
             self.redactor.add_secrets([str(o.value) for o in outputs.values() if o.sensitive and o.value])
         return outputs

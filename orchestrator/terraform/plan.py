@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.planset import Counts, ResourceChange
 from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.terraform.planjson import ResourceChange as PlannedChange
+from orchestrator.terraform.statejson import StateOutput
 
 # The value given to an input whose upstream output is unknown until the upstream applies.
 # Lower-case letters, digits and dashes only, so it survives lower() and the usual
@@ -122,12 +123,11 @@ def _has_unknown(mask: Any) -> bool:
     return False
 
 
-def outputs_from_output_json(data: dict[str, Any]) -> dict[str, PlannedOutput]:
+def outputs_from_output_json(data: Mapping[str, StateOutput]) -> dict[str, PlannedOutput]:
     """`terraform output -json` -> outputs (all known: they come from the state)."""
     return {
         name: PlannedOutput(name, True, o.get("value"), bool(o.get("sensitive")), changed=False)
         for name, o in data.items()
-        if isinstance(o, dict)
     }
 
 

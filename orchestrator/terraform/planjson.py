@@ -15,14 +15,23 @@ plan set's ``plan.json``), never a ``KeyError`` deep in a reader.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 from typing import TypedDict, cast
 
 from orchestrator.errors import OrchestratorError, TerraformError
-from orchestrator.jsontypes import JSONValue
+from orchestrator.jsontypes import (
+    ANY,
+    BOOLEAN,
+    INTEGER,
+    STRING,
+    JSONValue,
+    Malformed,
+    list_of,
+    map_of,
+    shape,
+)
 
 # Required keys are declared in a total base class (``Required[...]`` is not seen at run time
-# under ``from __future__ import annotations``, and the checks below read the keys at run time).
+# under ``from __future__ import annotations``; jsontypes.shape reads the keys at run time).
 
 
 class _ChangeKeys(TypedDict):
@@ -165,122 +174,48 @@ class PlanJSON(TypedDict, total=False):
 # ---------------------------------------------------------------- the boundary
 
 
-class _Malformed(Exception):
-    def __init__(self, path: str, expected: str, got: object) -> None:
-        super().__init__(f"{path or 'the document'} is {_kind(got)}, expected {expected}")
-
-
-class _Missing(_Malformed):
-    def __init__(self, path: str) -> None:
-        Exception.__init__(self, f"{path} is missing")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    names = {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "a list"}
-    return "an object" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
-
-
-_Check = Callable[[object, str], None]
-
-
-def _any(value: object, path: str) -> None:
-    del value, path  # json.loads gives JSON values only
-
-
-def _scalar(kind: type, expected: str) -> _Check:
-    def check(value: object, path: str) -> None:
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise _Malformed(path, expected, value)
-
-    return check
-
-
-_str, _bool, _int = _scalar(str, "a string"), _scalar(bool, "a boolean"), _scalar(int, "an integer")
-
-
-def _list(item: _Check) -> _Check:
-    def check(value: object, path: str) -> None:
-        if not isinstance(value, list):
-            raise _Malformed(path, "a list", value)
-        for i, v in enumerate(value):
-            item(v, f"{path}[{i}]")
-
-    return check
-
-
-def _map(item: _Check) -> _Check:
-    def check(value: object, path: str) -> None:
-        if not isinstance(value, dict):
-            raise _Malformed(path, "an object", value)
-        for k, v in value.items():
-            item(v, f"{path}.{k}" if path else str(k))
-
-    return check
-
-
-def _obj(shape: type, fields: Mapping[str, _Check]) -> _Check:
-    """A check of a TypedDict's fields (kept equal to its keys: asserted here, at import)."""
-    required: frozenset[str] = vars(shape)["__required_keys__"]
-    keys = required | vars(shape)["__optional_keys__"]
-    assert set(fields) == keys, f"{shape.__name__}: checks for {sorted(set(fields) ^ keys)}"
-
-    def check(value: object, path: str) -> None:
-        if not isinstance(value, dict):
-            raise _Malformed(path, "an object", value)
-        missing = sorted(required - value.keys())
-        if missing:
-            raise _Missing(f"{path}.{missing[0]}" if path else missing[0])
-        for key, field_check in fields.items():
-            if key in value:
-                field_check(value[key], f"{path}.{key}" if path else key)
-
-    return check
-
-
-_change = _obj(
+_change = shape(
     Change,
     {
-        "actions": _list(_str),
-        "before": _any,
-        "after": _any,
-        "after_unknown": _any,
-        "before_sensitive": _any,
-        "after_sensitive": _any,
-        "replace_paths": _list(_any),
-        "importing": _map(_any),
-        "generated_config": _str,
+        "actions": list_of(STRING),
+        "before": ANY,
+        "after": ANY,
+        "after_unknown": ANY,
+        "before_sensitive": ANY,
+        "after_sensitive": ANY,
+        "replace_paths": list_of(ANY),
+        "importing": map_of(ANY),
+        "generated_config": STRING,
     },
 )
-_resource_change = _obj(
+_resource_change = shape(
     ResourceChange,
     {
-        "address": _str,
-        "previous_address": _str,
-        "module_address": _str,
-        "mode": _str,
-        "type": _str,
-        "name": _str,
-        "index": _any,
-        "deposed": _str,
-        "provider_name": _str,
+        "address": STRING,
+        "previous_address": STRING,
+        "module_address": STRING,
+        "mode": STRING,
+        "type": STRING,
+        "name": STRING,
+        "index": ANY,
+        "deposed": STRING,
+        "provider_name": STRING,
         "change": _change,
-        "action_reason": _str,
+        "action_reason": STRING,
     },
 )
-_values_resource = _obj(
+_values_resource = shape(
     ValuesResource,
     {
-        "address": _str,
-        "mode": _str,
-        "type": _str,
-        "name": _str,
-        "index": _any,
-        "provider_name": _str,
-        "schema_version": _int,
-        "values": _map(_any),
-        "sensitive_values": _any,
+        "address": STRING,
+        "mode": STRING,
+        "type": STRING,
+        "name": STRING,
+        "index": ANY,
+        "provider_name": STRING,
+        "schema_version": INTEGER,
+        "values": map_of(ANY),
+        "sensitive_values": ANY,
     },
 )
 
@@ -289,29 +224,29 @@ def _values_module(value: object, path: str) -> None:
     _values_module_fields(value, path)
 
 
-_values_module_fields = _obj(
+_values_module_fields = shape(
     ValuesModule,
-    {"address": _str, "resources": _list(_values_resource), "child_modules": _list(_values_module)},
+    {"address": STRING, "resources": list_of(_values_resource), "child_modules": list_of(_values_module)},
 )
-_values = _obj(
+_values = shape(
     Values,
     {
-        "outputs": _map(_obj(ValuesOutput, {"value": _any, "sensitive": _bool, "type": _any})),
+        "outputs": map_of(shape(ValuesOutput, {"value": ANY, "sensitive": BOOLEAN, "type": ANY})),
         "root_module": _values_module,
     },
 )
-_config_resource = _obj(
+_config_resource = shape(
     ConfigResource,
     {
-        "address": _str,
-        "mode": _str,
-        "type": _str,
-        "name": _str,
-        "provider_config_key": _str,
-        "expressions": _map(_any),
-        "schema_version": _int,
-        "count_expression": _any,
-        "for_each_expression": _any,
+        "address": STRING,
+        "mode": STRING,
+        "type": STRING,
+        "name": STRING,
+        "provider_config_key": STRING,
+        "expressions": map_of(ANY),
+        "schema_version": INTEGER,
+        "count_expression": ANY,
+        "for_each_expression": ANY,
     },
 )
 
@@ -320,46 +255,50 @@ def _config_module(value: object, path: str) -> None:
     _config_module_fields(value, path)
 
 
-_module_call = _obj(
+_module_call = shape(
     ModuleCall,
     {
-        "source": _str,
-        "expressions": _map(_any),
+        "source": STRING,
+        "expressions": map_of(ANY),
         "module": _config_module,
-        "version_constraint": _str,
-        "count_expression": _any,
-        "for_each_expression": _any,
+        "version_constraint": STRING,
+        "count_expression": ANY,
+        "for_each_expression": ANY,
     },
 )
-_config_module_fields = _obj(
+_config_module_fields = shape(
     ConfigModule,
     {
-        "outputs": _map(_any),
-        "resources": _list(_config_resource),
-        "module_calls": _map(_module_call),
-        "variables": _map(_obj(ConfigVariable, {"default": _any, "description": _str, "sensitive": _bool})),
+        "outputs": map_of(ANY),
+        "resources": list_of(_config_resource),
+        "module_calls": map_of(_module_call),
+        "variables": map_of(
+            shape(ConfigVariable, {"default": ANY, "description": STRING, "sensitive": BOOLEAN})
+        ),
     },
 )
-_plan = _obj(
+_plan = shape(
     PlanJSON,
     {
-        "format_version": _str,
-        "terraform_version": _str,
-        "variables": _map(_obj(PlanVariable, {"value": _any})),
+        "format_version": STRING,
+        "terraform_version": STRING,
+        "variables": map_of(shape(PlanVariable, {"value": ANY})),
         "planned_values": _values,
-        "resource_drift": _list(_resource_change),
-        "resource_changes": _list(_resource_change),
-        "output_changes": _map(_change),
-        "prior_state": _obj(
-            PriorState, {"format_version": _str, "terraform_version": _str, "values": _values}
+        "resource_drift": list_of(_resource_change),
+        "resource_changes": list_of(_resource_change),
+        "output_changes": map_of(_change),
+        "prior_state": shape(
+            PriorState, {"format_version": STRING, "terraform_version": STRING, "values": _values}
         ),
-        "configuration": _obj(Configuration, {"provider_config": _map(_any), "root_module": _config_module}),
-        "relevant_attributes": _list(_any),
-        "checks": _list(_any),
-        "timestamp": _str,
-        "errored": _bool,
-        "applyable": _bool,
-        "complete": _bool,
+        "configuration": shape(
+            Configuration, {"provider_config": map_of(ANY), "root_module": _config_module}
+        ),
+        "relevant_attributes": list_of(ANY),
+        "checks": list_of(ANY),
+        "timestamp": STRING,
+        "errored": BOOLEAN,
+        "applyable": BOOLEAN,
+        "complete": BOOLEAN,
     },
 )
 
@@ -397,7 +336,7 @@ def plan_json_of(
     """A parsed document as a plan JSON, when it has the plan's shape."""
     try:
         _plan(data, "")
-    except _Malformed as exc:
+    except Malformed as exc:
         raise error(f"{what} is not a terraform plan: {exc}", where=where, hint=hint) from None
     except RecursionError:
         raise error(f"{what} is nested too deeply to be a terraform plan", where=where, hint=hint) from None

@@ -105,14 +105,14 @@ def test_dynamic_values_terraform_data_wraps_are_found() -> None:
         ('{"version": 4, "resources": [', "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
         ('{"version": 3, "modules": []}', "unsupported state format version 3"),
-        ('{"version": 4, "resources": [{"mode": "managed", "name": "x"}]}', "missing 'type'"),
+        ('{"version": 4, "resources": [{"mode": "managed", "name": "x"}]}', "resources[0].type is missing"),
         (
             '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes": [1]}]}]}',
-            "not an object",
+            "resources[0].instances[0].attributes is a list, expected an object",
         ),
         (
             '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes_flat": "x"}]}]}',
-            "attributes_flat is not an object",
+            "resources[0].instances[0].attributes_flat is a string, expected an object",
         ),
         (
             '{"version": 4, "resources": [{"type": "t", "name": "x", "instances": [{"attributes": {}, "sensitive_attributes": [[{"type": "?"}]]}]}]}',

@@ -218,15 +218,22 @@ def test_state_documents() -> None:
         "lineage": "L",
         "serial": 4,
         "resources": [
-            {"mode": "managed", "instances": [{}, {}]},
-            {"mode": "data", "instances": [{}]},
-            {"mode": "managed", "instances": [{}]},
+            {"mode": "managed", "type": "t", "name": "a", "instances": [{}, {}]},
+            {"mode": "data", "type": "t", "name": "d", "instances": [{}]},
+            {"mode": "managed", "type": "t", "name": "b", "instances": [{}]},
         ],
     }
     assert parse_state("s", "  \n") is None
     assert parse_state("s", json.dumps(state)) == state
     with pytest.raises(TerraformError, match="the state of 's' is not valid JSON"):
         parse_state("s", "{not json")
+    # Never "no state" for a state that could not be read.
+    with pytest.raises(TerraformError, match="the state of 's' is malformed: the document is a list"):
+        parse_state("s", "[1]")
+    with pytest.raises(
+        TerraformError, match=r"malformed: resources\[0\]\.instances is an object, expected a list"
+    ):
+        parse_state("s", '{"resources": [{"type": "t", "name": "n", "instances": {}}]}')
     assert state_identity_of(state) == ("L", 4)
     assert state_identity_of({"serial": 1}) == (None, None) and state_identity_of(None) == (None, None)
     assert resource_count_of(state) == 3 and resource_count_of(None) is None
