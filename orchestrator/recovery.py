@@ -31,7 +31,7 @@ from pathlib import Path
 
 from orchestrator.backends import effective_backend, render_template, stack_state_key, state_key
 from orchestrator.clouds import EmulateState, ResolvedTarget, resolve_target
-from orchestrator.config import AwsTarget, AzureTarget, BackendConfig, GcpTarget
+from orchestrator.config import AwsTarget, AzureTarget, BackendConfig, CloudTarget, GcpTarget
 from orchestrator.discovery import Discovery, Stack
 from orchestrator.errors import ConfigError
 from orchestrator.graph import remote_state_uses
@@ -108,8 +108,36 @@ def map_clouds(
     ws: Workspace, stacks: Sequence[Stack], args: Sequence[TargetArg], emulate: EmulateState | None
 ) -> dict[str, str]:
     """Original cloud target -> recovery target for every target the set uses (checked)."""
-    clouds = ws.config.clouds
     used = {s.cloud for s in ws.stacks.values() if s.cloud}
+    check_target_args(ws, args, used)
+    places = {_place(resolve_target(ws.config, c, emulate)): c for c in sorted(used)}
+    mapping: dict[str, str] = {}
+    for stack in stacks:
+        if stack.cloud is None:
+            raise _fail(
+                f"'{stack.id}' has no cloud target, so it cannot be pointed at the recovery target "
+                "(it would run with whatever credentials are around)",
+                "Give the stack a cloud: in stack.yaml.",
+                stack.config_file,
+            )
+        if stack.cloud in mapping:
+            continue
+        target = recovery_target(stack.id, stack.cloud, args, ws.config.clouds)
+        same = places.get(_place(resolve_target(ws.config, target, emulate)))
+        if same is not None:
+            raise _fail(
+                f"'{target}' reaches the same place as '{same}' (same endpoint, region or project, "
+                "profile or subscription): the recovery would run in the original account",
+                "Point the recovery target at another account, project, subscription or region.",
+            )
+        mapping[stack.cloud] = target
+    return mapping
+
+
+def check_target_args(ws: Workspace, args: Sequence[TargetArg], used: set[str]) -> None:
+    """Each --target-cloud names declared targets, a target that can name a directory, and one
+    no stack deploys to (``used``)."""
+    clouds = ws.config.clouds
     for arg in args:
         for name in (arg.target, arg.source):
             if name is not None and name not in clouds:
@@ -131,43 +159,30 @@ def map_clouds(
                 "one no stack deploys to",
                 "Declare a separate target for the recovery account or region.",
             )
-    places = {_place(resolve_target(ws.config, c, emulate)): c for c in sorted(used)}
-    mapping: dict[str, str] = {}
-    for stack in stacks:
-        if stack.cloud is None:
-            raise _fail(
-                f"'{stack.id}' has no cloud target, so it cannot be pointed at the recovery target "
-                "(it would run with whatever credentials are around)",
-                "Give the stack a cloud: in stack.yaml.",
-                stack.config_file,
-            )
-        if stack.cloud in mapping:
-            continue
-        provider = clouds[stack.cloud].provider
-        explicit = [a.target for a in args if a.source == stack.cloud]
-        generic = [a.target for a in args if a.source is None and clouds[a.target].provider == provider]
-        choices = explicit or generic
-        if len(set(choices)) != 1:
-            what = "no" if not choices else f"more than one ({', '.join(sorted(set(choices)))})"
-            raise _fail(
-                f"'{stack.id}' runs on '{stack.cloud}' ({provider}) and {what} --target-cloud replaces it",
-                f"Pass --target-cloud NAME (a {provider} target), or --target-cloud {stack.cloud}=NAME.",
-            )
-        target = choices[0]
-        if clouds[target].provider != provider:
-            raise _fail(
-                f"'{target}' is a {clouds[target].provider} target; '{stack.cloud}' is {provider}",
-                "Map each target to one of the same provider.",
-            )
-        same = places.get(_place(resolve_target(ws.config, target, emulate)))
-        if same is not None:
-            raise _fail(
-                f"'{target}' reaches the same place as '{same}' (same endpoint, region or project, "
-                "profile or subscription): the recovery would run in the original account",
-                "Point the recovery target at another account, project, subscription or region.",
-            )
-        mapping[stack.cloud] = target
-    return mapping
+
+
+def recovery_target(
+    stack_id: str, cloud: str, args: Sequence[TargetArg], clouds: Mapping[str, CloudTarget]
+) -> str:
+    """The one recovery target replacing ``cloud`` for a stack: named FROM=NAME for it, else the
+    NAME of its provider; none or several, or one of another provider, is refused."""
+    provider = clouds[cloud].provider
+    explicit = [a.target for a in args if a.source == cloud]
+    generic = [a.target for a in args if a.source is None and clouds[a.target].provider == provider]
+    choices = explicit or generic
+    if len(set(choices)) != 1:
+        what = "no" if not choices else f"more than one ({', '.join(sorted(set(choices)))})"
+        raise _fail(
+            f"'{stack_id}' runs on '{cloud}' ({provider}) and {what} --target-cloud replaces it",
+            f"Pass --target-cloud NAME (a {provider} target), or --target-cloud {cloud}=NAME.",
+        )
+    target = choices[0]
+    if clouds[target].provider != provider:
+        raise _fail(
+            f"'{target}' is a {clouds[target].provider} target; '{cloud}' is {provider}",
+            "Map each target to one of the same provider.",
+        )
+    return target
 
 
 def recovery_backend(ws: Workspace, stack: Stack, target: str) -> BackendConfig:

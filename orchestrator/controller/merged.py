@@ -82,10 +82,43 @@ def _refuse(message: str, hint: str = NOT_APPLIED) -> NeedsApproval:
 
 def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> MergedApply:
     """Everything up to (not including) the approval: the PR, its plan set, its base's rules."""
-    from orchestrator.pr.flow import plan_set_shown_on
-
     repo = Repo.open(ws.root, hint="apply --merged compares commits: run it in a clone.")
     head_config = ws.config  # as checked out, before the PR's base rules are adopted
+    sha, parent = at_merged_commit(repo, commit)
+    # Where GitHub is comes from the default branch before the merge, never from the merged
+    # orchestrate.yaml (a PR pointing github.api_url at a server that approves anything).
+    settings = GitHubSettings.from_env(base_config(repo, ws.config_file, ws.config, parent).github)
+    settings.require()
+    gh = GitHub(settings)
+    pr = merged_pull(gh, sha)
+    loaded, approved = _approved_plan_set(ws, repo, gh, pr, plan_set)
+    # The base before the merge: the rules come from where the PR left it, and what the base
+    # gained since then is what check_diverged compares with the plan set's stacks.
+    base = require_merge_base(repo, approved, parent, f"pull request #{pr.number}")
+    rules = read_base_rules(repo, ws.config_file, ws.config, base, approved)
+    ws.judge_by(rules)
+    if ws.config.approval.mode != "on-merge":
+        raise ConfigError(
+            "apply --merged needs approval.mode: on-merge in orchestrate.yaml (it is before-merge)",
+            hint="With before-merge, PRs are applied by apply --pr N before they merge. Nothing was applied.",
+        )
+    merged = MergedApply(sha, pr, loaded, gh, MergedCommit(ws.root, ws.config_file, head_config, sha, parent))
+    try:
+        _check_content(repo, ws, merged, parent)
+        context = context_for(repo, ws.config_file, pr, rules, parent, approved, ws.stacks)
+        approval = _approve(merged, ws, context)
+        merged.approval = approval.for_plan_set(loaded) if approval is not None else None
+    except ApprovalRefused as exc:
+        error = refused(merged, exc)
+        if error is exc:
+            raise
+        raise error from exc
+    return merged
+
+
+def at_merged_commit(repo: Repo, commit: str | None) -> tuple[str, str]:
+    """The merged commit (``commit``, else HEAD), which the work tree must be at, and its first
+    parent: the default branch before the merge."""
     head = repo.head()
     sha = repo.must_rev(commit) if commit else head
     if sha is None or head != sha:
@@ -97,12 +130,16 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
     parents = repo.parents(sha)
     if not parents:
         raise GitError(f"commit {sha[:12]} has no parent: it cannot be a merge", hint="Nothing was applied.")
-    # Where GitHub is comes from the default branch before the merge, never from the merged
-    # orchestrate.yaml (a PR pointing github.api_url at a server that approves anything).
-    settings = GitHubSettings.from_env(base_config(repo, ws.config_file, ws.config, parents[0]).github)
-    settings.require()
-    gh = GitHub(settings)
-    pr = merged_pull(gh, sha)
+    return sha, parents[0]
+
+
+def _approved_plan_set(
+    ws: Workspace, repo: Repo, gh: GitHub, pr: PullRequest, plan_set: Path | None
+) -> tuple[LoadedPlanSet, str]:
+    """The plan set shown on the merged PR (or ``plan_set``), read once, and its commit (the
+    approved head), which must be in this clone."""
+    from orchestrator.pr.flow import plan_set_shown_on
+
     directory = plan_set or plan_set_shown_on(ws, gh, pr)
     if directory is None:
         raise ApprovalRefused(
@@ -117,30 +154,7 @@ def prepare_merged(ws: Workspace, commit: str | None, plan_set: Path | None) -> 
             f"apply refused: the plan set's commit {(manifest.commit or 'none')[:12]} is not in this clone",
             hint="Fetch the history (actions/checkout with fetch-depth: 0). Nothing was applied.",
         )
-    # The base before the merge: the rules come from where the PR left it, and what the base
-    # gained since then is what check_diverged compares with the plan set's stacks.
-    base = require_merge_base(repo, manifest.commit, parents[0], f"pull request #{pr.number}")
-    rules = read_base_rules(repo, ws.config_file, ws.config, base, manifest.commit)
-    ws.judge_by(rules)
-    if ws.config.approval.mode != "on-merge":
-        raise ConfigError(
-            "apply --merged needs approval.mode: on-merge in orchestrate.yaml (it is before-merge)",
-            hint="With before-merge, PRs are applied by apply --pr N before they merge. Nothing was applied.",
-        )
-    merged = MergedApply(
-        sha, pr, loaded, gh, MergedCommit(ws.root, ws.config_file, head_config, sha, parents[0])
-    )
-    try:
-        _check_content(repo, ws, merged, parents[0])
-        context = context_for(repo, ws.config_file, pr, rules, parents[0], manifest.commit, ws.stacks)
-        approval = _approve(merged, ws, context)
-        merged.approval = approval.for_plan_set(loaded) if approval is not None else None
-    except ApprovalRefused as exc:
-        error = refused(merged, exc)
-        if error is exc:
-            raise
-        raise error from exc
-    return merged
+    return loaded, manifest.commit
 
 
 def refused(merged: MergedApply, exc: OrchestratorError) -> OrchestratorError:

@@ -61,34 +61,71 @@ def resolve_inputs(
         up, name = input_source(ref)
         upstream = in_run.get(up)
         if upstream is not None and upstream.has_plan:
-            po = upstream.outputs.get(name)
-            if po is None:
-                if upstream.status == "no-changes":
-                    raise _missing_output(sid, var, up, name, in_state=True)
-                raise TerraformError(
-                    f"input '{var}' reads output '{name}' of '{up}', whose plan has no such output",
-                    where=sid,
-                    hint=f"Declare output \"{name}\" in '{up}' or fix inputs in {stack.config_file}.",
-                )
-            unknown = not po.known or is_placeholder(po.value)
-            if po.changed or unknown:
+            if _from_plan(out, sid, var, up, name, upstream, config_file=stack.config_file):
                 provisional.add(up)
-            _set(out, var, up, po, unknown)
         elif upstream is not None:
             # Planned in this run but without a plan (itself provisional on a missing state).
             provisional.add(up)
             out.values[var] = placeholder(var)
             out.unknown.append(var)
         else:
-            outputs = read_state_outputs(up)
-            po = (outputs or {}).get(name)
-            if po is None and lenient:
-                out.values[var] = placeholder(var)
-                out.unknown.append(var)
-                continue
-            if po is None:
-                raise _missing_output(sid, var, up, name, in_state=outputs is not None)
-            _set(out, var, up, po, unknown=False)
+            _from_state(out, sid, var, up, name, read_state_outputs(up), lenient=lenient)
+    waits, blocked = remote_state_waits(graph, sid, in_run)
+    if blocked is not None:
+        out.blocked = blocked
+    out.provisional_on = sorted(provisional | waits)
+    return out
+
+
+def _from_plan(
+    out: ResolvedInputs, sid: str, var: str, up: str, name: str, upstream: UpstreamPlan, *, config_file: str
+) -> bool:
+    """Input ``var`` from output ``name`` of ``up`` as planned in this run; True when that makes
+    the stack provisional (the output changes, or is not known until ``up`` applies)."""
+    po = upstream.outputs.get(name)
+    if po is None:
+        if upstream.status == "no-changes":
+            raise _missing_output(sid, var, up, name, in_state=True)
+        raise TerraformError(
+            f"input '{var}' reads output '{name}' of '{up}', whose plan has no such output",
+            where=sid,
+            hint=f"Declare output \"{name}\" in '{up}' or fix inputs in {config_file}.",
+        )
+    unknown = not po.known or is_placeholder(po.value)
+    _set(out, var, up, po, unknown)
+    return po.changed or unknown
+
+
+def _from_state(
+    out: ResolvedInputs,
+    sid: str,
+    var: str,
+    up: str,
+    name: str,
+    outputs: Mapping[str, PlannedOutput] | None,
+    *,
+    lenient: bool,
+) -> None:
+    """Input ``var`` from output ``name`` in the state of ``up`` (``outputs``; None: no state),
+    an upstream outside the run; ``lenient``: a placeholder when it cannot be read."""
+    po = (outputs or {}).get(name)
+    if po is None and lenient:
+        out.values[var] = placeholder(var)
+        out.unknown.append(var)
+        return
+    if po is None:
+        raise _missing_output(sid, var, up, name, in_state=outputs is not None)
+    _set(out, var, up, po, unknown=False)
+
+
+def remote_state_waits(
+    graph: StackGraph, sid: str, in_run: Mapping[str, UpstreamPlan]
+) -> tuple[set[str], str | None]:
+    """The upstreams in this run whose state ``sid`` reads through terraform_remote_state and
+    that make it provisional (their outputs change, or their state does not exist yet), and why
+    ``sid`` cannot be planned yet (None: it can)."""
+    waits: set[str] = set()
+    blocked = None
     for up in graph.dependencies(sid):
         upstream = in_run.get(up)
         if upstream is None:
@@ -97,17 +134,16 @@ def resolve_inputs(
             continue
         if not upstream.state_exists:
             rs = next(r for r in graph.reasons(up, sid) if r.kind == "remote_state")
-            out.blocked = (
+            blocked = (
                 f"reads the state of '{up}' ({rs.detail} in {rs.where}), which does not exist "
                 "until it is applied"
             )
-            provisional.add(up)
+            waits.add(up)
         elif upstream.status != "no-changes" and (
             not upstream.has_plan or any(o.changed for o in upstream.outputs.values())
         ):
-            provisional.add(up)
-    out.provisional_on = sorted(provisional)
-    return out
+            waits.add(up)
+    return waits, blocked
 
 
 def _set(out: ResolvedInputs, var: str, up: str, po: PlannedOutput, unknown: bool) -> None:
