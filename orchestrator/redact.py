@@ -130,7 +130,7 @@ def leaves(value: JSONData) -> Iterable[str]:
         yield str(value)
 
 
-def _masked(value: Any, mask: Any) -> Iterable[str]:
+def _masked(value: JSONValue | None, mask: JSONValue | None) -> Iterable[str]:
     """Leaves of ``value`` where the parallel ``mask`` (terraform's *_sensitive) is true."""
     if mask is True:
         yield from leaves(value)

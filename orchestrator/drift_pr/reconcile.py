@@ -31,6 +31,7 @@ from typing import Any
 
 from orchestrator.config import ProjectEntry, ReconcileMode, RootConfig, StackConfig
 from orchestrator.drift.model import escape_segment
+from orchestrator.jsontypes import JSONData
 from orchestrator.stackrules import matches, target_settings
 from orchestrator.terraform.planjson import PlanJSON
 
@@ -134,7 +135,7 @@ def _segment(seg: str | int) -> str:
     return str(seg) if isinstance(seg, int) else escape_segment(seg)
 
 
-def _leaves(value: Any, prefix: tuple[str | int, ...], out: list[tuple[str | int, ...]]) -> None:
+def _leaves(value: JSONData | None, prefix: tuple[str | int, ...], out: list[tuple[str | int, ...]]) -> None:
     """Every path under ``value`` that is ``true`` (after_unknown's shape)."""
     if value is True:
         out.append(prefix)
@@ -146,7 +147,9 @@ def _leaves(value: Any, prefix: tuple[str | int, ...], out: list[tuple[str | int
             _leaves(v, (*prefix, i), out)
 
 
-def diff_paths(before: Any, after: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+def diff_paths(
+    before: JSONData | None, after: JSONData | None, prefix: tuple[str | int, ...] = ()
+) -> list[tuple[str | int, ...]]:
     """The paths where ``before`` and ``after`` differ, as deep as both sides are containers
     (a missing or null container counts as an empty one)."""
     if before == after:

@@ -9,12 +9,13 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from orchestrator.errors import OrchestratorError
+from orchestrator.jsontypes import JSONValue
 from orchestrator.planset import Counts, ResourceChange
 from orchestrator.terraform.planjson import PlanJSON
 from orchestrator.terraform.planjson import ResourceChange as PlannedChange
-from orchestrator.terraform.statejson import StateOutput
+from orchestrator.terraform.statejson import StateOutput, state_json_of
 
 # The value given to an input whose upstream output is unknown until the upstream applies.
 # Lower-case letters, digits and dashes only, so it survives lower() and the usual
@@ -40,7 +41,7 @@ class PlannedOutput:
 
     name: str
     known: bool
-    value: Any
+    value: JSONValue
     sensitive: bool
     changed: bool  # differs from the current state
 
@@ -113,7 +114,7 @@ def summarize(plan: PlanJSON) -> PlanSummary:
     return PlanSummary(Counts(**counts), changes, outputs, output_changed)
 
 
-def _has_unknown(mask: Any) -> bool:
+def _has_unknown(mask: JSONValue | None) -> bool:
     if mask is True:
         return True
     if isinstance(mask, dict):
@@ -148,11 +149,12 @@ def plan_state_identity(plan_file: Path) -> StateIdentity:
         with zipfile.ZipFile(plan_file) as zf:
             # "tfstate" is the prior state the plan was made against (what staleness is judged by).
             data = json.loads(zf.read("tfstate"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        state = state_json_of(data, what="the plan's state", where=str(plan_file), error=OrchestratorError)
+    except (OSError, KeyError, ValueError, RecursionError, zipfile.BadZipFile, OrchestratorError):
         return StateIdentity(None, None)
-    lineage = data.get("lineage") or None
-    serial = data.get("serial")
-    return StateIdentity(lineage, int(serial) if isinstance(serial, int) and lineage else None)
+    lineage = state.get("lineage") or None
+    serial = state.get("serial")
+    return StateIdentity(lineage, serial if lineage else None)
 
 
 _REFRESH_LINE = re.compile(
@@ -222,7 +224,9 @@ def compare_changes(approved: PlanJSON, replan: PlanJSON) -> list[str]:
     return diffs
 
 
-def _known_diffs(av: Any, au: Any, bv: Any, bu: Any, path: str) -> Iterable[str]:
+def _known_diffs(
+    av: JSONValue | None, au: JSONValue | None, bv: JSONValue | None, bu: JSONValue | None, path: str
+) -> Iterable[str]:
     if au is True or is_placeholder(av):
         return
     if bu is True:
@@ -253,7 +257,7 @@ def _known_diffs(av: Any, au: Any, bv: Any, bu: Any, path: str) -> Iterable[str]
         yield path
 
 
-def _contains_unknown(value: Any, mask: Any) -> bool:
+def _contains_unknown(value: JSONValue | None, mask: JSONValue | None) -> bool:
     if _has_unknown(mask) or is_placeholder(value):
         return True
     if isinstance(value, dict):

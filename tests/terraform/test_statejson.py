@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from orchestrator.engine.moved import moved_from
 from orchestrator.engine.state import parse_state, resource_count_of, state_identity_of
 from orchestrator.errors import TerraformError
 from orchestrator.redact import state_sensitive_values
+from orchestrator.terraform.plan import plan_state_identity
 from orchestrator.terraform.planjson import plan_from_terraform
 from orchestrator.terraform.statejson import outputs_json_of, state_json_of
 from tests.drift import statefiles as sf
@@ -147,3 +149,23 @@ def test_a_real_state_is_read_through_the_boundary(newest_repo: Callable[..., Re
     assert resource["type"] == "null_resource" and "hashicorp/null" in resource.get("provider", "")
     assert [i.get("index_key") for i in resource.get("instances") or []] == [0, 1]
     assert state_sensitive_values(state) == {"tok-real-9876"}
+
+
+@pytest.mark.parametrize(
+    ("tfstate", "identity"),
+    [
+        (json.dumps(STATE), (STATE["lineage"], 3)),
+        ('{"version": 4, "serial": 3}', (None, None)),  # a first run: no lineage yet
+        ("[1]", (None, None)),  # not a state: unreadable, never an internal error
+        ('{"lineage": 7}', (None, None)),
+    ],
+    ids=["state", "no-lineage", "list", "bad-lineage"],
+)
+def test_the_state_inside_a_plan_file_is_read_through_the_boundary(
+    tmp_path: Path, tfstate: str, identity: tuple[str | None, int | None]
+) -> None:
+    plan_file = tmp_path / "plan.tfplan"
+    with zipfile.ZipFile(plan_file, "w") as zf:
+        zf.writestr("tfstate", tfstate)
+    found = plan_state_identity(plan_file)
+    assert (found.lineage, found.serial) == identity
