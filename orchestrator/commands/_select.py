@@ -146,3 +146,24 @@ def select_stacks(ws: Workspace, selection: Selection) -> Selected:
         if error is not None and (selection.runs_terraform or not isinstance(error, NoTerraformError)):
             raise error
     return Selected(ordered, reasons, deleted)
+
+
+def reconcile_option(func: Callable[..., R]) -> Callable[..., R]:
+    """--reconcile auto|pr: only stacks with that reconcile setting (passed as ``reconcile``)."""
+    return click.option(
+        "--reconcile",
+        "reconcile",
+        type=click.Choice(["auto", "pr"]),
+        default=None,
+        help="Only stacks whose reconcile setting is this, in the checked-out orchestrate.yaml and "
+        "stack.yaml (CI: scan auto stacks with the apply identity, the rest with the plan identity).",
+    )(func)
+
+
+def by_reconcile(ws: Workspace, ids: Sequence[str], mode: str | None) -> list[str]:
+    """``ids`` whose reconcile setting (from the checked-out files) is ``mode``; all for None."""
+    if mode is None:
+        return list(ids)
+    from orchestrator.drift_pr.reconcile import checkout_setting
+
+    return [sid for sid in ids if checkout_setting(ws.config, ws.stacks[sid]).mode == mode]

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from orchestrator.app import get_app, json_flag_or
-from orchestrator.commands._select import Selection, select_stacks, selection_options
+from orchestrator.commands._select import (
+    Selection,
+    by_reconcile,
+    reconcile_option,
+    select_stacks,
+    selection_options,
+)
 from orchestrator.fileio import write_output_file
 
 if TYPE_CHECKING:
@@ -49,6 +55,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Keep one pull request per drifted stack with its remediation plan (drift.open_prs).",
 )
+@reconcile_option
 @selection_options
 def command(
     stacks: tuple[str, ...],
@@ -57,6 +64,7 @@ def command(
     out: Path | None,
     strict: bool,
     open_pr: bool,
+    reconcile: str | None,
     selection: Selection,
 ) -> int:
     """Scan for drift between the stacks' state and the live clouds."""
@@ -68,7 +76,7 @@ def command(
     ws = app.workspace()
     sel = select_stacks(ws, selection.naming(stacks).for_terraform())
     redactor = Redactor(ws.config.redact)
-    ids = _scanned(ws, sel.ids, app.no_color)
+    ids = _scanned(ws, by_reconcile(ws, sel.ids, reconcile), app.no_color)
     prs = _pull_requests(ws, open_pr, app.no_color)
     options = ScanOptions(
         mode=_mode(mode) or ws.config.drift.mode,
@@ -83,7 +91,9 @@ def command(
         if prs is not None:
             from orchestrator.drift_pr.run import write_github_output
 
-            pr_run = prs.run(shown, redactor, full_scan=set(sel.ids) == set(ws.stacks))
+            pr_run = prs.run(
+                shown, redactor, full_scan=set(sel.ids) == set(ws.stacks) and reconcile != "auto"
+            )
             write_github_output(pr_run)
             for w in pr_run.warnings:
                 warn(w, no_color=app.no_color)

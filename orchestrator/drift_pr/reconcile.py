@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.config import ProjectEntry, ReconcileMode, RootConfig, StackConfig
+from orchestrator.discovery import Stack
 from orchestrator.drift.model import escape_segment
 from orchestrator.jsontypes import JSONData
 from orchestrator.stackrules import matches, target_settings
@@ -109,6 +110,15 @@ def effective_setting(
     if "mode" in root.reconcile.model_fields_set:
         return Setting(root.reconcile.mode, f"{config_name} reconcile")
     return Setting(root.reconcile.mode, "the default")
+
+
+def checkout_setting(root: RootConfig, stack: Stack) -> Setting:
+    """The stack's setting from the checked-out files (``drift --reconcile``: which identity scans
+    it in CI, where the checkout is the default branch). Whether a drift is put back is decided
+    by :func:`effective_setting` on the default branch's files, never by this."""
+    return effective_setting(
+        root, stack.config, path=stack.path, stack_id=stack.id, workspace=stack.workspace
+    )
 
 
 # ---------------------------------------------------------------- the plan against the drift

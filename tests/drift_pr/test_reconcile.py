@@ -232,3 +232,26 @@ def test_the_default_branchs_policies_judge_the_remediation_not_the_work_trees(
     assert storage["reconcile"] == "the default branch's policies deny the remediation plan"
     assert repo.bucket_tags()["owner"] == "intruder"
     assert reconcile_records(repo) == []
+
+
+def test_a_scan_by_reconcile_setting_in_a_checkout_behind_main_applies_nothing(
+    drift_repo: Callable[..., DriftRepo], github: FakeGitHub
+) -> None:
+    """`drift --reconcile pr` (the drift workflow's read-only job) picks stacks by the checkout.
+    If main changed the setting after the checkout (here: every stack set to auto), the scan
+    refuses the stack (its checkout differs from main): nothing applied with that identity."""
+    repo = drift_repo(files=ESTATE)
+    repo.env.update(github.env())
+    config = repo.root / "orchestrate.yaml"
+    config.write_text(config.read_text() + "reconcile: auto\n")
+    repo.git("commit", "-q", "-am", "reconcile: auto")
+    repo.git("push", "-q", "origin", "HEAD:main")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.set_bucket_tags({"owner": "intruder", "environment": "prod"})
+    res = repo.run("list", "--reconcile", "auto", "--format", "json", ok=(0,))
+    assert json.loads(res.stdout)["stacks"] == []  # the checkout says pr
+    _, data = repo.drift("--reconcile", "pr", ok=(1,))
+    storage = outcome(data, "aws/storage")
+    assert storage["action"] == "failed" and "differs from main" in storage["error"], storage
+    assert repo.bucket_tags()["owner"] == "intruder"
+    assert reconcile_records(repo) == []

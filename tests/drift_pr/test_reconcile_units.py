@@ -3,10 +3,14 @@ the window; and how the run's summary shows it."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
 from orchestrator.config import RootConfig, parse_root_config, parse_stack_config
 from orchestrator.controller.driftlog import last_reconciles
@@ -336,3 +340,33 @@ def test_a_plan_that_leaves_some_drift_in_place_is_refused() -> None:
 def test_a_stack_whose_merged_code_was_not_applied_is_refused(sync: str) -> None:
     (reason,) = scan(sync=sync)
     assert f"the stack is {sync}" in reason and "nobody approved yet" in reason
+
+
+def test_list_and_drift_select_stacks_by_their_reconcile_setting(
+    make_repo: Callable[..., Path], cli: Callable[..., Result]
+) -> None:
+    """`--reconcile auto|pr` splits a scan between the apply identity and the plan identity
+    (docs/ci.md): same precedence as the reconciler, from the checked-out files."""
+    tf = 'terraform {\n  required_version = ">= 1.5"\n}\n'
+    root = make_repo(
+        {
+            "orchestrate.yaml": "environments: [dev, prod]\nreconcile:\n  environments:\n    dev: auto\n",
+            "stacks/dev/app/main.tf": tf,
+            "stacks/dev/app/stack.yaml": "{}\n",
+            "stacks/dev/db/main.tf": tf,
+            "stacks/dev/db/stack.yaml": "reconcile: pr\n",
+            "stacks/prod/app/main.tf": tf,
+            "stacks/prod/app/stack.yaml": "{}\n",
+        }
+    )
+
+    def listed(*args: str) -> list[str]:
+        res = cli("--repo", str(root), "list", "--format", "json", *args)
+        assert res.exit_code == 0, res.output
+        return sorted(s["id"] for s in json.loads(res.stdout)["stacks"])
+
+    assert listed("--reconcile", "auto") == ["dev/app"]
+    assert listed("--reconcile", "pr") == ["dev/db", "prod/app"]
+    assert listed() == ["dev/app", "dev/db", "prod/app"]
+    res = cli("--repo", str(root), "list", "--reconcile", "sometimes")
+    assert res.exit_code == 1 and "sometimes" in res.output

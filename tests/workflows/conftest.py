@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +74,11 @@ def _copy_tree(src: Path, dst: Path) -> None:
     )
 
 
-def build_repository(root: Path, config_extra: str = BACKEND, *, on_merge: bool = False) -> None:
+def build_repository(
+    root: Path, config_extra: str = BACKEND, *, on_merge: bool = False, auto: Sequence[str] = ()
+) -> None:
     """The example estate, the workflows, action.yml and orchestrate's source in one repository
-    (``on_merge``: with ``approval.mode: on-merge``)."""
+    (``on_merge``: with ``approval.mode: on-merge``; ``auto``: stack paths set to ``reconcile: auto``)."""
     root.mkdir(parents=True)
     for name in ("stacks", "modules", "policies", ".github"):
         _copy_tree(REPO_ROOT / name, root / name)
@@ -90,6 +92,9 @@ def build_repository(root: Path, config_extra: str = BACKEND, *, on_merge: bool 
         assert "\napproval:\n" in config
         config = config.replace("\napproval:\n", "\napproval:\n  mode: on-merge\n", 1)
     (root / "orchestrate.yaml").write_text(config + config_extra)
+    for path in auto:
+        with (root / path / "stack.yaml").open("a") as fh:
+            fh.write("reconcile: auto\n")
     if "type: s3" in config_extra:
         # With state in S3, the stack reading another's state reads it there too (docs/ci.md);
         # the endpoint comes from AWS_ENDPOINT_URL, which orchestrate sets for the stack's cloud.
@@ -199,7 +204,12 @@ class Estate:
 
 @contextmanager
 def open_estate(
-    tmp_path: Path, cli: Callable[..., Result], *, on_merge: bool = False, encrypted: bool = False
+    tmp_path: Path,
+    cli: Callable[..., Result],
+    *,
+    on_merge: bool = False,
+    encrypted: bool = False,
+    auto: Sequence[str] = (),
 ) -> Iterator[Estate]:
     """The estate (``on_merge``: approval.mode on-merge on main; ``encrypted``: its plan sets
     encrypted (docs/ci.md), the age identity a secret of the production environment only)."""
@@ -218,7 +228,7 @@ def open_estate(
     from orchestrate_emulate.manager import Emulation
 
     seed = tmp_path / "seed"
-    build_repository(seed, config_extra, on_merge=on_merge)
+    build_repository(seed, config_extra, on_merge=on_merge, auto=auto)
     git(tmp_path, "init", "-q", "-b", "main", str(seed))
     git(seed, "add", "-A")
     git(
@@ -293,4 +303,11 @@ def estate(tmp_path: Path, cli: Callable[..., Result], request: pytest.FixtureRe
 def on_merge_estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
     """The estate with approval.mode: on-merge on main."""
     with open_estate(tmp_path, cli, on_merge=True) as opened:
+        yield opened
+
+
+@pytest.fixture
+def auto_estate(tmp_path: Path, cli: Callable[..., Result]) -> Iterator[Estate]:
+    """The estate with aws/dev/storage set to ``reconcile: auto`` on main."""
+    with open_estate(tmp_path, cli, auto=("stacks/aws/dev/storage",)) as opened:
         yield opened

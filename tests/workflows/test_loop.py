@@ -154,8 +154,13 @@ def test_plan_approve_apply_drift_drift_pr_apply_through_the_shipped_workflows(e
     )
 
     # 4. The scheduled drift scan opens a drift pull request and plans it itself.
+    approvals = len(world.approvals)
     drift = estate.run("drift", "schedule", {"schedule": "17 5 * * *"})
     assert drift.ok, drift.explain()
+    # No stack is set to reconcile: auto: the scan holds the plan identity only, and the job with
+    # the apply identity neither runs nor waits for the production environment.
+    assert drift.job("drift").outputs["auto"] == "0"
+    assert drift.job("reconcile").result == "skipped" and len(world.approvals) == approvals
     assert world.artifact(f"drift-report-{drift.run_id}-1") is not None
     drift_prs = [p for p in gh.pulls.values() if str(p["_head_ref"]).startswith("orchestrate/drift/")]
     assert [p["_head_ref"] for p in drift_prs] == ["orchestrate/drift/aws-dev-storage"], drift_prs
