@@ -90,13 +90,15 @@ def shape(typed: type, fields: Mapping[str, Check]) -> Check:
     keys = required | vars(typed)["__optional_keys__"]
     assert set(fields) == keys, f"{typed.__name__}: checks for {sorted(set(fields) ^ keys)}"
 
+    checked = [(key, field_check) for key, field_check in fields.items() if field_check is not ANY]
+
     def check(value: object, path: str) -> None:
         if not isinstance(value, dict):
             raise Malformed(path, "an object", value)
-        missing = sorted(required - value.keys())
-        if missing:
-            raise Missing(f"{path}.{missing[0]}" if path else missing[0])
-        for key, field_check in fields.items():
+        if not required <= value.keys():
+            missing = sorted(required - value.keys())[0]
+            raise Missing(f"{path}.{missing}" if path else missing)
+        for key, field_check in checked:
             if key in value:
                 field_check(value[key], f"{path}.{key}" if path else key)
 
