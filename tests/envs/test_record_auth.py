@@ -14,6 +14,7 @@ import pytest
 
 from orchestrator.envs.store import NOTES_REF, RecordStore
 from tests.conftest import git
+from tests.envs.conftest import FAMILY, RemoteRepo, two_envs
 from tests.envs.test_store import record
 from tests.fakes.git_http import GitHttpServer
 
@@ -116,3 +117,33 @@ def test_a_clone_with_credentials_of_its_own_keeps_them(
     head = git(work, "rev-parse", "HEAD")
     assert RecordStore(work).write(record(head)).pushed
     assert git(bare, "notes", "--ref=orchestrate", "show", head)
+
+
+def test_an_apply_in_ci_whose_record_is_refused_says_so_in_the_log_and_the_job_summary(
+    remote_repo: Callable[..., RemoteRepo], tmp_path: Path
+) -> None:
+    repo = remote_repo(FAMILY, two_envs(promotion=False))
+    srv = GitHttpServer(repo.bare, "acme/infra", lambda t, w: t == READ and not w).start()
+    try:
+        git(repo.root, "remote", "set-url", "origin", srv.repo_url)
+        summary = tmp_path / "summary.md"
+        repo.env.update(
+            GITHUB_ACTIONS="true",
+            GITHUB_STEP_SUMMARY=str(summary),
+            GITHUB_TOKEN=READ,  # contents: read
+            GITHUB_SERVER_URL=srv.url,
+            GITHUB_REPOSITORY="",
+        )
+        assert repo.orchestrate("plan").exit_code == 2
+        res = repo.orchestrate("apply", "--approved-by", "alice", "--reason", "test")
+        assert res.exit_code == 0, res.output  # the apply stands
+        assert "::warning title=orchestrate%3A apply record not pushed::" in res.output
+        assert "orchestrate history --push" in res.output
+        text = summary.read_text()
+        assert "Apply record not pushed" in text and "`orchestrate history --push`" in text
+        assert not leaks(READ, res.output, text)
+        head = git(repo.root, "rev-parse", "HEAD")
+        assert git(repo.root, "notes", "--ref=orchestrate", "show", head)  # kept in the clone
+        assert ("git-receive-pack", 403) in srv.requests
+    finally:
+        srv.stop()
