@@ -10,8 +10,11 @@ once where it is read (``load_plan_json``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeAlias
+
+from orchestrator.errors import OrchestratorError
 
 JSONScalar: TypeAlias = "bool | int | float | str | None"
 JSONValue: TypeAlias = "JSONScalar | list[JSONValue] | dict[str, JSONValue]"
@@ -103,3 +106,31 @@ def shape(typed: type, fields: Mapping[str, Check]) -> Check:
                 field_check(value[key], f"{path}.{key}" if path else key)
 
     return check
+
+
+ErrorClass: TypeAlias = "type[OrchestratorError]"
+
+
+def parse_json(
+    text: str | bytes, *, what: str, where: str, error: ErrorClass, hint: str | None = None
+) -> object:
+    """``text`` parsed; invalid (a truncated file) or too deeply nested JSON is ``error``."""
+    try:
+        data: object = json.loads(text)
+    except ValueError as exc:
+        raise error(f"{what} is not valid JSON (truncated?): {exc}", where=where, hint=hint) from exc
+    except RecursionError:
+        raise error(f"{what} is nested too deeply to read", where=where, hint=hint) from None
+    return data
+
+
+def check_shape(
+    check: Check, data: object, *, what: str, where: str, error: ErrorClass, hint: str | None = None
+) -> None:
+    """Run ``check`` on a parsed document; a mismatch is ``error`` naming the field."""
+    try:
+        check(data, "")
+    except Malformed as exc:
+        raise error(f"{what} is malformed: {exc}", where=where, hint=hint) from None
+    except RecursionError:
+        raise error(f"{what} is nested too deeply to read", where=where, hint=hint) from None

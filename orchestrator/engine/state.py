@@ -7,13 +7,13 @@ registers sensitive values with the shared redactor.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 
 from orchestrator.discovery import Stack
 from orchestrator.engine.workdir import Workdir
 from orchestrator.errors import TerraformError
+from orchestrator.jsontypes import parse_json
 from orchestrator.redact import Redactor
 from orchestrator.terraform import runner as tf
 from orchestrator.terraform.plan import PlannedOutput, outputs_from_output_json
@@ -37,11 +37,9 @@ def parse_state(sid: str, text: str) -> StateJSON | None:
     """The state document ``terraform state pull`` printed; None when the stack has none (pure)."""
     if not text.strip():
         return None
-    try:
-        state: object = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise TerraformError(f"the state of '{sid}' is not valid JSON", where=sid, hint=_INSPECT) from exc
-    return state_json_of(state, what=f"the state of '{sid}'", where=sid, error=TerraformError, hint=_INSPECT)
+    what = f"the state of '{sid}'"
+    state = parse_json(text, what=what, where=sid, error=TerraformError, hint=_INSPECT)
+    return state_json_of(state, what=what, where=sid, error=TerraformError, hint=_INSPECT)
 
 
 def state_identity_of(state: StateJSON | None) -> tuple[str | None, int | None]:

@@ -14,21 +14,23 @@ plan set's ``plan.json``), never a ``KeyError`` deep in a reader.
 
 from __future__ import annotations
 
-import json
 from typing import TypedDict, cast
 
-from orchestrator.errors import OrchestratorError, TerraformError
+from orchestrator.errors import TerraformError
 from orchestrator.jsontypes import (
     ANY,
     BOOLEAN,
     INTEGER,
     STRING,
+    ErrorClass,
     JSONValue,
-    Malformed,
+    check_shape,
     list_of,
     map_of,
+    parse_json,
     shape,
 )
+from orchestrator.terraform.statejson import StateOutput, output_shape
 
 # Required keys are declared in a total base class (``Required[...]`` is not seen at run time
 # under ``from __future__ import annotations``; jsontypes.shape reads the keys at run time).
@@ -52,36 +54,32 @@ class Change(_ChangeKeys, total=False):
     generated_config: str
 
 
+class _Resource(TypedDict, total=False):
+    """What names a resource in every representation."""
+
+    mode: str  # managed | data
+    type: str
+    name: str
+
+
 class _ResourceChangeKeys(TypedDict):
     address: str
     change: Change
 
 
-class ResourceChange(_ResourceChangeKeys, total=False):
+class ResourceChange(_ResourceChangeKeys, _Resource, total=False):
     """An entry of ``resource_changes`` (and of ``resource_drift``)."""
 
     previous_address: str
     module_address: str
-    mode: str  # managed | data
-    type: str
-    name: str
     index: JSONValue
     deposed: str
     provider_name: str
     action_reason: str
 
 
-class ValuesOutput(TypedDict, total=False):
-    value: JSONValue
-    sensitive: bool
-    type: JSONValue
-
-
-class ValuesResource(TypedDict, total=False):
+class ValuesResource(_Resource, total=False):
     address: str
-    mode: str
-    type: str
-    name: str
     index: JSONValue
     provider_name: str
     schema_version: int
@@ -98,7 +96,7 @@ class ValuesModule(TypedDict, total=False):
 class Values(TypedDict, total=False):
     """A values representation: ``planned_values``, ``prior_state.values``."""
 
-    outputs: dict[str, ValuesOutput]
+    outputs: dict[str, StateOutput]  # the same in a values representation as in a state
     root_module: ValuesModule
 
 
@@ -118,11 +116,8 @@ class ConfigVariable(TypedDict, total=False):
     sensitive: bool
 
 
-class ConfigResource(TypedDict, total=False):
+class ConfigResource(_Resource, total=False):
     address: str
-    mode: str
-    type: str
-    name: str
     provider_config_key: str
     expressions: dict[str, JSONValue]
     schema_version: int
@@ -188,15 +183,14 @@ _change = shape(
         "generated_config": STRING,
     },
 )
+_RESOURCE = {"mode": STRING, "type": STRING, "name": STRING}
 _resource_change = shape(
     ResourceChange,
     {
+        **_RESOURCE,
         "address": STRING,
         "previous_address": STRING,
         "module_address": STRING,
-        "mode": STRING,
-        "type": STRING,
-        "name": STRING,
         "index": ANY,
         "deposed": STRING,
         "provider_name": STRING,
@@ -207,10 +201,8 @@ _resource_change = shape(
 _values_resource = shape(
     ValuesResource,
     {
+        **_RESOURCE,
         "address": STRING,
-        "mode": STRING,
-        "type": STRING,
-        "name": STRING,
         "index": ANY,
         "provider_name": STRING,
         "schema_version": INTEGER,
@@ -231,17 +223,15 @@ _values_module_fields = shape(
 _values = shape(
     Values,
     {
-        "outputs": map_of(shape(ValuesOutput, {"value": ANY, "sensitive": BOOLEAN, "type": ANY})),
+        "outputs": map_of(output_shape),
         "root_module": _values_module,
     },
 )
 _config_resource = shape(
     ConfigResource,
     {
+        **_RESOURCE,
         "address": STRING,
-        "mode": STRING,
-        "type": STRING,
-        "name": STRING,
         "provider_config_key": STRING,
         "expressions": map_of(ANY),
         "schema_version": INTEGER,
@@ -302,20 +292,13 @@ _plan = shape(
     },
 )
 
-PlanErrorClass = type[OrchestratorError]
-
 
 def load_plan_json(
-    text: str | bytes, *, what: str, where: str, error: PlanErrorClass, hint: str | None = None
+    text: str | bytes, *, what: str, where: str, error: ErrorClass, hint: str | None = None
 ) -> PlanJSON:
     """Parse and check a plan JSON; ``what`` names it in the message (``terraform show -json``
     output, ``<slug>/plan.json``), ``error`` is the caller's error class."""
-    try:
-        data: object = json.loads(text)
-    except ValueError as exc:
-        raise error(f"{what} is not valid JSON (truncated?): {exc}", where=where, hint=hint) from exc
-    except RecursionError:
-        raise error(f"{what} is nested too deeply to be a terraform plan", where=where, hint=hint) from None
+    data = parse_json(text, what=what, where=where, error=error, hint=hint)
     return plan_json_of(data, what=what, where=where, error=error, hint=hint)
 
 
@@ -331,13 +314,8 @@ def plan_from_terraform(text: str | bytes, *, where: str) -> PlanJSON:
 
 
 def plan_json_of(
-    data: object, *, what: str, where: str, error: PlanErrorClass, hint: str | None = None
+    data: object, *, what: str, where: str, error: ErrorClass, hint: str | None = None
 ) -> PlanJSON:
     """A parsed document as a plan JSON, when it has the plan's shape."""
-    try:
-        _plan(data, "")
-    except Malformed as exc:
-        raise error(f"{what} is not a terraform plan: {exc}", where=where, hint=hint) from None
-    except RecursionError:
-        raise error(f"{what} is nested too deeply to be a terraform plan", where=where, hint=hint) from None
+    check_shape(_plan, data, what=what, where=where, error=error, hint=hint)
     return cast(PlanJSON, data)

@@ -10,19 +10,19 @@ to do about each).
 
 from __future__ import annotations
 
-import json
 from typing import TypedDict, cast
 
-from orchestrator.errors import OrchestratorError
 from orchestrator.jsontypes import (
     ANY,
     BOOLEAN,
     INTEGER,
     STRING,
+    ErrorClass,
     JSONValue,
-    Malformed,
+    check_shape,
     list_of,
     map_of,
+    parse_json,
     shape,
 )
 
@@ -86,7 +86,7 @@ _instance = shape(
         "create_before_destroy": BOOLEAN,
     },
 )
-_output = shape(StateOutput, {"value": ANY, "type": ANY, "sensitive": BOOLEAN})
+output_shape = shape(StateOutput, {"value": ANY, "type": ANY, "sensitive": BOOLEAN})
 _state = shape(
     StateJSON,
     {
@@ -94,7 +94,7 @@ _state = shape(
         "terraform_version": STRING,
         "serial": INTEGER,
         "lineage": STRING,
-        "outputs": map_of(_output),
+        "outputs": map_of(output_shape),
         "resources": list_of(
             shape(
                 StateResource,
@@ -112,21 +112,14 @@ _state = shape(
         "check_results": ANY,
     },
 )
-_outputs = map_of(_output)
-
-ErrorClass = type[OrchestratorError]
+_outputs = map_of(output_shape)
 
 
 def state_json_of(
     data: object, *, what: str, where: str, error: ErrorClass, hint: str | None = None
 ) -> StateJSON:
     """A parsed document as a state, when it has a state's shape (any format version)."""
-    try:
-        _state(data, "")
-    except Malformed as exc:
-        raise error(f"{what} is malformed: {exc}", where=where, hint=hint) from None
-    except RecursionError:
-        raise error(f"{what} is nested too deeply to be a state", where=where, hint=hint) from None
+    check_shape(_state, data, what=what, where=where, error=error, hint=hint)
     return cast(StateJSON, data)
 
 
@@ -135,13 +128,6 @@ def outputs_json_of(
 ) -> dict[str, StateOutput]:
     """What ``terraform output -json`` printed: output name -> value, type, sensitive."""
     what = "`terraform output -json` output"
-    try:
-        data: object = json.loads(text or "{}")
-        _outputs(data, "")
-    except ValueError as exc:
-        raise error(f"{what} is not valid JSON: {exc}", where=where, hint=hint) from exc
-    except Malformed as exc:
-        raise error(f"{what} is malformed: {exc}", where=where, hint=hint) from None
-    except RecursionError:
-        raise error(f"{what} is nested too deeply", where=where, hint=hint) from None
+    data = parse_json(text or "{}", what=what, where=where, error=error, hint=hint)
+    check_shape(_outputs, data, what=what, where=where, error=error, hint=hint)
     return cast(dict[str, StateOutput], data)

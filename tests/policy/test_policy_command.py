@@ -141,7 +141,7 @@ def test_a_plan_json_that_is_not_a_plan_is_an_error_never_a_pass(
     plan_set = make_plan_set(estate_repo, {"aws/prod/storage": doc})
     res = cli("--repo", str(estate_repo), "policy", "--plan-set", str(plan_set))
     assert res.exit_code == 1, res.output
-    assert "plan.json is not a terraform plan: resource_changes[0].change is missing" in res.output
+    assert "plan.json is malformed: resource_changes[0].change is missing" in res.output
     assert "plan again" in res.output and "internal error" not in res.output
 
 

@@ -74,7 +74,7 @@ def test_a_malformed_plan_names_the_field(mutate: Any, message: str) -> None:
     mutate(doc)
     with pytest.raises(PlanSetError) as info:
         load(doc)
-    assert info.value.message == f"plan.json is not a terraform plan: {message}"
+    assert info.value.message == f"plan.json is malformed: {message}"
     assert info.value.where == "s"
 
 
@@ -213,7 +213,7 @@ def wrapped_terraform(tmp_path: Path, real: Path, show: str) -> Path:
         ("head -c 300", "`terraform show -json` output is not valid JSON (truncated?)"),
         (
             'sed \'s/"resource_changes":\\[/"resource_changes":5,"x":[/\'',
-            "`terraform show -json` output is not a terraform plan: resource_changes is a number, expected a list",
+            "`terraform show -json` output is malformed: resource_changes is a number, expected a list",
         ),
     ],
     ids=["truncated", "malformed"],
