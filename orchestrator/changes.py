@@ -98,36 +98,39 @@ def _in_module(path: str, module: str) -> bool:
     return _under(path, module)
 
 
+def _add_reason(reasons: dict[str, list[str]], sid: str, why: str) -> None:
+    """Record ``why`` for stack ``sid`` once, in first-seen order."""
+    bucket = reasons.setdefault(sid, [])
+    if why not in bucket:
+        bucket.append(why)
+
+
 def stacks_for_files(stacks: Mapping[str, Stack], files: Iterable[str]) -> dict[str, list[str]]:
     """Stacks touched by changed ``files`` (repo-relative posix), with the reasons. Pure."""
     files = sorted(set(files))
     # A file belongs to the deepest stack directory that contains it (nested stacks).
     by_dir = sorted(((s.path, sid) for sid, s in stacks.items()), key=lambda x: -len(x[0]))
     reasons: dict[str, list[str]] = {}
-
-    def add(sid: str, why: str) -> None:
-        bucket = reasons.setdefault(sid, [])
-        if why not in bucket:
-            bucket.append(why)
-
     for f in files:
         for d, sid in by_dir:
             if _under(f, d):
-                add(sid, f"changed file {f}")
+                _add_reason(reasons, sid, f"changed file {f}")
                 break
     for sid, stack in stacks.items():
         for module in stack.module_paths:
             hits = [f for f in files if _in_module(f, module)]
             if hits:
-                add(sid, f"module {module} ({hits[0]}{' and more' if len(hits) > 1 else ''})")
+                _add_reason(
+                    reasons, sid, f"module {module} ({hits[0]}{' and more' if len(hits) > 1 else ''})"
+                )
         for pattern, shown in zip(watch_patterns(stack), stack.config.watch, strict=True):
             rx = _glob_regex(pattern)
             hits = [f for f in files if rx.match(f) or fnmatch.fnmatchcase(f, pattern)]
             if hits:
-                add(sid, f"watch {shown} ({hits[0]})")
+                _add_reason(reasons, sid, f"watch {shown} ({hits[0]})")
         for path, shown in var_file_paths(stack):
             if path in files:
-                add(sid, f"var file {shown} ({path})")
+                _add_reason(reasons, sid, f"var file {shown} ({path})")
     return reasons
 
 

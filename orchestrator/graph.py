@@ -164,33 +164,37 @@ def _cycle_error(graph: nx.DiGraph) -> GraphError:
     )
 
 
+def _add_edge(g: nx.DiGraph, upstream: str, downstream: str, reason: EdgeReason) -> None:
+    """An edge ``upstream -> downstream``; a second reason for one edge is added to its list."""
+    if g.has_edge(upstream, downstream):
+        g.edges[upstream, downstream]["reasons"].append(reason)
+    else:
+        g.add_edge(upstream, downstream, reasons=[reason])
+
+
 def build_graph(discovery: Discovery) -> StackGraph:
     """Build and check the graph. Raises GraphError for unknown ids and cycles."""
     stacks = discovery.stacks
     g = nx.DiGraph()
     g.add_nodes_from(sorted(stacks))
 
-    def add(upstream: str, downstream: str, reason: EdgeReason) -> None:
-        if g.has_edge(upstream, downstream):
-            g.edges[upstream, downstream]["reasons"].append(reason)
-        else:
-            g.add_edge(upstream, downstream, reasons=[reason])
-
     for sid in sorted(stacks):
         stack = stacks[sid]
         for i, dep in enumerate(stack.config.depends_on):
             if dep not in stacks:
                 raise _unknown(stack, dep, ["depends_on", i], stacks, "depends on")
-            add(dep, sid, EdgeReason("depends_on", dep, _lazy(stack, ["depends_on", i])))
+            _add_edge(g, dep, sid, EdgeReason("depends_on", dep, _lazy(stack, ["depends_on", i])))
         for var, ref in sorted(stack.config.inputs.items()):
             up, output = input_source(ref)
             if up not in stacks:
                 raise _unknown(stack, up, ["inputs", var], stacks, f"takes input '{var}' from")
-            add(up, sid, EdgeReason("inputs", f"{var} <- {up}.{output}", _lazy(stack, ["inputs", var])))
+            _add_edge(
+                g, up, sid, EdgeReason("inputs", f"{var} <- {up}.{output}", _lazy(stack, ["inputs", var]))
+            )
 
     for up, down, reason in _remote_state_edges(discovery):
         if up != down:
-            add(up, down, reason)
+            _add_edge(g, up, down, reason)
 
     if not nx.is_directed_acyclic_graph(g):
         raise _cycle_error(g)

@@ -173,6 +173,41 @@ class ScheduleState:
         return sorted(t for t in self.tasks if t not in self.status and t not in self.running)
 
 
+@dataclass
+class _Results(Generic[T]):
+    """The results of a threaded run as they come in; skips are reported as they are recorded."""
+
+    on_skip: Callable[[str, str], None] | None
+    by_id: dict[str, TaskResult[T]] = field(default_factory=dict)
+
+    def skip(self, tid: str, reason: str) -> None:
+        self.by_id[tid] = TaskResult(tid, "skipped", reason=reason)
+        if self.on_skip is not None:
+            self.on_skip(tid, reason)
+
+    def finished(self, tid: str, fut: Future[Outcome[T]], started: float) -> tuple[bool, str]:
+        """Record a finished worker's result; ``(ok, failure)`` for the schedule."""
+        end = time.monotonic()
+        try:
+            outcome = fut.result()
+            ok, failure = outcome.ok, outcome.failure
+            self.by_id[tid] = TaskResult(
+                tid, "done" if ok else "failed", outcome.value, None, None, started, end
+            )
+        except BaseException as exc:  # a worker's error fails its task, not the run
+            self.by_id[tid] = TaskResult(tid, "failed", None, exc, None, started, end)
+            return False, "failed"
+        return ok, failure
+
+    def not_run(self, state: ScheduleState) -> None:
+        """Skip what never started (after a stop) and what the schedule skipped unreported."""
+        for tid in state.leftover():
+            self.skip(tid, state.stopped or "not started")
+        for tid, st in state.status.items():
+            if st == "skipped" and tid not in self.by_id:
+                self.skip(tid, state.reasons.get(tid, "skipped"))
+
+
 def run(
     tasks: Iterable[Task],
     worker: Callable[[str], Outcome[T]],
@@ -185,17 +220,11 @@ def run(
 ) -> dict[str, TaskResult[T]]:
     """Run every task with threads; returns a result per task (done, failed or skipped)."""
     state = ScheduleState(check_tasks(tasks), parallelism, pool_limits or {}, fail_fast)
-    results: dict[str, TaskResult[T]] = {}
+    results: _Results[T] = _Results(on_skip)
     futures: dict[Future[Outcome[T]], str] = {}
     started: dict[str, float] = {}
-
-    def skip(tid: str, reason: str) -> None:
-        results[tid] = TaskResult(tid, "skipped", reason=reason)
-        if on_skip is not None:
-            on_skip(tid, reason)
-
     if not state.tasks:
-        return results
+        return results.by_id
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="orchestrate") as pool:
         while not state.finished():
             if cancel is not None and cancel.is_set():
@@ -209,26 +238,11 @@ def run(
             done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
                 tid = futures.pop(fut)
-                end = time.monotonic()
-                failure = "failed"
-                try:
-                    outcome = fut.result()
-                    ok = outcome.ok
-                    failure = outcome.failure
-                    results[tid] = TaskResult(
-                        tid, "done" if ok else "failed", outcome.value, None, None, started[tid], end
-                    )
-                except BaseException as exc:  # a worker's error fails its task, not the run
-                    ok = False
-                    results[tid] = TaskResult(tid, "failed", None, exc, None, started[tid], end)
+                ok, failure = results.finished(tid, fut, started[tid])
                 for s in state.finish(tid, ok, failure):
-                    skip(s, state.reasons[s])
-    for tid in state.leftover():
-        skip(tid, state.stopped or "not started")
-    for tid, st in state.status.items():
-        if st == "skipped" and tid not in results:
-            skip(tid, state.reasons.get(tid, "skipped"))
-    return results
+                    results.skip(s, state.reasons[s])
+    results.not_run(state)
+    return results.by_id
 
 
 @dataclass(frozen=True)
@@ -273,15 +287,9 @@ def lower_bound(tasks: Iterable[Task], durations: Mapping[str, float], paralleli
     """max(critical path, total work / parallelism): no schedule can finish sooner."""
     by_id = check_tasks(tasks)
     longest: dict[str, float] = {}
-
-    def path(tid: str) -> float:
-        if tid not in longest:
-            longest[tid] = durations[tid] + max((path(d) for d in by_id[tid].deps), default=0.0)
-        return longest[tid]
-
-    # Iterative warm-up in dependency order avoids deep recursion on long chains.
+    # In dependency order every dependency's longest path is known before its dependents'.
     for tid in _topological(by_id):
-        path(tid)
+        longest[tid] = durations[tid] + max((longest[d] for d in by_id[tid].deps), default=0.0)
     critical = max(longest.values(), default=0.0)
     return max(critical, sum(durations[t] for t in by_id) / parallelism)
 

@@ -66,32 +66,38 @@ def read_text(path: Path, shown: str) -> str:
         ) from exc
 
 
-def expanded_size(value: Any, limit: int) -> int:
-    """How many values ``value`` holds with every shared (aliased) part counted each time it
-    is used; counting stops past ``limit``. Linear in the distinct objects (memoised)."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
+class _ExpandedSize:
+    """Counts values with aliases expanded, memoised per object; stops past ``limit``."""
 
-    def size(v: Any) -> int:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()  # the containers being counted (a cycle's way back)
+
+    def size(self, v: Any) -> int:
         if not isinstance(v, dict | list):
             return 1
         key = id(v)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            return limit + 1  # a recursive alias expands forever
-        active.add(key)
+        if key in self.sizes:
+            return self.sizes[key]
+        if key in self.active:
+            return self.limit + 1  # a recursive alias expands forever
+        self.active.add(key)
         total = 1
         items = [x for kv in v.items() for x in kv] if isinstance(v, dict) else v
         for item in items:
-            total += size(item)
-            if total > limit:
+            total += self.size(item)
+            if total > self.limit:
                 break
-        active.discard(key)
-        sizes[key] = min(total, limit + 1)
-        return sizes[key]
+        self.active.discard(key)
+        self.sizes[key] = min(total, self.limit + 1)
+        return self.sizes[key]
 
-    return size(value)
+
+def expanded_size(value: Any, limit: int) -> int:
+    """How many values ``value`` holds with every shared (aliased) part counted each time it
+    is used; counting stops past ``limit``. Linear in the distinct objects (memoised)."""
+    return _ExpandedSize(limit).size(value)
 
 
 def parse_yaml(text: str, shown: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from orchestrator.clouds import ResolvedTarget
 from orchestrator.config import AwsTarget
 from orchestrator.drift.model import LiveResource, Resource
-from orchestrator.drift.retry import RetryPolicy, call_with_retries
+from orchestrator.drift.retry import AttemptBudget, RetryPolicy, call_with_retries
 from orchestrator.drift.state import StateLocation
 from orchestrator.errors import CloudError
 
@@ -372,13 +372,6 @@ class AwsReader:
     def call(self, service: str, operation: str, **kwargs: Any) -> Any:
         """One API call with retries; failures translated into CloudError."""
         method = getattr(self.client(service), operation)
-        limits = {"transient": self.retry.attempts, "connect": min(3, self.retry.attempts)}
-        attempt = {"n": 0}
-
-        def retryable(exc: BaseException) -> bool:
-            kind = classify(exc)
-            attempt["n"] += 1
-            return kind is not None and attempt["n"] < limits[kind]
 
         def report(exc: BaseException, retry: int) -> None:
             del retry
@@ -387,7 +380,10 @@ class AwsReader:
 
         try:
             return call_with_retries(
-                lambda: method(**kwargs), policy=self.retry, retryable=retryable, on_retry=report
+                lambda: method(**kwargs),
+                policy=self.retry,
+                retryable=AttemptBudget(classify, self.retry),
+                on_retry=report,
             )
         except Exception as exc:
             if _error_code(exc) in _NOT_FOUND:

@@ -26,7 +26,7 @@ from orchestrator.clouds import ResolvedTarget
 from orchestrator.config import AzureTarget
 from orchestrator.drift import azure_graph as graph
 from orchestrator.drift.model import LiveResource, Resource
-from orchestrator.drift.retry import RetryPolicy, call_with_retries
+from orchestrator.drift.retry import AttemptBudget, RetryPolicy, call_with_retries
 from orchestrator.errors import CloudError
 
 # ARM resource types whose Terraform type is unambiguous: listed for unmanaged detection.
@@ -346,13 +346,6 @@ class AzureReader:
     def call(self, what: str, fn: Callable[[], Any], *, not_found_ok: bool = False) -> Any:
         if self._denied is not None:
             raise self._denied
-        limits = {"transient": self.retry.attempts, "connect": min(3, self.retry.attempts)}
-        attempt = {"n": 0}
-
-        def retryable(exc: BaseException) -> bool:
-            k = classify(exc)
-            attempt["n"] += 1
-            return k is not None and attempt["n"] < limits[k]
 
         def report(exc: BaseException, retry: int) -> None:
             del retry
@@ -360,7 +353,9 @@ class AzureReader:
                 self._on_retry(what, exc)
 
         try:
-            return call_with_retries(fn, policy=self.retry, retryable=retryable, on_retry=report)
+            return call_with_retries(
+                fn, policy=self.retry, retryable=AttemptBudget(classify, self.retry), on_retry=report
+            )
         except Exception as exc:
             if not_found_ok and isinstance(exc, _exceptions().ResourceNotFoundError):
                 return None

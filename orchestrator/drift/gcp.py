@@ -28,7 +28,7 @@ from orchestrator.clouds import ResolvedTarget
 from orchestrator.config import GcpTarget
 from orchestrator.drift import gcp_assets as assets
 from orchestrator.drift.model import LiveResource, Resource
-from orchestrator.drift.retry import RetryPolicy, call_with_retries
+from orchestrator.drift.retry import AttemptBudget, RetryPolicy, call_with_retries
 from orchestrator.errors import CloudError
 
 GCP_TYPES = ("google_project", "google_folder")
@@ -245,13 +245,6 @@ class GcpReader:
         if self._denied is not None:
             raise self._denied
         method = getattr(self.client(kind), operation)
-        limits = {"transient": self.retry.attempts, "connect": min(3, self.retry.attempts)}
-        attempt = {"n": 0}
-
-        def retryable(exc: BaseException) -> bool:
-            k = classify(exc)
-            attempt["n"] += 1
-            return k is not None and attempt["n"] < limits[k]
 
         def report(exc: BaseException, retry: int) -> None:
             del retry
@@ -262,7 +255,7 @@ class GcpReader:
             return call_with_retries(
                 lambda: method(**kwargs, retry=None, timeout=TIMEOUT),
                 policy=self.retry,
-                retryable=retryable,
+                retryable=AttemptBudget(classify, self.retry),
                 on_retry=report,
             )
         except Exception as exc:

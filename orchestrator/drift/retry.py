@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -49,3 +49,24 @@ def call_with_retries(
                 on_retry(exc, retry)
             policy.sleep(policy.delay(retry))
             retry += 1
+
+
+class AttemptBudget:
+    """Whether an error is worth another try: a transient error (throttling, 5xx) while fewer
+    than ``policy.attempts`` errors were seen, a dropped connection while fewer than 3 were.
+
+    One budget per call: it counts the errors it is asked about, whatever their kind, so a
+    call that hit two throttles has one connection retry left of three.
+    """
+
+    def __init__(
+        self, classify: Callable[[BaseException], Literal["transient", "connect"] | None], policy: RetryPolicy
+    ) -> None:
+        self._classify = classify
+        self._limits = {"transient": policy.attempts, "connect": min(3, policy.attempts)}
+        self.errors = 0
+
+    def __call__(self, exc: BaseException) -> bool:
+        kind = self._classify(exc)
+        self.errors += 1
+        return kind is not None and self.errors < self._limits[kind]

@@ -260,6 +260,18 @@ class Scan:
                 plan.reader = got
         return scopes
 
+    def _read_one(
+        self, reader: Reader, rtype: str, want: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, LiveResource] | CloudError:
+        """One type read (in a worker thread); a cloud error is the result, not raised."""
+        try:
+            live = reader.read(rtype, want)
+        except CloudError as exc:
+            self.progress(f"{reader.where}: {rtype}: {exc.message}")
+            return exc
+        self.progress(f"{reader.where}: {rtype}: {len(live)} live, {len(want)} managed")
+        return live
+
     def _read_all(
         self, scopes: Mapping[tuple[str, ...], _Scope], plans: Mapping[str, _StackPlan]
     ) -> dict[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError]:
@@ -289,20 +301,11 @@ class Scan:
             if prepare is not None and want[key]:
                 prepare([key[1]])
         results: dict[tuple[tuple[str, ...], str], dict[str, LiveResource] | CloudError] = {}
-
-        def run(key: tuple[tuple[str, ...], str]) -> None:
-            reader = readers[key]
-            try:
-                live = reader.read(key[1], want[key])
-                results[key] = live
-                self.progress(f"{reader.where}: {key[1]}: {len(live)} live, {len(want[key])} managed")
-            except CloudError as exc:
-                results[key] = exc
-                self.progress(f"{reader.where}: {key[1]}: {exc.message}")
-
         if readers:
+            keys = sorted(readers)
             with ThreadPoolExecutor(max_workers=max(1, min(self.options.workers, len(readers)))) as pool:
-                list(pool.map(run, sorted(readers)))
+                got = pool.map(lambda key: self._read_one(readers[key], key[1], want[key]), keys)
+                results = dict(zip(keys, got, strict=True))
         # Which API read which managed type (asked after the reads: a reader may pick its path then).
         names = {id(scope.reader): scope.name for scope in scopes.values()}
         for key, reader in readers.items():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
-from orchestrator.drift.retry import RetryPolicy, call_with_retries
+from orchestrator.drift.retry import AttemptBudget, RetryPolicy, call_with_retries
 
 
 def policy(sleeps: list[float], jitter: float = 1.0, attempts: int = 5) -> RetryPolicy:
@@ -58,3 +60,47 @@ def test_errors_not_retryable_are_raised_at_once() -> None:
             retryable=lambda e: not isinstance(e, PermissionError),
         )
     assert sleeps == []
+
+
+def _kind(exc: BaseException) -> Literal["transient", "connect"] | None:
+    return "connect" if str(exc) == "reset" else "transient" if str(exc) == "503" else None
+
+
+class Flaky:
+    """Raises ValueError(each of ``errors``) in turn, then returns "ok"; counts its calls."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise ValueError(self.errors.pop(0))
+        return "ok"
+
+
+def _run(errors: list[str], attempts: int = 5) -> tuple[str, int]:
+    fn, retry = Flaky(errors), policy([], attempts=attempts)
+    try:
+        return call_with_retries(fn, policy=retry, retryable=AttemptBudget(_kind, retry)), fn.calls
+    except ValueError as exc:
+        return f"raised {exc}", fn.calls
+
+
+def test_the_budget_retries_transient_errors_up_to_the_policy_attempts() -> None:
+    assert _run(["503"] * 4) == ("ok", 5)
+    assert _run(["503"] * 5) == ("raised 503", 5)
+
+
+def test_the_budget_gives_dropped_connections_three_tries_counting_every_error() -> None:
+    assert _run(["reset"] * 2) == ("ok", 3)
+    assert _run(["reset"] * 3) == ("raised reset", 3)
+    # Two throttles already spent: the first dropped connection is the third error, the last try.
+    assert _run(["503", "503", "reset"]) == ("raised reset", 3)
+    assert _run(["reset", "503", "503"]) == ("ok", 4)
+    assert _run(["reset"] * 3, attempts=2) == ("raised reset", 2)
+
+
+def test_the_budget_never_retries_what_classify_rejects() -> None:
+    assert _run(["denied"]) == ("raised denied", 1)
