@@ -122,6 +122,39 @@ def _tags(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _storage_properties(
+    name: str, location: Any, props: dict[str, Any], old: dict[str, Any]
+) -> dict[str, Any]:
+    """A storage account's properties as Azure returns them: defaults, then the settings it
+    had (an update keeps them), then the request's, then what Azure fills in itself."""
+    base = f"https://{name}"
+    defaults: dict[str, Any] = {
+        "accessTier": "Hot",
+        "supportsHttpsTrafficOnly": True,
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+        "allowSharedKeyAccess": True,
+        "publicNetworkAccess": "Enabled",
+    }
+    return {
+        **defaults,
+        **{k: old[k] for k in defaults if k in old},
+        **props,
+        "provisioningState": "Succeeded",
+        "creationTime": old.get("creationTime") or now_rfc3339(),
+        "primaryLocation": location,
+        "statusOfPrimary": "available",
+        "primaryEndpoints": {
+            "blob": f"{base}.blob.core.windows.net/",
+            "queue": f"{base}.queue.core.windows.net/",
+            "table": f"{base}.table.core.windows.net/",
+            "file": f"{base}.file.core.windows.net/",
+            "dfs": f"{base}.dfs.core.windows.net/",
+            "web": f"{base}.z6.web.core.windows.net/",
+        },
+    }
+
+
 class AzureEmulator(Emulator):
     """Azure Resource Manager on 127.0.0.1 (resource groups, generic resources, providers)."""
 
@@ -509,33 +542,8 @@ class AzureEmulator(Emulator):
             raise HttpError(
                 400, "InvalidValuesForRequestParameters", f"minimumTlsVersion {tls!r} is not valid"
             )
-        base = f"https://{name}"
-        defaults: dict[str, Any] = {
-            "accessTier": "Hot",
-            "supportsHttpsTrafficOnly": True,
-            "minimumTlsVersion": "TLS1_2",
-            "allowBlobPublicAccess": False,
-            "allowSharedKeyAccess": True,
-            "publicNetworkAccess": "Enabled",
-        }
         old = (existing or {}).get("properties") or {}
-        resource["properties"] = {
-            **defaults,
-            **{k: old[k] for k in defaults if k in old},
-            **props,
-            "provisioningState": "Succeeded",
-            "creationTime": old.get("creationTime") or now_rfc3339(),
-            "primaryLocation": resource["location"],
-            "statusOfPrimary": "available",
-            "primaryEndpoints": {
-                "blob": f"{base}.blob.core.windows.net/",
-                "queue": f"{base}.queue.core.windows.net/",
-                "table": f"{base}.table.core.windows.net/",
-                "file": f"{base}.file.core.windows.net/",
-                "dfs": f"{base}.dfs.core.windows.net/",
-                "web": f"{base}.z6.web.core.windows.net/",
-            },
-        }
+        resource["properties"] = _storage_properties(name, resource["location"], props, old)
         if rid.lower() not in self.keys:
             self.keys[rid.lower()] = [
                 {"keyName": f"key{i}", "value": _key(rid, i), "permissions": "FULL"} for i in (1, 2)

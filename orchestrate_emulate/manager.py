@@ -163,27 +163,7 @@ class Emulation:
                         _terminate(old_pid)
                     # Start them all first, then wait: the servers boot in parallel.
                     launched[kind] = self._launch(kind, int((previous.get("ports") or {}).get(kind) or 0))
-            services: list[Service] = []
-            for kind in SERVERS:
-                old_pid, old_url, why = decided[kind]
-                if why is None:
-                    services.append(Service(kind, str(old_url), old_pid, "running"))
-                    continue
-                try:
-                    url, pid = self._await(kind, *launched[kind])
-                except EmulateError:
-                    # Leave nothing behind that state.json would not name.
-                    for proc, _ in launched.values():
-                        if proc.poll() is None:
-                            _terminate(proc.pid)
-                    raise
-                if old_pid:
-                    note = f"was {why} (pid {old_pid})"
-                    if kind == "aws":
-                        note += "; moto keeps nothing, so AWS resources created before are gone"
-                    services.append(Service(kind, url, pid, "restarted", note))
-                else:
-                    services.append(Service(kind, url, pid, "started"))
+            services = self._await_all(decided, launched)
             endpoints = {s.kind: s.url for s in services if s.kind in KINDS}
             pids = {s.kind: s.pid for s in services}
             ports = {s.kind: int(s.url.rsplit(":", 1)[1]) for s in services if s.kind in KINDS}
@@ -202,6 +182,36 @@ class Emulation:
             }
             write_json_atomic(self.state_file, state)
             return state, services
+
+    def _await_all(
+        self,
+        decided: dict[str, tuple[int, str | None, str | None]],
+        launched: dict[str, tuple[subprocess.Popen[bytes], Path]],
+    ) -> list[Service]:
+        """Each server as it is now: kept running, or launched and answering. One that does not
+        answer stops every server this run launched, then its error is raised."""
+        services: list[Service] = []
+        for kind in SERVERS:
+            old_pid, old_url, why = decided[kind]
+            if why is None:
+                services.append(Service(kind, str(old_url), old_pid, "running"))
+                continue
+            try:
+                url, pid = self._await(kind, *launched[kind])
+            except EmulateError:
+                # Leave nothing behind that state.json would not name.
+                for proc, _ in launched.values():
+                    if proc.poll() is None:
+                        _terminate(proc.pid)
+                raise
+            if old_pid:
+                note = f"was {why} (pid {old_pid})"
+                if kind == "aws":
+                    note += "; moto keeps nothing, so AWS resources created before are gone"
+                services.append(Service(kind, url, pid, "restarted", note))
+            else:
+                services.append(Service(kind, url, pid, "started"))
+        return services
 
     def _log(self, kind: str) -> Path:
         return self.dir / "logs" / f"{kind}.log"
