@@ -20,6 +20,7 @@ from orchestrator.backends import EffectiveBackend, state_base
 from orchestrator.drift.model import AttrPath, Resource, index_suffix
 from orchestrator.errors import OrchestratorError
 from orchestrator.hcl import Unresolved
+from orchestrator.jsontypes import JSONValue
 from orchestrator.redact import MIN_SECRET_LENGTH, leaves, state_sensitive_values
 from orchestrator.terraform.statejson import StateInstance, StateJSON, StateResource, state_json_of
 
@@ -44,7 +45,7 @@ class StateSnapshot:
 # ---------------------------------------------------------------- parsing (pure)
 
 
-def _step(step: Any) -> str | int:
+def _step(step: JSONValue) -> str | int:
     """One step of a state ``sensitive_attributes`` path: get_attr or index."""
     if not isinstance(step, dict):
         raise ValueError("path step is not an object")
@@ -62,17 +63,19 @@ def _step(step: Any) -> str | int:
     raise ValueError(f"unknown path step {step!r}")
 
 
-def _sensitive_paths(raw: Any) -> tuple[AttrPath, ...]:
+def _sensitive_paths(raw: JSONValue | None) -> tuple[AttrPath, ...]:
     if not raw:
         return ()
     if not isinstance(raw, list):
         raise ValueError("sensitive_attributes is not a list")
     # Terraform writes a list of paths, each a list of steps; tolerate a single flat path.
-    paths = raw if all(isinstance(p, list) for p in raw) else [raw]
+    paths = [p for p in raw if isinstance(p, list)]
+    if len(paths) < len(raw):
+        paths = [raw]
     return tuple(tuple(_step(s) for s in p) for p in paths)
 
 
-def values_at(value: Any, path: AttrPath) -> list[Any]:
+def values_at(value: JSONValue, path: AttrPath) -> list[JSONValue]:
     """The value(s) at ``path`` inside ``value``; a missing step gives nothing."""
     for i, step in enumerate(path):
         if isinstance(value, dict):
@@ -90,7 +93,7 @@ def values_at(value: Any, path: AttrPath) -> list[Any]:
     return [_unwrap_dynamic(value)]
 
 
-def _unwrap_dynamic(value: Any) -> Any:
+def _unwrap_dynamic(value: JSONValue) -> JSONValue:
     """A dynamic attribute (terraform_data's input/output) is stored as {"value": v, "type": t};
     the secret is v, never the type name."""
     if isinstance(value, dict) and set(value) == {"value", "type"} and isinstance(value["type"], str | list):
@@ -98,27 +101,21 @@ def _unwrap_dynamic(value: Any) -> Any:
     return value
 
 
-def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+def unflatten(flat: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
     """Terraform 0.11's ``attributes_flat`` ({"tags.%": "1", "tags.Name": "x", "ports.#": "1",
     "ports.0": "22"}) as nested attributes; counts (``%``, ``#``) are dropped."""
-    root: dict[str, Any] = {}
+    root: dict[str, JSONValue] = {}
     lists: set[tuple[str, ...]] = set()
     for key in sorted(flat):
         parts = key.split(".")
         if parts[-1] in ("%", "#"):
             if parts[-1] == "#":
                 lists.add(tuple(parts[:-1]))
-            node = root
-            for p in parts[:-1]:
-                node = node.setdefault(p, {})
+            _node(root, parts[:-1])
             continue
-        node = root
-        for p in parts[:-1]:
-            child = node.setdefault(p, {})
-            node = child if isinstance(child, dict) else {}
-        node[parts[-1]] = flat[key]
+        _node(root, parts[:-1])[parts[-1]] = flat[key]
 
-    def fix(node: Any, path: tuple[str, ...]) -> Any:
+    def fix(node: JSONValue, path: tuple[str, ...]) -> JSONValue:
         if not isinstance(node, dict):
             return node
         fixed = {k: fix(v, (*path, k)) for k, v in node.items()}
@@ -126,7 +123,20 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
             return [fixed[k] for k in sorted(fixed, key=int)]
         return fixed
 
-    return fix(root, ())  # type: ignore[no-any-return]
+    attributes = fix(root, ())
+    if not isinstance(attributes, dict):
+        raise ValueError("attributes_flat is a list, not an object")
+    return attributes
+
+
+def _node(root: dict[str, JSONValue], parts: list[str]) -> dict[str, JSONValue]:
+    """The object at ``parts`` under ``root``, created as needed; a scalar already there (a
+    key both a value and a prefix) is left alone and the rest goes nowhere."""
+    node = root
+    for p in parts:
+        child = node.setdefault(p, {})
+        node = child if isinstance(child, dict) else {}
+    return node
 
 
 class EncryptedStateError(StateError):

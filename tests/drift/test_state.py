@@ -14,6 +14,7 @@ from orchestrator.drift.state import (
     locate,
     parse_state,
     read_state,
+    unflatten,
     values_at,
 )
 from tests.drift import statefiles as sf
@@ -220,3 +221,23 @@ def test_bug11_an_opentofu_encrypted_state_is_named_and_pulled_through_tofu(tmp_
         read_state(location, "s")
     plain = doc(sf.Instance("aws_s3_bucket", "b", {"id": "b"}))
     assert read_state(location, "s", pull=lambda: plain).resources[0].id == "b"
+
+
+def test_flat_attributes_where_a_key_is_both_a_value_and_a_prefix_do_not_crash() -> None:
+    # "a" is a value and "a.b.%" counts a map under it: typed, this was an AttributeError
+    # (str.setdefault) that escaped as an internal error.
+    assert unflatten({"a": "x", "a.b.%": "1", "a.b.c": "y", "n.#": "1", "n.0": "22"}) == {
+        "a": "x",
+        "n": ["22"],
+    }
+    doc = {
+        "version": 4,
+        "resources": [{"type": "t", "name": "x", "instances": [{"attributes_flat": {"#": "1", "0": "v"}}]}],
+    }
+    collide = {"attributes_flat": {"id": "i-1", "a": "x", "a.b.%": "1"}}
+    state = parse_state(
+        json.dumps({"version": 4, "resources": [{"type": "t", "name": "x", "instances": [collide]}]}), "s"
+    )
+    assert state.resources[0].attributes == {"id": "i-1", "a": "x"}
+    with pytest.raises(StateError, match="attributes_flat is a list, not an object"):
+        parse_state(json.dumps(doc), "aws/storage")
