@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.yamlfile import expanded_size
 from tests.conftest import run_orchestrate
 
 MakeRepo = Callable[..., Path]
@@ -80,3 +81,17 @@ def test_small_aliases_still_work(make_repo: MakeRepo) -> None:
     )
     proc = run_orchestrate("--repo", str(root), "list", timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_expanded_size_counts_shared_parts_each_time_and_stops_past_the_limit() -> None:
+    assert expanded_size("x", 10) == 1
+    assert expanded_size({"a": [1, 2]}, 10) == 5  # the dict, key, list and its two items
+    shared = [1, 2, 3]
+    assert expanded_size([shared, shared, shared], 100) == 13  # 1 + 3 * (1 + 3)
+    bomb: list[object] = ["x"] * 10
+    for _ in range(8):
+        bomb = [bomb] * 10  # 10**9 values when expanded, a few hundred objects
+    assert expanded_size(bomb, 1000) == 1001
+    loop: list[object] = []
+    loop.append(loop)
+    assert expanded_size(loop, 50) == 51  # a recursive alias expands forever

@@ -161,3 +161,37 @@ def test_threads_cancel_stops_starting_new_tasks() -> None:
     results = run([Task("a", priority=2), Task("b", priority=1)], worker, parallelism=1, cancel=cancel)
     assert results["a"].status == "done"
     assert results["b"].status == "skipped" and "interrupted" in (results["b"].reason or "")
+
+
+def test_lower_bound_is_the_critical_path_or_the_work_spread_over_the_slots() -> None:
+    tasks, durations = chain_and_shorts()
+    assert lower_bound(tasks, durations, 2) == 30  # a1 -> a2 -> a3
+    assert lower_bound(tasks, durations, 1) == 33  # all the work on one slot
+    diamond = [Task("a"), Task("b", frozenset("a")), Task("c", frozenset("a")), Task("d", frozenset("bc"))]
+    assert lower_bound(diamond, {"a": 1, "b": 5, "c": 2, "d": 1}, 8) == 7  # a, b, d
+    chain = [Task(f"t{i}", frozenset({f"t{i - 1}"}) if i else frozenset()) for i in range(5000)]
+    assert lower_bound(chain, {t.id: 1.0 for t in chain}, 4) == 5000  # no recursion limit
+    with pytest.raises(ValueError, match="cycle"):
+        lower_bound([Task("x", frozenset("y")), Task("y", frozenset("x"))], {"x": 1, "y": 1}, 1)
+
+
+def test_run_reports_each_skip_once_with_its_reason() -> None:
+    tasks = [Task("a"), Task("b", frozenset("a")), Task("c", frozenset("b")), Task("d")]
+    skips: list[tuple[str, str]] = []
+
+    def worker(tid: str) -> Outcome[str]:
+        if tid == "d":
+            raise RuntimeError("boom")
+        return Outcome(tid != "a", tid, failure="needs re-approval")
+
+    results = run(tasks, worker, parallelism=2, on_skip=lambda tid, why: skips.append((tid, why)))
+    assert {t: r.status for t, r in results.items()} == {
+        "a": "failed",
+        "b": "skipped",
+        "c": "skipped",
+        "d": "failed",
+    }
+    assert isinstance(results["d"].error, RuntimeError) and results["d"].duration is not None
+    why = "depends on 'a', which needs re-approval"
+    assert sorted(skips) == [("b", why), ("c", why)]
+    assert results["b"].reason == results["c"].reason == why
