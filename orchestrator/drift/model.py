@@ -103,13 +103,16 @@ class Changed:
     id: str | None
     diffs: tuple[Diff, ...]
 
+    def sorted_diffs(self) -> list[Diff]:
+        """The diffs in the order of the JSON form (by path, then values)."""
+        return sorted(self.diffs, key=lambda d: (d.path_text, _canonical(d.expected), _canonical(d.actual)))
+
     def to_dict(self) -> dict[str, Any]:
-        diffs = sorted(self.diffs, key=lambda d: (d.path_text, _canonical(d.expected), _canonical(d.actual)))
         return {
             "address": self.address,
             "type": self.type,
             "id": self.id,
-            "diffs": [d.to_dict() for d in diffs],
+            "diffs": [d.to_dict() for d in self.sorted_diffs()],
         }
 
 
@@ -202,13 +205,29 @@ class StackDrift:
             return "drifted"
         return "clean"
 
+    def sorted_changed(self) -> list[Changed]:
+        """The changed resources in the order of the JSON form (by address)."""
+        return sorted(self.changed, key=lambda c: c.address)
+
+    def sorted_missing(self) -> list[Missing]:
+        """The missing resources in the order of the JSON form (by address)."""
+        return sorted(self.missing, key=lambda m: m.address)
+
+    def changed_json(self) -> list[dict[str, Any]]:
+        """``changed`` in its JSON form, as drift records and approvals carry it."""
+        return [c.to_dict() for c in self.sorted_changed()]
+
+    def missing_json(self) -> list[dict[str, Any]]:
+        """``missing`` in its JSON form, as drift records and approvals carry it."""
+        return [m.to_dict() for m in self.sorted_missing()]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "stack": self.stack,
             "status": self.status,
             "error": self.error,
-            "changed": [c.to_dict() for c in sorted(self.changed, key=lambda c: c.address)],
-            "missing": [m.to_dict() for m in sorted(self.missing, key=lambda m: m.address)],
+            "changed": self.changed_json(),
+            "missing": self.missing_json(),
             "mode": self.mode,
             "resources": self.resources,
             "unchecked": sorted(self.unchecked),

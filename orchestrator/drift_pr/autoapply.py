@@ -14,15 +14,16 @@ and the git note record (refs/notes/orchestrate) both hold it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrator.approval import Approval
 from orchestrator.config import STACK_CONFIG_NAME, RootConfig, parse_stack_config
 from orchestrator.controller.driftlog import last_reconciles
 from orchestrator.discovery import Stack
+from orchestrator.drift.model import DriftReport, StackDrift
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.reconcile import (
     LastReconcile,
@@ -36,6 +37,7 @@ from orchestrator.drift_pr.remediate import Remediation, plan_remediation
 from orchestrator.envs.records import Record
 from orchestrator.envs.store import NOTES_REF, RecordStore
 from orchestrator.errors import GitError, OrchestratorError
+from orchestrator.jsontypes import JSONValue
 from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.workspace import Workspace
 
@@ -62,16 +64,18 @@ class Attempt:
         return "; ".join(self.reasons)
 
 
-def drift_evidence(entry: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, Any]:
+def drift_evidence(entry: StackDrift, report: DriftReport) -> dict[str, JSONValue]:
     """The drift report's part that caused an automatic apply, as it goes into the records."""
+    changed: list[JSONValue] = list(entry.changed_json())
+    missing: list[JSONValue] = list(entry.missing_json())
     return {
-        "stack": entry.get("stack"),
-        "fingerprint": entry.get("fingerprint"),
-        "scanned_at": report.get("scanned_at"),
-        "scanned_commit": report.get("commit"),
-        "mode": entry.get("mode"),
-        "changed": list(entry.get("changed") or []),
-        "missing": list(entry.get("missing") or []),
+        "stack": entry.stack,
+        "fingerprint": entry.fingerprint,
+        "scanned_at": report.scanned_at,
+        "scanned_commit": report.commit,
+        "mode": entry.mode,
+        "changed": changed,
+        "missing": missing,
     }
 
 
@@ -148,7 +152,7 @@ class Reconciler:
 
     # ------------------------------------------------------------ the attempt
 
-    def judge_only(self, stack: Stack, entry: Mapping[str, Any], open_pull: int) -> Attempt:
+    def judge_only(self, stack: Stack, entry: StackDrift, open_pull: int) -> Attempt:
         """Why a drifted stack with an open drift PR is not reconciled (nothing planned)."""
         setting = self._setting_or_reason(stack)
         if isinstance(setting, str):
@@ -166,8 +170,8 @@ class Reconciler:
     def attempt(
         self,
         stack: Stack,
-        entry: Mapping[str, Any],
-        report: Mapping[str, Any],
+        entry: StackDrift,
+        report: DriftReport,
         check_checkout: Callable[[], None],
     ) -> Attempt:
         """Reconcile a drifted stack that has no open drift PR, or say why not."""
@@ -208,15 +212,15 @@ class Reconciler:
             return Attempt(setting, reasons, remediation=rem)
         return self._apply(stack, entry, report, setting, rem, head)
 
-    def _redacted(self, details: dict[str, Any]) -> dict[str, Any]:
+    def _redacted(self, details: dict[str, JSONValue]) -> dict[str, JSONValue]:
         shown = self.redactor.data(details)
         return shown if isinstance(shown, dict) else {}
 
     def _apply(
         self,
         stack: Stack,
-        entry: Mapping[str, Any],
-        report: Mapping[str, Any],
+        entry: StackDrift,
+        report: DriftReport,
         setting: Setting,
         rem: Remediation,
         head: str,
@@ -227,7 +231,7 @@ class Reconciler:
 
         engine = self.engine()
         loaded = load_plan_set(rem.dir)
-        details: dict[str, Any] = {
+        details: dict[str, JSONValue] = {
             "setting": setting.source,
             "window": self.rules.reconcile.window,
             "base": self.base_sha,
@@ -236,7 +240,7 @@ class Reconciler:
         approval = Approval(
             "reconcile",
             APPROVER,
-            reason=f"drift {entry.get('fingerprint')} put back: {setting.describe()}",
+            reason=f"drift {entry.fingerprint} put back: {setting.describe()}",
             details=self._redacted(details),
         ).for_plan_set(loaded)
         self.progress(f"{stack.id}: applying the remediation {loaded.manifest.id} (reconcile: auto)")

@@ -27,12 +27,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from orchestrator.config import ProjectEntry, ReconcileMode, RootConfig, StackConfig
 from orchestrator.discovery import Stack
-from orchestrator.drift.model import escape_segment
-from orchestrator.jsontypes import JSONData
+from orchestrator.drift.model import StackDrift, escape_segment
+from orchestrator.jsontypes import JSONData, JSONValue
 from orchestrator.stackrules import matches, target_settings
 from orchestrator.terraform.planjson import PlanJSON
 
@@ -209,13 +208,11 @@ def planned_changes(plan_json: PlanJSON) -> list[PlannedChange]:
     return out
 
 
-def drifted_paths(entry: Mapping[str, Any]) -> dict[str, set[str]]:
+def drifted_paths(entry: StackDrift) -> dict[str, set[str]]:
     """address -> the attribute paths the drift report found changed."""
     out: dict[str, set[str]] = {}
-    for c in entry.get("changed") or []:
-        if isinstance(c, Mapping):
-            paths = {str(d.get("path")) for d in c.get("diffs") or [] if isinstance(d, Mapping)}
-            out.setdefault(str(c.get("address")), set()).update(paths)
+    for c in entry.changed:
+        out.setdefault(c.address, set()).update(d.path_text for d in c.diffs)
     return out
 
 
@@ -231,10 +228,10 @@ def _names(items: Sequence[str]) -> str:
 
 
 def plan_reasons(
-    entry: Mapping[str, Any],
+    entry: StackDrift,
     plan_status: str,
     changes: Sequence[PlannedChange],
-    policy: Mapping[str, Any] | None,
+    policy: Mapping[str, JSONValue] | None,
     *,
     policies_expected: bool = False,
 ) -> list[str]:
@@ -310,7 +307,7 @@ def _parse_time(text: str) -> datetime | None:
 
 def scan_reasons(
     setting: Setting,
-    entry: Mapping[str, Any],
+    entry: StackDrift,
     *,
     open_pull: int | None,
     last: LastReconcile | None,
@@ -324,8 +321,8 @@ def scan_reasons(
     (empty: plan it and judge the plan)."""
     if setting.mode != "auto":
         return [setting.describe()]
-    if entry.get("status") != "drifted":
-        return [f"the stack is {entry.get('status')}, not drifted"]
+    if entry.status != "drifted":
+        return [f"the stack is {entry.status}, not drifted"]
     reasons = []
     if open_pull is not None:
         reasons.append(f"a drift pull request is already open (#{open_pull}): a person decides")
@@ -345,7 +342,7 @@ def scan_reasons(
             f"the stack is {sync}: its code on the default branch is not the code last applied, so the "
             "remediation would apply what nobody approved yet"
         )
-    missing = sorted(str(m.get("address")) for m in entry.get("missing") or [] if isinstance(m, Mapping))
+    missing = sorted(m.address for m in entry.missing)
     if missing:
         reasons.append(f"resources missing from the cloud would be created: {_names(missing)}")
     return reasons

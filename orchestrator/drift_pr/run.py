@@ -15,10 +15,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from orchestrator.discovery import Stack
-from orchestrator.drift.model import DriftReport
+from orchestrator.drift.model import DriftReport, StackDrift
 from orchestrator.drift_pr.autoapply import Attempt, Reconciler
 from orchestrator.drift_pr.decide import Decision, decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
@@ -34,6 +34,7 @@ from orchestrator.drift_pr.record import (
 from orchestrator.drift_pr.remediate import Remediation, plan_remediation, rebind_remediation
 from orchestrator.errors import EXIT_ERROR, GitError, GitHubError, Interrupted, OrchestratorError
 from orchestrator.github import GitHub, GitHubSettings, PullRequest
+from orchestrator.jsontypes import JSONValue
 from orchestrator.redact import Redactor, sensitive_values
 from orchestrator.render.drift_pr import (
     BodyData,
@@ -53,6 +54,25 @@ if TYPE_CHECKING:
 Outcome = Literal["opened", "updated", "unchanged", "closed", "left", "failed", "reconciled"]
 
 
+class _PullRef(TypedDict, total=False):
+    """The fields of a PrOutcome that name its branch and open pull request."""
+
+    branch: str
+    number: int
+    url: str
+    head: str
+
+
+class _Applied(TypedDict):
+    """The fields of a PrOutcome of an automatic reconcile: its plan set and record."""
+
+    branch: None
+    record: str | None
+    plan_set: str | None
+    plan_set_dir: str | None
+    head: str | None
+
+
 @dataclass
 class PrOutcome:
     stack: str
@@ -68,7 +88,7 @@ class PrOutcome:
     record: str | None = None  # reconciled: the apply record (git note, audit log)
     reconcile: str | None = None  # drifted and not reconciled automatically: why
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JSONValue]:
         return {
             "stack": self.stack,
             "action": self.action,
@@ -126,10 +146,10 @@ class DriftPrRun:
         """The scan's code (0 clean, 2 drift, 1 unreadable), or 1 when a pull request failed."""
         return EXIT_ERROR if self.failed else scan_exit_code
 
-    def to_json(self) -> list[dict[str, Any]]:
+    def to_json(self) -> list[dict[str, JSONValue]]:
         return [o.to_json() for o in self.outcomes]
 
-    def github_output(self) -> list[dict[str, Any]]:
+    def github_output(self) -> list[dict[str, JSONValue]]:
         """What a workflow needs to keep each new plan set as an artifact named for its PR and head."""
         return [
             {
@@ -229,14 +249,11 @@ class DriftPullRequests:
     # ------------------------------------------------------------ the run
 
     def run(self, shown: DriftReport, redactor: Redactor, *, full_scan: bool) -> DriftPrRun:
-        """Act on every stack of ``shown`` (the redacted report: DriftReport.redacted). Records
-        and bodies are built from each stack's JSON form, the shape committed in the record."""
+        """Act on every stack of ``shown`` (the redacted report: DriftReport.redacted)."""
         self.redactor = redactor
         if self._gh is not None:
             self._gh.redactor = redactor
         result = DriftPrRun()
-        report = shown.to_dict()
-        entries: list[Mapping[str, Any]] = report["stacks"]
         try:
             if not self.base:
                 self.base = self.gh.default_branch()
@@ -245,14 +262,14 @@ class DriftPullRequests:
             self._reconcile = self._reconciler()
         except OrchestratorError as exc:
             # Nothing can be done for any stack; say so for each one that needed something.
-            for e in entries:
-                if e.get("status") in ("drifted", "clean"):
-                    result.outcomes.append(PrOutcome(str(e.get("stack")), "failed", error=exc.one_line()))
+            for e in shown.stacks:
+                if e.status in ("drifted", "clean"):
+                    result.outcomes.append(PrOutcome(e.stack, "failed", error=exc.one_line()))
             return result
-        for e in entries:
-            sid = str(e.get("stack"))
+        for e in shown.stacks:
+            sid = e.stack
             try:
-                outcome = self._stack(e, report, result)
+                outcome = self._stack(e, shown, result)
             except Interrupted:
                 raise
             except OrchestratorError as exc:
@@ -287,17 +304,15 @@ class DriftPullRequests:
         stack = self.ws.stacks.get(sid)
         return branch_name(stack.slug) if stack is not None else None
 
-    def _stack(
-        self, entry: Mapping[str, Any], report: Mapping[str, Any], result: DriftPrRun
-    ) -> PrOutcome | None:
-        sid = str(entry.get("stack"))
+    def _stack(self, entry: StackDrift, report: DriftReport, result: DriftPrRun) -> PrOutcome | None:
+        sid = entry.stack
         stack = self.ws.stacks[sid]
         branch = branch_name(stack.slug)
-        status = str(entry.get("status"))
+        status = entry.status
         pulls = drift_pulls(self.open_pulls(), branch, self.base)
         record = self.git.path(record_path(stack.slug))
         paths = self.git.paths(code_paths(self.ws, stack))
-        fingerprint = str(entry.get("fingerprint") or "")
+        fingerprint = entry.fingerprint
 
         def base_code_same(base: str) -> bool:
             try:
@@ -333,10 +348,10 @@ class DriftPullRequests:
             outcome.reconcile = self.redactor.text(attempt.reason)
         return outcome
 
-    def _reconciled(self, entry: Mapping[str, Any], attempt: Attempt) -> PrOutcome:
-        sid = str(entry.get("stack"))
+    def _reconciled(self, entry: StackDrift, attempt: Attempt) -> PrOutcome:
+        sid = entry.stack
         rem = attempt.remediation
-        common: dict[str, Any] = {
+        common: _Applied = {
             "branch": None,
             "record": attempt.record,
             "plan_set": rem.manifest.id if rem is not None else None,
@@ -346,16 +361,15 @@ class DriftPullRequests:
         if attempt.error is not None:
             return PrOutcome(sid, "failed", error=self.redactor.text(attempt.error), **common)
         put_back = [
-            f"{c.get('address')}: {', '.join(str(d.get('path')) for d in c.get('diffs') or [])}"
-            for c in entry.get("changed") or []
+            f"{c.address}: {', '.join(d.path_text for d in c.sorted_diffs())}" for c in entry.sorted_changed()
         ]
         reason = f"put back {'; '.join(put_back)} ({attempt.setting.describe() if attempt.setting else ''})"
         return PrOutcome(sid, "reconciled", reason=self.redactor.text(reason), **common)
 
     def _act(
         self,
-        entry: Mapping[str, Any],
-        report: Mapping[str, Any],
+        entry: StackDrift,
+        report: DriftReport,
         stack: Stack,
         decision: Decision,
         record: str,
@@ -366,9 +380,9 @@ class DriftPullRequests:
         sid = stack.id
         branch = branch_name(stack.slug)
         pr = decision.pull
-        common: dict[str, Any] = {"branch": branch}
+        common: _PullRef = {"branch": branch}
         if pr is not None:
-            common.update(number=pr.number, url=pr.html_url, head=pr.head_sha)
+            common = {"branch": branch, "number": pr.number, "url": pr.html_url, "head": pr.head_sha}
         if decision.action == "none":
             return None
         if decision.action == "scan-error":
@@ -377,9 +391,7 @@ class DriftPullRequests:
             assert pr is not None
             self.gh.close_pull(
                 pr.number,
-                comment=close_comment(
-                    sid, str(report.get("scanned_at")), self.base, report.get("commit"), branch
-                ),
+                comment=close_comment(sid, report.scanned_at, self.base, report.commit, branch),
             )
             return PrOutcome(sid, "closed", reason=decision.reason, **common)
         if decision.action == "foreign":
@@ -423,8 +435,8 @@ class DriftPullRequests:
 
     def _publish(
         self,
-        entry: Mapping[str, Any],
-        report: Mapping[str, Any],
+        entry: StackDrift,
+        report: DriftReport,
         stack: Stack,
         decision: Decision,
         record: str,
@@ -449,7 +461,7 @@ class DriftPullRequests:
         # 4. The pull request.
         meta = DriftMeta(
             stack=sid,
-            fingerprint=str(entry.get("fingerprint") or ""),
+            fingerprint=entry.fingerprint,
             head=commit,
             base=self.base_sha,
             plan_set=rem.manifest.id,
@@ -472,14 +484,14 @@ class DriftPullRequests:
         return outcome
 
     def _drift_commit(
-        self, entry: Mapping[str, Any], report: Mapping[str, Any], record: str, pr: PullRequest | None
+        self, entry: StackDrift, report: DriftReport, record: str, pr: PullRequest | None
     ) -> str:
         """The base plus the drift record (continuing the open PR's record for the same incident)."""
         previous_text = self.git.read_file(pr.head_sha if pr is not None else self.base_sha, record)
         doc = build_record(
             entry,
-            scanned_at=str(report.get("scanned_at")),
-            scanned_commit=report.get("commit"),
+            scanned_at=report.scanned_at,
+            scanned_commit=report.commit,
             previous=parse_record(previous_text),
             same_incident=pr is not None,
         )
@@ -511,8 +523,8 @@ class DriftPullRequests:
 
     def _body(
         self,
-        entry: Mapping[str, Any],
-        report: Mapping[str, Any],
+        entry: StackDrift,
+        report: DriftReport,
         stack: Stack,
         rem: Remediation,
         meta: DriftMeta,
@@ -531,8 +543,8 @@ class DriftPullRequests:
         summary = rem.manifest.policy or {}
         data = BodyData(
             entry=entry,
-            scanned_at=str(report.get("scanned_at")),
-            scanned_commit=report.get("commit"),
+            scanned_at=report.scanned_at,
+            scanned_commit=report.commit,
             base=self.base,
             record_path=record_path(stack.slug),
             manifest=rem.manifest,
@@ -576,15 +588,15 @@ class DriftPullRequests:
             self.progress(outcome.line())
 
 
-def _message(entry: Mapping[str, Any]) -> str:
-    changed = [str(c.get("address")) for c in entry.get("changed") or []]
-    missing = [str(m.get("address")) for m in entry.get("missing") or []]
-    lines = [f"drift: record out-of-band changes in {entry.get('stack')}", ""]
+def _message(entry: StackDrift) -> str:
+    changed = [c.address for c in entry.sorted_changed()]
+    missing = [m.address for m in entry.sorted_missing()]
+    lines = [f"drift: record out-of-band changes in {entry.stack}", ""]
     lines += [f"changed: {a}" for a in changed[:20]]
     lines += [f"missing: {a}" for a in missing[:20]]
     if len(changed) > 20 or len(missing) > 20:
         lines.append("(more in the record)")
-    lines += ["", f"Drift-Fingerprint: {entry.get('fingerprint')}"]
+    lines += ["", f"Drift-Fingerprint: {entry.fingerprint}"]
     return "\n".join(lines) + "\n"
 
 

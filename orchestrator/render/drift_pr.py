@@ -9,12 +9,13 @@ is measured or cut.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from orchestrator.drift.model import StackDrift
 from orchestrator.drift_pr.meta import DriftMeta, render_meta_block
 from orchestrator.planset import Manifest, StackPlan
 from orchestrator.render.comment import StackSection, plan_set_block, render_section
@@ -33,7 +34,7 @@ VALUE_WIDTH = 120
 
 @dataclass(frozen=True)
 class BodyData:
-    entry: Mapping[str, Any]  # the stack's entry of the redacted drift report
+    entry: StackDrift  # the stack of the redacted drift report
     scanned_at: str
     scanned_commit: str | None
     base: str  # base branch name
@@ -57,34 +58,33 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def title(entry: Mapping[str, Any]) -> str:
-    changed, missing = len(entry.get("changed") or []), len(entry.get("missing") or [])
+def title(entry: StackDrift) -> str:
+    changed, missing = len(entry.changed), len(entry.missing)
     parts = []
     if changed:
         parts.append(f"{changed} changed")
     if missing:
         parts.append(f"{missing} missing")
-    return f"Drift in {entry.get('stack')}: " + (", ".join(parts) or "out-of-band changes")
+    return f"Drift in {entry.stack}: " + (", ".join(parts) or "out-of-band changes")
 
 
-def drift_rows(entry: Mapping[str, Any]) -> list[str]:
+def drift_rows(entry: StackDrift) -> list[str]:
     rows = []
-    for c in entry.get("changed") or []:
-        for d in c.get("diffs") or []:
+    for c in entry.sorted_changed():
+        for d in c.sorted_diffs():
             rows.append(
-                f"| `{_cell(str(c.get('address')))}` | `{_cell(str(d.get('path')))}` "
-                f"| `{_cell(value_text(d.get('expected'), VALUE_WIDTH))}` "
-                f"| `{_cell(value_text(d.get('actual'), VALUE_WIDTH))}` |"
+                f"| `{_cell(c.address)}` | `{_cell(d.path_text)}` "
+                f"| `{_cell(value_text(d.expected, VALUE_WIDTH))}` "
+                f"| `{_cell(value_text(d.actual, VALUE_WIDTH))}` |"
             )
-    for m in entry.get("missing") or []:
+    for m in entry.sorted_missing():
         rows.append(
-            f"| `{_cell(str(m.get('address')))}` | *(whole resource)* | `{_cell(str(m.get('id')))}` "
-            "| *(gone from the cloud)* |"
+            f"| `{_cell(m.address)}` | *(whole resource)* | `{_cell(str(m.id))}` | *(gone from the cloud)* |"
         )
     return rows
 
 
-def drift_section(entry: Mapping[str, Any], record_path: str, redact: Callable[[str], str]) -> str:
+def drift_section(entry: StackDrift, record_path: str, redact: Callable[[str], str]) -> str:
     head = [
         "### What changed outside of Terraform",
         "",
@@ -132,12 +132,12 @@ def render_body(data: BodyData, redact: Callable[[str], str]) -> str:
     """The whole body, within BODY_BUDGET characters."""
     e = data.entry
     commit = f" at `{data.scanned_commit[:12]}`" if data.scanned_commit else ""
-    changed, missing = len(e.get("changed") or []), len(e.get("missing") or [])
+    changed, missing = len(e.changed), len(e.missing)
     intro = redact(
-        f"## ⚠️ Drift in {md_code(str(e.get('stack')))}\n\n"
-        f"The scan of {data.scanned_at} ({e.get('mode', 'api')} mode, `{data.base}`{commit}) found "
+        f"## ⚠️ Drift in {md_code(e.stack)}\n\n"
+        f"The scan of {data.scanned_at} ({e.mode} mode, `{data.base}`{commit}) found "
         f"{_count(changed, 'changed resource')} and {_count(missing, 'missing resource')} in "
-        f"{md_code(str(e.get('stack')))}. This pull request records them in `{data.record_path}` (the audit trail) "
+        f"{md_code(e.stack)}. This pull request records them in `{data.record_path}` (the audit trail) "
         "and carries the remediation plan: the plan that restores what Git declares.\n\n"
     )
     drift = drift_section(e, data.record_path, redact)

@@ -14,6 +14,7 @@ from click.testing import Result
 
 from orchestrator.config import RootConfig, parse_root_config, parse_stack_config
 from orchestrator.controller.driftlog import last_reconciles
+from orchestrator.drift.model import Changed, Diff, Missing, StackDrift
 from orchestrator.drift_pr.reconcile import (
     LastReconcile,
     PlannedChange,
@@ -142,12 +143,25 @@ TAG_EDIT = rc(
     {"bucket": "b", "tags": {"owner": "platform"}, "tags_all": {"owner": "platform"}},
     after_unknown={},
 )
-DRIFT = {
-    "stack": "s",
-    "status": "drifted",
-    "changed": [{"address": "aws_s3_bucket.b", "diffs": [{"path": "tags.owner"}]}],
-    "missing": [],
-}
+
+
+def drifted(
+    changed: dict[str, list[str]], missing: tuple[str, ...] = (), error: str | None = None
+) -> StackDrift:
+    """A stack of the drift report: the attribute paths changed per address, the addresses missing."""
+    return StackDrift(
+        "s",
+        "api",
+        error=error,
+        changed=tuple(
+            Changed(a, a.split(".")[0], None, tuple(Diff(tuple(p.split(".")), 1, 2) for p in paths))
+            for a, paths in changed.items()
+        ),
+        missing=tuple(Missing(a, a.split(".")[0], None) for a in missing),
+    )
+
+
+DRIFT = drifted({"aws_s3_bucket.b": ["tags.owner"]})
 
 
 def test_planned_changes_alias_tags_all_and_count_unknown_values() -> None:
@@ -172,7 +186,7 @@ def test_a_plan_changing_only_the_drifted_attributes_is_allowed() -> None:
 
 
 def test_a_drifted_container_covers_the_paths_inside_it() -> None:
-    drift = {**DRIFT, "changed": [{"address": "aws_security_group.g", "diffs": [{"path": "ingress"}]}]}
+    drift = drifted({"aws_security_group.g": ["ingress"]})
     change = PlannedChange("aws_security_group.g", ("update",), ("ingress.1", "ingress.0.cidr_blocks.0"))
     assert plan_reasons(drift, "changes", [change], None) == []
     # ... but "ingress_x" is not inside "ingress"
@@ -228,7 +242,7 @@ def test_no_changes_provisional_and_policies_are_refused() -> None:
 AUTO = Setting("auto", "stack.yaml")
 
 
-def scan(setting_: Setting = AUTO, entry: dict[str, Any] = DRIFT, **kw: Any) -> list[str]:
+def scan(setting_: Setting = AUTO, entry: StackDrift = DRIFT, **kw: Any) -> list[str]:
     args: dict[str, Any] = {
         "open_pull": None,
         "last": None,
@@ -263,9 +277,9 @@ def test_a_second_drift_within_the_window_is_refused_after_it_is_not() -> None:
 def test_unreadable_records_an_open_pr_and_missing_resources_are_refused() -> None:
     assert "could not be read" in scan(records_error="fetch failed")[0]
     assert "#7" in scan(open_pull=7)[0]
-    missing = {**DRIFT, "missing": [{"address": "aws_s3_bucket.gone"}]}
+    missing = drifted({"aws_s3_bucket.b": ["tags.owner"]}, missing=("aws_s3_bucket.gone",))
     assert scan(entry=missing) == ["resources missing from the cloud would be created: aws_s3_bucket.gone"]
-    assert "error" in scan(entry={**DRIFT, "status": "error"})[0]
+    assert "error" in scan(entry=drifted({}, error="AccessDenied"))[0]
 
 
 def record(rid: str, time: str, source: str | None, stack: str = "s") -> Record:
@@ -315,16 +329,9 @@ def test_the_summary_shows_reconciled_stacks_and_why_others_were_not() -> None:
 
 
 def test_a_plan_that_leaves_some_drift_in_place_is_refused() -> None:
-    drift = {
-        **DRIFT,
-        "changed": [
-            {
-                "address": "aws_s3_bucket.b",
-                "diffs": [{"path": "tags.owner"}, {"path": "versioning.0.enabled"}],
-            },
-            {"address": "aws_sqs_queue.q", "diffs": [{"path": "delay_seconds"}]},
-        ],
-    }
+    drift = drifted(
+        {"aws_s3_bucket.b": ["tags.owner", "versioning.0.enabled"], "aws_sqs_queue.q": ["delay_seconds"]}
+    )
     changes = planned_changes({"resource_changes": [TAG_EDIT]})  # terraform ignores the rest
     assert plan_reasons(drift, "changes", changes, None) == [
         "the remediation plan would not put back aws_s3_bucket.b: versioning.0.enabled, aws_sqs_queue.q: delay_seconds"

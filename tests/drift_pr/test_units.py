@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.drift.model import fingerprint
+from orchestrator.drift.model import Changed, Diff, Missing, StackDrift, fingerprint
 from orchestrator.drift_pr.decide import decide, drift_pulls, stale_reason
 from orchestrator.drift_pr.gitops import DriftGit
 from orchestrator.drift_pr.meta import DriftMeta, parse_meta_block, render_meta_block
@@ -24,24 +24,21 @@ from orchestrator.render.drift_pr import BODY_BUDGET, BodyData, render_body, tit
 from tests.conftest import git
 
 
-def entry(*owners: str, missing: bool = False) -> dict[str, Any]:
-    e: dict[str, Any] = {
-        "stack": "aws/storage",
-        "status": "drifted",
-        "mode": "api",
-        "changed": [
-            {
-                "address": f"aws_s3_bucket.b{i}",
-                "type": "aws_s3_bucket",
-                "id": f"bucket-{i}",
-                "diffs": [{"path": "tags.owner", "expected": "platform", "actual": owner}],
-            }
+def entry(*owners: str, missing: bool = False) -> StackDrift:
+    return StackDrift(
+        "aws/storage",
+        "api",
+        changed=tuple(
+            Changed(
+                f"aws_s3_bucket.b{i}",
+                "aws_s3_bucket",
+                f"bucket-{i}",
+                (Diff(("tags", "owner"), "platform", owner),),
+            )
             for i, owner in enumerate(owners)
-        ],
-        "missing": [{"address": "aws_sqs_queue.q", "type": "aws_sqs_queue", "id": "q"}] if missing else [],
-    }
-    e["fingerprint"] = fingerprint(e)
-    return e
+        ),
+        missing=(Missing("aws_sqs_queue.q", "aws_sqs_queue", "q"),) if missing else (),
+    )
 
 
 # ---------------------------------------------------------------- record
@@ -111,7 +108,7 @@ def manifest(commit: str = "d" * 40) -> Manifest:
     ).with_id()
 
 
-def body_data(e: dict[str, Any], diff: str, m: Manifest | None = None) -> BodyData:
+def body_data(e: StackDrift, diff: str, m: Manifest | None = None) -> BodyData:
     m = m or manifest()
     return BodyData(
         entry=e,
