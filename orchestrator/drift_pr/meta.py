@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+
+from orchestrator.jsontypes import JSONValue
 
 _BLOCK = re.compile(r"<!-- orchestrate:drift-pr (?P<json>\{.*?\}) -->", re.DOTALL)
 
@@ -38,7 +39,10 @@ def render_meta_block(meta: DriftMeta) -> str:
     return f"<!-- orchestrate:drift-pr {text} -->"
 
 
-def _meta(doc: Any) -> DriftMeta:
+def _meta(doc: JSONValue) -> DriftMeta:
+    """The block's JSON as DriftMeta; KeyError or TypeError when it is not one."""
+    if not isinstance(doc, dict):
+        raise TypeError("the drift block is not a JSON object")
     serial = doc.get("serial")
     lineage = doc.get("lineage")
     return DriftMeta(

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from orchestrator.discovery import Stack
 from orchestrator.drift.model import DriftReport, StackDrift
@@ -210,12 +210,17 @@ class DriftPullRequests:
 
     @classmethod
     def prepare(
-        cls, ws: Workspace, *, env: Mapping[str, str] | None = None, **kwargs: Any
+        cls,
+        ws: Workspace,
+        *,
+        env: Mapping[str, str] | None = None,
+        progress: Callable[[str], None] = lambda _m: None,
+        no_color: bool = False,
     ) -> DriftPullRequests:
         """Check what --open-pr needs before scanning: GitHub settings and a clone with a remote."""
         settings = GitHubSettings.from_env(ws.config.github, env)
         settings.require()
-        return cls(ws, settings, **kwargs)
+        return cls(ws, settings, progress=progress, no_color=no_color)
 
     # ------------------------------------------------------------ lazily built edges
 

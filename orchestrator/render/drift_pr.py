@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from orchestrator.drift.model import StackDrift
 from orchestrator.drift_pr.meta import DriftMeta, render_meta_block
 from orchestrator.planset import Manifest, StackPlan
-from orchestrator.render.comment import StackSection, plan_set_block, render_section
+from orchestrator.render.comment import StackPolicy, StackSection, plan_set_block, render_section
 from orchestrator.render.drift import value_text
 from orchestrator.render.escape import md_code, one_line
 from orchestrator.render.tables import render_table
@@ -44,7 +44,7 @@ class BodyData:
     diff: str | None  # the plan as diff text
     meta: DriftMeta
     number: int | None = None  # the PR number, when it exists already
-    policy: Any | None = None  # render.comment StackPolicy of the stack
+    policy: StackPolicy | None = None
     enforcement: str | None = None
     policy_blocking: bool = False
     run_url: str | None = None

@@ -79,6 +79,10 @@ def test_meta_block_round_trips_and_the_last_block_wins() -> None:
     assert parse_meta_block(f"{forged}\n{block}") == META
     assert parse_meta_block("<!-- orchestrate:drift-pr {not json} -->") is None
     assert parse_meta_block('<!-- orchestrate:drift-pr {"stack": 1} -->') is None
+    # a damaged block after a good one does not count; wrongly typed state fields read as unknown
+    assert parse_meta_block(f'{block}\n<!-- orchestrate:drift-pr {{"stack": "aws/storage"}} -->') == META
+    odd = block.replace('"serial":3', '"serial":true').replace('"lineage":"lin"', '"lineage":7')
+    assert parse_meta_block(odd) == DriftMeta("aws/storage", "sha256:f", "h" * 40, "b" * 40, "ps-1")
 
 
 def test_meta_block_cannot_be_closed_by_its_values() -> None:
