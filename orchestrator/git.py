@@ -347,6 +347,8 @@ class Repo:
         """The workflow token for one git command that talks to the remote (orchestrator/gitauth.py),
         unless the clone has credentials of its own for it (a checkout that kept them, or a token
         the user configured: theirs is used, never a second Authorization header)."""
+        if not os.environ.get(gitauth.TOKEN_ENV):
+            return {}  # no token: no extra git calls
         url = self.remote_url()
         extra = gitauth.auth_env(os.environ, url) if url else {}
         if not extra or url is None:
