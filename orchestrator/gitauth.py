@@ -23,7 +23,7 @@ from collections.abc import Mapping
 
 DEFAULT_SERVER = "https://github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
-_TOKEN_ENVS = ("GITHUB_TOKEN", "GH_TOKEN")
+TOKEN_ENVS = ("GITHUB_TOKEN", "GH_TOKEN")  # orchestrate's GitHub credential, under either name
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{8,}")  # a basic-auth credential, quoted or not
 _CONFIG_ENTRY = re.compile(r"^GIT_CONFIG_(KEY|VALUE)_(\d+)$")
 
@@ -68,7 +68,7 @@ def auth_env(env: Mapping[str, str], remote_url: str) -> dict[str, str]:
 def secrets_of(env: Mapping[str, str]) -> list[str]:
     """The token values in ``env`` and their header forms, for redaction."""
     out: list[str] = []
-    for name in _TOKEN_ENVS:
+    for name in TOKEN_ENVS:
         token = env.get(name)
         if token:
             out += [token, header(token).split()[-1]]
@@ -99,7 +99,7 @@ def _carries(value: str, tokens: list[str]) -> bool:
 def without_token(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` without the GIT_CONFIG_* entries (and GIT_CONFIG_PARAMETERS) that carry the
     GitHub token, the other entries renumbered; unchanged when no token is set."""
-    tokens = [env[name] for name in _TOKEN_ENVS if env.get(name)]
+    tokens = [env[name] for name in TOKEN_ENVS if env.get(name)]
     if not tokens:
         return dict(env)
     out = {k: v for k, v in env.items() if not _CONFIG_ENTRY.match(k) and k != "GIT_CONFIG_COUNT"}

@@ -40,7 +40,7 @@ _DROPPED_ENV_PREFIXES = ("TF_CLI_ARGS",)
 # GitHub credential (comments, statuses, approvals): no provider, provisioner or external program
 # terraform starts needs them, and the code of a pull request runs there. A GitHub provider gets
 # its token through a variable of its own (docs/engine.md).
-_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV, "GITHUB_TOKEN", "GH_TOKEN"}
+_DROPPED_ENV = {"TF_DATA_DIR", "TF_WORKSPACE_DIR", IDENTITY_ENV, *gitauth.TOKEN_ENVS}
 
 
 def clean_base_env(base: Mapping[str, str]) -> dict[str, str]:

@@ -59,20 +59,21 @@ def test_plan_and_apply_keep_state_in_s3(tf_repo: Callable[..., Repo], moto: Mot
     assert repo.orchestrate("plan").exit_code == 0
 
 
-def test_a_held_state_lock_is_an_error_naming_its_holder(
-    tf_repo: Callable[..., Repo], moto: MotoServer
-) -> None:
-    # A lock nobody releases: after terraform.lock_timeout the error still names its holder.
-    repo = s3_repo(tf_repo, moto, lock_timeout="2s")
-    info = {
-        "ID": "11111111-2222-3333-4444-555555555555",
-        "Operation": "OperationTypeApply",
-        "Who": "mallory@build-42",
+def lock_info(repo: Repo, lock_id: str, *, who: str, operation: str, created: str) -> dict[str, str]:
+    """Terraform's lock record for the ``net`` stack's state."""
+    return {
+        "ID": lock_id,
+        "Operation": operation,
+        "Who": who,
         "Version": repo.terraform.version,
-        "Created": "2024-05-01T10:00:00Z",
+        "Created": created,
         "Path": f"{BUCKET}/net/terraform.tfstate",
         "Info": "",
     }
+
+
+def hold_lock(moto: MotoServer, info: dict[str, str]) -> None:
+    """The lock as terraform writes it into the DynamoDB table, held by nobody running."""
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=moto.endpoint,
@@ -84,6 +85,21 @@ def test_a_held_state_lock_is_an_error_naming_its_holder(
         TableName=TABLE,
         Item={"LockID": {"S": f"{BUCKET}/net/terraform.tfstate"}, "Info": {"S": json.dumps(info)}},
     )
+
+
+def test_a_held_state_lock_is_an_error_naming_its_holder(
+    tf_repo: Callable[..., Repo], moto: MotoServer
+) -> None:
+    # A lock nobody releases: after terraform.lock_timeout the error still names its holder.
+    repo = s3_repo(tf_repo, moto, lock_timeout="2s")
+    info = lock_info(
+        repo,
+        "11111111-2222-3333-4444-555555555555",
+        who="mallory@build-42",
+        operation="OperationTypeApply",
+        created="2024-05-01T10:00:00Z",
+    )
+    hold_lock(moto, info)
     res = repo.orchestrate("plan")
     assert res.exit_code == 1, res.output
     manifest = json.loads((repo.latest() / "manifest.json").read_text())
@@ -103,26 +119,14 @@ def test_a_lock_taken_by_this_command_itself_is_named_as_its_own(
 
     repo = s3_repo(tf_repo, moto, lock_timeout="2s")
     created = datetime.now(UTC) + timedelta(minutes=1)
-    info = {
-        "ID": "99999999-2222-3333-4444-555555555555",
-        "Operation": "OperationTypePlan",
-        "Who": this_caller(0).who,
-        "Version": repo.terraform.version,
-        "Created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "Path": f"{BUCKET}/net/terraform.tfstate",
-        "Info": "",
-    }
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=moto.endpoint,
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-        region_name="us-east-1",
+    info = lock_info(
+        repo,
+        "99999999-2222-3333-4444-555555555555",
+        who=this_caller(0).who,
+        operation="OperationTypePlan",
+        created=created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
-    dynamodb.put_item(
-        TableName=TABLE,
-        Item={"LockID": {"S": f"{BUCKET}/net/terraform.tfstate"}, "Info": {"S": json.dumps(info)}},
-    )
+    hold_lock(moto, info)
     res = repo.orchestrate("plan")
     assert res.exit_code == 1, res.output
     error = json.loads((repo.latest() / "manifest.json").read_text())["stacks"][0]["error"]
